@@ -1,0 +1,145 @@
+"""Every setting, read from the environment (and a ``.env`` file) in one place."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+SOURCE_NAMES = ("x", "bluesky", "mastodon", "replay")
+
+DEFAULT_JETSTREAM_URLS = (
+    "wss://jetstream.us-east.bsky.network/subscribe",
+    "wss://jetstream.us-west.bsky.network/subscribe",
+)
+DEMO_REPLAY_FILE = str(Path(__file__).parent / "data" / "demo.jsonl")
+
+
+class ConfigError(ValueError):
+    """A setting has a value the app cannot use; the message names the setting."""
+
+
+class Secret(str):
+    """A string that never shows itself in reprs, logs or tracebacks."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def reveal(self) -> str:
+        return str.__str__(self)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed settings. Build with :func:`load_settings`; tests use ``Settings(...)`` or ``replace``."""
+
+    source: str = "bluesky"
+    source_explicit: bool = False
+    x_bearer_token: Secret | None = field(default=None, repr=False)
+    x_api_url: str = "https://api.x.com"
+    x_oembed_url: str = "https://publish.x.com/oembed"
+    bluesky_jetstream_urls: tuple[str, ...] = DEFAULT_JETSTREAM_URLS
+    bluesky_oembed_url: str = "https://embed.bsky.app/oembed"
+    bluesky_profile_url: str = "https://public.api.bsky.app"
+    bluesky_show_adult: bool = False
+    bluesky_watchdog_seconds: float = 30.0
+    mastodon_url: str = "https://mastodon.social"
+    mastodon_access_token: Secret | None = field(default=None, repr=False)
+    replay_file: str = DEMO_REPLAY_FILE
+    replay_rate: float = 5.0
+    database_url: str = ""  # empty: SQLite in the app's instance folder
+    secret_key: Secret | None = field(default=None, repr=False)
+    log_level: str = "INFO"
+    log_format: str = "text"
+    #: How long a query stays watched after its last viewer leaves, in seconds.
+    watch_grace_seconds: float = 300.0
+    #: How many recent posts a locally matching source keeps to fill a new query's page at once.
+    recent_window_posts: int = 50_000
+    recent_window_seconds: float = 3600.0
+    #: How many of the newest matches are kept per watched query (the API's ``limit`` maximum).
+    keep_per_query: int = 100
+    #: Read timeout on the X stream: just above X's 20 s keep-alive interval.
+    x_stream_read_timeout: float = 21.0
+    #: Seconds between SSE comment keep-alives.
+    sse_keepalive_seconds: float = 15.0
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
+    """Read settings from ``environ`` (default ``os.environ``) over the values of ``env_file`` if it exists."""
+    values: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+
+    def get(name: str, default: str = "") -> str:
+        return values.get(name, default).strip()
+
+    token = get("X_BEARER_TOKEN") or get("TWITTER_BEARER_TOKEN")
+    source = get("TWITTERSTREAM_SOURCE").lower()
+    if source and source not in SOURCE_NAMES:
+        raise ConfigError(f"TWITTERSTREAM_SOURCE={source!r} is not one of {', '.join(SOURCE_NAMES)}")
+
+    settings = Settings(
+        source=source or ("x" if token else "bluesky"),
+        source_explicit=bool(source),
+        x_bearer_token=Secret(token) if token else None,
+        x_api_url=get("X_API_URL", "https://api.x.com").rstrip("/"),
+        x_oembed_url=get("X_OEMBED_URL", "https://publish.x.com/oembed"),
+        bluesky_jetstream_urls=tuple(
+            u.strip() for u in get("BLUESKY_JETSTREAM_URL", ",".join(DEFAULT_JETSTREAM_URLS)).split(",") if u.strip()
+        ),
+        bluesky_oembed_url=get("BLUESKY_OEMBED_URL", "https://embed.bsky.app/oembed"),
+        bluesky_profile_url=get("BLUESKY_PROFILE_URL", "https://public.api.bsky.app").rstrip("/"),
+        bluesky_show_adult=_flag(get("BLUESKY_SHOW_ADULT"), "BLUESKY_SHOW_ADULT"),
+        bluesky_watchdog_seconds=_number(get("BLUESKY_WATCHDOG_SECONDS", "30"), "BLUESKY_WATCHDOG_SECONDS"),
+        mastodon_url=get("MASTODON_URL", "https://mastodon.social").rstrip("/"),
+        mastodon_access_token=Secret(get("MASTODON_ACCESS_TOKEN")) if get("MASTODON_ACCESS_TOKEN") else None,
+        replay_file=get("REPLAY_FILE") or DEMO_REPLAY_FILE,
+        replay_rate=_number(get("REPLAY_RATE", "5"), "REPLAY_RATE"),
+        database_url=get("DATABASE_URL"),
+        secret_key=Secret(get("SECRET_KEY")) if get("SECRET_KEY") else None,
+        log_level=get("LOG_LEVEL", "INFO").upper(),
+        log_format=get("LOG_FORMAT", "text").lower(),
+        watch_grace_seconds=_number(get("TWITTERSTREAM_WATCH_GRACE", "300"), "TWITTERSTREAM_WATCH_GRACE"),
+    )
+    if settings.log_format not in ("text", "json"):
+        raise ConfigError(f"LOG_FORMAT={settings.log_format!r} must be 'text' or 'json'")
+    if settings.database_url and not settings.database_url.startswith(("sqlite://", "redis://", "rediss://")):
+        raise ConfigError("DATABASE_URL must start with sqlite:/// or redis://")
+    return settings
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every secret in the settings, so that log filters and tests can look for leaks."""
+    return [
+        getattr(settings, f.name).reveal()
+        for f in fields(settings)
+        if isinstance(getattr(settings, f.name), Secret) and getattr(settings, f.name)
+    ]
+
+
+def _number(value: str, name: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a number") from None
+    if number < 0:
+        raise ConfigError(f"{name}={value!r} must not be negative")
+    return number
+
+
+def _flag(value: str, name: str) -> bool:
+    if value.lower() in ("", "0", "false", "no", "off"):
+        return False
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name}={value!r} must be true or false")

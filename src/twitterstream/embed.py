@@ -1,0 +1,135 @@
+"""Embeds: fetch each post's oEmbed HTML once, sanitise it, and build Bluesky's blockquote locally.
+
+Third-party HTML never reaches a page unsanitised: each provider has an allowlist that keeps exactly what
+its embed script needs (X: ``blockquote.twitter-tweet``, ``p[lang,dir]``, ``a[href]``, ``br``).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from urllib.parse import urlsplit
+
+import httpx
+import nh3
+import orjson
+
+from twitterstream.models import Post
+
+log = logging.getLogger(__name__)
+
+_X_TAGS = {"blockquote", "p", "a", "br"}
+_X_ATTRIBUTES = {"p": {"lang", "dir"}, "a": {"href"}, "blockquote": {"class"}}
+_X_CLASSES = {"blockquote": {"twitter-tweet"}}
+
+_BLUESKY_ATTRIBUTES = {
+    "blockquote": {"class", "data-bluesky-uri", "data-bluesky-cid"},
+    "p": {"lang"},
+    "a": {"href"},
+}
+_BLUESKY_CLASSES = {"blockquote": {"bluesky-embed"}}
+
+
+def sanitize_x_embed(raw_html: str) -> str:
+    """Keep only what X's widgets.js needs to upgrade a post; drop scripts, handlers, other schemes."""
+    return nh3.clean(
+        raw_html,
+        tags=_X_TAGS,
+        attributes=_X_ATTRIBUTES,
+        allowed_classes=_X_CLASSES,
+        url_schemes={"https", "http"},
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    ).strip()
+
+
+def sanitize_bluesky_embed(raw_html: str) -> str:
+    """Keep only what Bluesky's embed.js needs (the blockquote and its data attributes)."""
+    return nh3.clean(
+        raw_html,
+        tags=_X_TAGS,
+        attributes=_BLUESKY_ATTRIBUTES,
+        allowed_classes=_BLUESKY_CLASSES,
+        url_schemes={"https"},
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    ).strip()
+
+
+def sanitize_mastodon_embed(raw_html: str, home_host: str) -> str:
+    """Keep only an iframe whose source is on the post's home server; anything else is dropped."""
+    cleaned = nh3.clean(
+        raw_html,
+        tags={"iframe"},
+        attributes={"iframe": {"src", "width", "height", "allowfullscreen", "class", "style"}},
+        url_schemes={"https"},
+        strip_comments=True,
+        attribute_filter=lambda tag, attr, value: _same_host(value, home_host) if attr == "src" else value,
+    ).strip()
+    return cleaned if cleaned.startswith("<iframe") and "src=" in cleaned else ""
+
+
+def _same_host(url: str, host: str) -> str | None:
+    parts = urlsplit(url)
+    return url if parts.scheme == "https" and parts.hostname == host else None
+
+
+def bluesky_blockquote(post: Post) -> str:
+    """Bluesky's embed blockquote, built from the event itself (no request), already safe."""
+    uri = post.extra.get("uri", "")
+    cid = post.extra.get("cid", "")
+    author = post.author.username or post.author.id
+    profile = f"https://bsky.app/profile/{post.author.id}"
+    text = html.escape(post.text).replace("\n", "<br>")
+    lang = f' lang="{html.escape(post.lang)}"' if post.lang else ""
+    date = post.created_at.strftime("%B %-d, %Y at %H:%M")
+    raw = (
+        f'<blockquote class="bluesky-embed" data-bluesky-uri="{html.escape(uri)}" '
+        f'data-bluesky-cid="{html.escape(cid)}"><p{lang}>{text}</p>&mdash; '
+        f'<a href="{html.escape(profile)}">{html.escape(author)}</a> '
+        f'<a href="{html.escape(post.url)}">{html.escape(date)}</a></blockquote>'
+    )
+    return sanitize_bluesky_embed(raw)
+
+
+class EmbedFetcher:
+    """Fetches oEmbed HTML for X and Mastodon posts. Thread-safe; every failure returns None."""
+
+    def __init__(self, x_oembed_url: str, timeout: float = 10.0) -> None:
+        self.x_oembed_url = x_oembed_url
+        self._http = httpx.Client(timeout=timeout, headers={"User-Agent": "TwitterStream/0.1"})
+
+    def close(self) -> None:
+        self._http.close()
+
+    def fetch(self, post: Post) -> str | None:
+        """Sanitised embed HTML for ``post``, or None when there is none (404, error, unknown source)."""
+        try:
+            if post.source == "x":
+                return self._fetch_x(post)
+            if post.source == "mastodon":
+                return self._fetch_mastodon(post)
+        except (httpx.HTTPError, orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            log.info("no embed for %s: %s", post.key, type(exc).__name__)
+        return None
+
+    def _fetch_x(self, post: Post) -> str | None:
+        params = {
+            "url": f"https://x.com/{post.author.username or 'i'}/status/{post.id}",
+            "omit_script": "1",
+            "dnt": "true",
+        }
+        response = self._http.get(self.x_oembed_url, params=params)
+        if response.status_code != 200:
+            log.info("no embed for %s: oEmbed answered %d", post.key, response.status_code)
+            return None
+        return sanitize_x_embed(str(orjson.loads(response.content)["html"])) or None
+
+    def _fetch_mastodon(self, post: Post) -> str | None:
+        host = urlsplit(post.url).hostname
+        if not host:
+            return None
+        response = self._http.get(f"https://{host}/api/oembed", params={"url": post.url})
+        if response.status_code != 200:
+            return None
+        return sanitize_mastodon_embed(str(orjson.loads(response.content)["html"]), host) or None

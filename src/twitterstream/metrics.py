@@ -1,0 +1,86 @@
+"""Counters of the ingester, and the Prometheus text the ``/metrics`` endpoint serves.
+
+The ingester counts in plain integers (cheap on the hot path) and publishes a snapshot to the store every
+few seconds, so a web process in another container can serve the figures; in ``serve`` mode the web
+reads the live counters directly.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+
+@dataclass
+class IngestCounters:
+    """Running totals of one ingester process."""
+
+    posts_received: int = 0
+    posts_matched: int = 0
+    source_reads: int = 0
+    source_reconnects: int = 0
+    embeds_fetched: int = 0
+    embeds_failed: int = 0
+    duplicates_skipped: int = 0
+    watched_queries: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def add(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + amount)
+
+    def snapshot(self) -> dict[str, int]:
+        return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+
+
+_COUNTERS = {
+    "posts_received": "Posts decoded from the source",
+    "posts_matched": "Post-to-query matches stored",
+    "source_reads": "Posts the source bills for (X bills each post read)",
+    "source_reconnects": "Reconnects to the source",
+    "embeds_fetched": "Embeds fetched and sanitised",
+    "embeds_failed": "Embeds that could not be fetched",
+    "duplicates_skipped": "Posts received again and not stored twice",
+}
+
+
+class IngesterCollector(Collector):
+    """Exposes the ingester's counters, read through ``read`` at scrape time."""
+
+    def __init__(self, read: Callable[[], dict[str, Any] | None]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[Metric]:
+        values = self._read() or {}
+        for name, help_text in _COUNTERS.items():
+            counter = CounterMetricFamily(f"twitterstream_{name}", help_text)
+            counter.add_metric([], float(values.get(name, 0)))
+            yield counter
+        gauge = GaugeMetricFamily("twitterstream_watched_queries", "Queries watched now")
+        gauge.add_metric([], float(values.get("watched_queries", 0)))
+        yield gauge
+
+
+class WebCollector(Collector):
+    """Figures of this web process: open live streams."""
+
+    def __init__(self, open_streams: Callable[[], int]) -> None:
+        self._open_streams = open_streams
+
+    def collect(self) -> Iterator[Metric]:
+        gauge = GaugeMetricFamily("twitterstream_live_streams", "Open live (SSE) streams in this process")
+        gauge.add_metric([], float(self._open_streams()))
+        yield gauge
+
+
+def render(registry: CollectorRegistry) -> bytes:
+    """The Prometheus text exposition of a registry."""
+    return generate_latest(registry)

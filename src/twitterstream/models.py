@@ -1,0 +1,133 @@
+"""The product's data: one normalised public post, whatever service it came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+#: Names of the services a post can come from (``Post.source``).
+SOURCES = ("x", "bluesky", "mastodon")
+
+
+@dataclass(slots=True)
+class Author:
+    """Who wrote a post. ``id`` is stable (X user id, Bluesky DID, Mastodon account URI)."""
+
+    id: str
+    username: str | None = None  # X username, Bluesky handle, Mastodon acct (user@domain)
+    name: str | None = None
+    verified: bool | None = None  # None: the service says nothing about it
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "username": self.username, "name": self.name}
+
+
+@dataclass(slots=True)
+class Post:
+    """One public post, normalised.
+
+    Entity fields (``hashtags``, ``mentions``, ...) come from the service's own entities or facets,
+    never from guessing at ``text``; the query matcher relies on that.
+    """
+
+    id: str
+    source: str
+    url: str
+    text: str
+    created_at: datetime
+    author: Author
+    lang: str | None = None
+    is_retweet: bool = False
+    is_reply: bool = False
+    is_quote: bool = False
+    hashtags: tuple[str, ...] = ()  # without '#', as written
+    mentions: tuple[str, ...] = ()  # usernames/handles without '@'
+    cashtags: tuple[str, ...] = ()  # without '$'
+    urls: tuple[str, ...] = ()  # every form of every link: t.co and expanded, facet and card URIs
+    media_types: tuple[str, ...] = ()  # subset of "photo", "video", "animated_gif"
+    reply_to: tuple[str, ...] = ()  # ids and usernames of the users replied to (for ``to:``)
+    quoted_text: str = ""  # X stream rules also match the text of a quoted post
+    sensitive: bool = False  # adult-content label / possibly_sensitive / Mastodon sensitive
+    embed_html: str | None = None  # sanitised HTML, or None until fetched
+    #: Source-specific facts (Bluesky ``cid``/``uri``/``langs``, Mastodon ``uri``); JSON-serialisable.
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """Globally unique key: the same post from the same service always has the same key."""
+        return f"{self.source}:{self.id}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's Post JSON (DESIGN section 3)."""
+        return {
+            "id": self.id,
+            "source": self.source,
+            "url": self.url,
+            "text": self.text,
+            "created_at": format_time(self.created_at),
+            "author": self.author.to_json(),
+            "lang": self.lang,
+            "embed_html": self.embed_html,
+        }
+
+    def to_record(self) -> dict[str, Any]:
+        """Everything, for the store; :meth:`from_record` reverses it."""
+        record = self.to_json()
+        record["author"]["verified"] = self.author.verified
+        record.update(
+            is_retweet=self.is_retweet,
+            is_reply=self.is_reply,
+            is_quote=self.is_quote,
+            hashtags=list(self.hashtags),
+            mentions=list(self.mentions),
+            cashtags=list(self.cashtags),
+            urls=list(self.urls),
+            media_types=list(self.media_types),
+            reply_to=list(self.reply_to),
+            quoted_text=self.quoted_text,
+            sensitive=self.sensitive,
+            extra=self.extra,
+        )
+        return record
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Post:
+        author = record["author"]
+        return cls(
+            id=record["id"],
+            source=record["source"],
+            url=record["url"],
+            text=record["text"],
+            created_at=parse_time(record["created_at"]),
+            author=Author(author["id"], author.get("username"), author.get("name"), author.get("verified")),
+            lang=record.get("lang"),
+            is_retweet=record.get("is_retweet", False),
+            is_reply=record.get("is_reply", False),
+            is_quote=record.get("is_quote", False),
+            hashtags=tuple(record.get("hashtags", ())),
+            mentions=tuple(record.get("mentions", ())),
+            cashtags=tuple(record.get("cashtags", ())),
+            urls=tuple(record.get("urls", ())),
+            media_types=tuple(record.get("media_types", ())),
+            reply_to=tuple(record.get("reply_to", ())),
+            quoted_text=record.get("quoted_text", ""),
+            sensitive=record.get("sensitive", False),
+            embed_html=record.get("embed_html"),
+            extra=record.get("extra") or {},
+        )
+
+
+def parse_time(value: str) -> datetime:
+    """Parse the RFC 3339 forms the services send ("...Z", "+00:00", with or without fractions)."""
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def format_time(value: datetime) -> str:
+    """RFC 3339 in UTC with millisecond precision and a ``Z``, as the API promises."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"

@@ -1,0 +1,114 @@
+"""The replay source: posts from a file of JSON lines, for demos, tests and benchmarks.
+
+Each line is an X API v2 stream message (``{"data": {post}, ...}``), an X API v2 response page
+(``"data"`` a list, as twarc2 writes them) or a Jetstream event. The file is followed as it grows (like
+``tail -f``), so a growing capture or a FIFO works; reads never block the process (non-blocking file
+descriptor, polled). The bundled demo file plays in a loop, with fresh ids and times, so the demo wall
+never runs dry.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import ClassVar
+
+import orjson
+
+from twitterstream.config import DEMO_REPLAY_FILE
+from twitterstream.models import Post
+from twitterstream.query import LOCAL_OPERATORS
+from twitterstream.sources.base import LineSplitter, Source
+from twitterstream.sources.bluesky_payload import decode_event
+from twitterstream.sources.x_payload import decode_stream_message, posts_from_page
+
+log = logging.getLogger(__name__)
+
+_POLL_SECONDS = 0.2
+
+
+def decode_replay_line(line: bytes) -> tuple[list[Post], list[str]]:
+    """The posts a replay line carries and the post keys it deletes. Raises ``ValueError`` if garbled."""
+    payload = orjson.loads(line)
+    if not isinstance(payload, dict):
+        raise ValueError("a replay line must be a JSON object")
+    if "kind" in payload and "did" in payload:
+        event = decode_event(payload)
+        if event is None:
+            return [], []
+        return ([event.post] if event.post else []), ([event.deleted_key] if event.deleted_key else [])
+    if isinstance(payload.get("data"), list):
+        return posts_from_page(payload), []
+    if isinstance(payload.get("data"), dict):
+        return decode_stream_message(payload).posts, []
+    return [], []  # an error message, a meta line, something unknown: skipped
+
+
+class ReplaySource(Source):
+    """Replays ``REPLAY_FILE`` at ``REPLAY_RATE`` posts per second (0: as fast as possible)."""
+
+    name = "replay"
+    capabilities: ClassVar[frozenset[str]] = LOCAL_OPERATORS
+    routes_locally = True
+
+    def run(self, stop: threading.Event) -> None:
+        path = self.settings.replay_file
+        loop = os.path.abspath(path) == os.path.abspath(DEMO_REPLAY_FILE)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            self.report("stopped", f"cannot open REPLAY_FILE={path}: {exc.strerror}")
+            return
+        self.report("connected", f"replaying {os.path.basename(path)}")
+        interval = 1.0 / self.settings.replay_rate if self.settings.replay_rate > 0 else 0.0
+        next_at = time.monotonic()
+        round_number = 0
+        splitter = LineSplitter()
+        try:
+            while not stop.is_set():
+                try:
+                    chunk = os.read(fd, 1 << 16)
+                except BlockingIOError:
+                    chunk = None
+                if not chunk:
+                    if chunk == b"" and loop:  # the demo: play it again, as new posts
+                        round_number += 1
+                        os.lseek(fd, 0, os.SEEK_SET)
+                        continue
+                    stop.wait(_POLL_SECONDS)  # follow the file as it grows (or a FIFO's next writer)
+                    continue
+                for line in splitter.feed(chunk):
+                    if not line.strip():
+                        continue
+                    try:
+                        posts, deleted = decode_replay_line(line)
+                    except (ValueError, KeyError, TypeError) as exc:
+                        log.warning("skipping a replay line that is not a post (%s)", exc)
+                        continue
+                    for key in deleted:
+                        self.sink.delete(key)
+                    for post in posts:
+                        if interval:
+                            next_at = max(next_at + interval, time.monotonic() - 1.0)
+                            if stop.wait(max(next_at - time.monotonic(), 0)):
+                                return
+                        self.sink.deliver(_fresh(post, round_number) if loop else post)
+        finally:
+            os.close(fd)
+
+    def close(self) -> None:
+        pass
+
+
+def _fresh(post: Post, round_number: int) -> Post:
+    """A demo post replayed as if it were new: unique id per round, posted now."""
+    return replace(
+        post,
+        id=f"{post.id}-{round_number}" if round_number else post.id,
+        created_at=datetime.now(UTC),
+        embed_html=None,
+    )

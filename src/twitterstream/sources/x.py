@@ -1,0 +1,375 @@
+"""The X source: keeps X's stream rules in step with the watched queries and holds the one stream.
+
+Two loops run while the source runs:
+
+- the rules loop reconciles the rules at X with the watched queries (desired set vs what X holds). Rules
+  it creates carry a ``twitterstream:`` tag; rules without it belong to someone else and are left alone.
+- the stream loop holds one filtered-stream connection while at least one of our rules exists (X refuses a
+  stream without rules), routes each post by ``matching_rules``, follows X's reconnect policy, and after a
+  reconnect fills the gap with recent search (``since_id`` = the newest post stored for each query).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, ClassVar
+
+import httpx
+
+from twitterstream.models import Post
+from twitterstream.sources.base import (
+    HTTP,
+    NETWORK,
+    RATE_LIMIT,
+    AuthRejected,
+    Disconnected,
+    LineSplitter,
+    NoRules,
+    RateLimited,
+    ReconnectPolicy,
+    ServiceError,
+    Sink,
+    Source,
+    SourceError,
+    SourceNotConfigured,
+    Stalled,
+)
+from twitterstream.sources.x_client import SEARCH_QUERY_LIMIT, StreamConnection, XClient
+from twitterstream.sources.x_payload import StreamMessage, decode_stream_line, posts_from_page
+
+if TYPE_CHECKING:
+    from twitterstream.config import Settings
+    from twitterstream.query import Query
+
+log = logging.getLogger(__name__)
+
+TAG_PREFIX = "twitterstream:"
+#: Filtered stream limits on pay-per-use (x-api.md): rules per app; rules per add request we send.
+RULE_CAP = 1000
+ADD_BATCH = 100
+RECONCILE_EVERY = 60.0
+
+
+def rule_tag(query_key: str) -> str:
+    """The tag of the rule we create for a query: recognisable as ours, stable across restarts."""
+    return TAG_PREFIX + hashlib.sha256(query_key.encode()).hexdigest()[:16]
+
+
+class XSource(Source):
+    """X API v2 filtered stream, backfilled and gap-filled by recent search."""
+
+    name = "x"
+    capabilities: ClassVar[frozenset[str]] = frozenset()  # X evaluates every operator itself
+    routes_locally = False
+
+    def __init__(self, settings: Settings, sink: Sink, client: XClient | None = None) -> None:
+        super().__init__(settings, sink)
+        self.client = client
+        self.config_problem = ""
+        if client is None:
+            token = settings.x_bearer_token
+            try:
+                self.client = XClient(
+                    settings.x_api_url, token.reveal() if token else None, settings.x_stream_read_timeout
+                )
+            except SourceNotConfigured as exc:
+                self.config_problem = str(exc)
+        self._cond = threading.Condition()
+        self._desired: dict[str, Query] = {}
+        self._rule_routes: dict[str, str] = {}  # X rule id -> query key
+        self._rules_dirty = True
+        self._fatal = ""
+        self._stopping = False
+        self._connection: StreamConnection | None = None
+        self._closing_on_purpose = False
+        self._problems: dict[str, str] = {}
+
+    # -- the ingester's side --------------------------------------------------------------------
+    def set_watched(self, queries: Mapping[str, Query]) -> None:
+        with self._cond:
+            self._desired = dict(queries)
+            self._rules_dirty = True
+            self._cond.notify_all()
+
+    def backfill(self, query_key: str, query: Query, limit: int) -> list[Post]:
+        if self.client is None or self._fatal:
+            return []
+        if len(query_key) > SEARCH_QUERY_LIMIT:
+            log.info("query too long for recent search (%d > %d): no backfill", len(query_key), SEARCH_QUERY_LIMIT)
+            return []
+        try:
+            posts = posts_from_page(self.client.search_recent(query_key, max_results=limit))
+        except (SourceError, httpx.HTTPError) as exc:
+            log.warning("backfill of %r failed: %s", query_key, exc)
+            return []
+        self.sink.count_reads(len(posts))
+        return posts
+
+    def close(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        self._interrupt()
+
+    # -- run ----------------------------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        if self.client is None:
+            self.report("stopped", self.config_problem)
+            return
+        watcher = threading.Thread(target=self._forward_stop, args=(stop,), daemon=True, name="x-stop")
+        watcher.start()
+        rules = threading.Thread(target=self._rules_loop, daemon=True, name="x-rules")
+        rules.start()
+        try:
+            self._stream_loop()
+        finally:
+            self.close()
+            rules.join(timeout=5)
+            if self.status.state != "stopped" or not self.status.reason:
+                self.report("stopped", self._fatal or "stopped")
+
+    def _forward_stop(self, stop: threading.Event) -> None:
+        stop.wait()
+        self.close()
+
+    def _halted(self) -> bool:
+        return self._stopping or bool(self._fatal)
+
+    def _wait(self, predicate: Callable[[], bool], timeout: float | None) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._halted() or predicate(), timeout)
+
+    def _set_fatal(self, exc: SourceError) -> None:
+        with self._cond:
+            self._fatal = str(exc)
+            self._cond.notify_all()
+        self.report("stopped", str(exc))
+        self._interrupt()
+
+    # -- rules loop -------------------------------------------------------------------------------
+    def _rules_loop(self) -> None:
+        policy = ReconnectPolicy()
+        while not self._halted():
+            self._wait(lambda: self._rules_dirty, RECONCILE_EVERY)
+            if self._halted():
+                return
+            with self._cond:
+                self._rules_dirty = False
+            try:
+                self._reconcile()
+                policy.delivered()
+                continue
+            except AuthRejected as exc:
+                self._set_fatal(exc)
+                return
+            except RateLimited as exc:
+                delay = policy.delay(RATE_LIMIT, exc.retry_at)
+            except ServiceError as exc:
+                log.warning("rules sync failed: %s", exc)
+                delay = policy.delay(HTTP)
+            except (httpx.TransportError, SourceError) as exc:
+                log.warning("rules sync failed: %s", exc)
+                delay = policy.delay(NETWORK) or 0.25
+            log.info("next rules sync in %.1f s", delay)
+            self._wait(lambda: False, delay)
+            with self._cond:
+                self._rules_dirty = True
+
+    def _reconcile(self) -> None:
+        assert self.client is not None
+        with self._cond:
+            desired = dict(self._desired)
+        wanted = {rule_tag(key): key for key in desired}
+        rules = self.client.get_rules()
+        ours = {str(r.get("tag")): r for r in rules if str(r.get("tag") or "").startswith(TAG_PREFIX)}
+        stale = [str(r["id"]) for tag, r in ours.items() if tag not in wanted]
+        if stale:
+            log.info("deleting %d rule(s) no longer watched", len(stale))
+            self.client.delete_rules(stale)
+        routes = {str(r["id"]): wanted[tag] for tag, r in ours.items() if tag in wanted}
+        # Another rule of the app with the same value delivers the same posts: route it too.
+        routes.update({str(r["id"]): r["value"] for r in rules if r.get("value") in desired})
+        problems: dict[str, str] = {}
+        missing = [{"value": key, "tag": tag} for tag, key in wanted.items() if tag not in ours]
+        room = RULE_CAP - (len(rules) - len(stale))
+        for rule in missing[max(room, 0) :]:
+            problems[rule["value"]] = (
+                f"X's limit of {RULE_CAP} stream rules is reached: this query cannot be watched until others expire"
+            )
+        missing = missing[: max(room, 0)]
+        for start in range(0, len(missing), ADD_BATCH):
+            created, rejected = self.client.add_rules(missing[start : start + ADD_BATCH])
+            for rule in created:
+                key = wanted.get(str(rule.get("tag")), rule.get("value"))
+                if key in desired:
+                    routes[str(rule["id"])] = key
+            for rejection in rejected:
+                if rejection.kind == "duplicate" and rejection.existing_id:
+                    routes[rejection.existing_id] = rejection.value
+                else:
+                    problems[rejection.value] = f"X rejected this query: {rejection.reason}"
+        with self._cond:
+            self._rule_routes = routes
+            self._problems = problems
+            self._cond.notify_all()
+        for key in desired:
+            self.sink.set_query_problem(key, problems.get(key))
+        if not routes:
+            self._interrupt(on_purpose=True)
+
+    # -- stream loop ------------------------------------------------------------------------------
+    def _want_stream(self) -> bool:
+        return bool(self._rule_routes) and bool(self._desired)
+
+    def _stream_loop(self) -> None:
+        assert self.client is not None
+        policy = ReconnectPolicy()
+        gap_since: dict[str, str | None] | None = None
+        delay = 0.0
+        while not self._halted():
+            if not self._want_stream():
+                self.report("idle", "no watched queries: the stream stays disconnected until someone watches one")
+                self._wait(self._want_stream, None)
+                continue
+            if delay:
+                self._wait(lambda: False, delay)
+                if self._halted() or not self._want_stream():
+                    continue
+            if gap_since is not None:
+                self.sink.count_reconnect()
+            try:
+                with self.client.open_stream() as connection:
+                    self._closing_on_purpose = False
+                    self._connection = connection
+                    if self._halted():
+                        return
+                    self.report("connected")
+                    if gap_since:
+                        self._start_gap_fill(gap_since)
+                    gap_since = None
+                    self._read(connection, policy)
+                delay = 0.0
+            except AuthRejected as exc:
+                self._set_fatal(exc)
+                return
+            except RateLimited as exc:
+                delay = policy.delay(RATE_LIMIT, None if exc.too_many_connections else exc.retry_at)
+                self._reconnecting(str(exc), delay)
+            except NoRules as exc:
+                with self._cond:
+                    self._rules_dirty = True
+                    self._cond.notify_all()
+                delay = policy.delay(HTTP)
+                self._reconnecting(str(exc), delay)
+            except ServiceError as exc:
+                delay = policy.delay(HTTP)
+                self._reconnecting(str(exc), delay)
+            except (Disconnected, Stalled) as exc:
+                delay = policy.delay(NETWORK)
+                self._reconnecting(str(exc), delay)
+            except httpx.TransportError as exc:
+                delay = policy.delay(NETWORK)
+                self._reconnecting(f"network error: {type(exc).__name__}", delay)
+            finally:
+                self._connection = None
+            if gap_since is None:
+                gap_since = {key: self.sink.newest_post_id(key) for key in list(self._desired)}
+
+    def _reconnecting(self, reason: str, delay: float) -> None:
+        if self._halted():
+            return
+        log.warning("X stream: %s; reconnecting in %.2f s", reason, delay)
+        self.report("reconnecting", reason, time.time() + delay)
+
+    def _interrupt(self, on_purpose: bool = False) -> None:
+        connection = self._connection
+        if connection is not None:
+            self._closing_on_purpose = on_purpose or self._closing_on_purpose
+            connection.interrupt()
+
+    def _read(self, connection: StreamConnection, policy: ReconnectPolicy) -> None:
+        """Read until the connection ends. Returns when we closed it on purpose; raises otherwise."""
+        splitter = LineSplitter()
+        disconnect_reason = ""
+        try:
+            for chunk in connection.chunks():
+                if chunk:
+                    policy.delivered()
+                for line in splitter.feed(chunk):
+                    reason = self._handle_line(line)
+                    disconnect_reason = reason or disconnect_reason
+                if self._halted():
+                    return
+        except httpx.ReadTimeout:
+            raise Stalled(f"no data from X for {self.settings.x_stream_read_timeout:.0f} s") from None
+        except httpx.TransportError:
+            if self._closing_on_purpose or self._halted():
+                return
+            raise
+        if self._closing_on_purpose or self._halted():
+            return
+        raise Disconnected(disconnect_reason or "X closed the stream")
+
+    def _handle_line(self, line: bytes) -> str:
+        """Handle one stream line; returns the reason when it is an in-stream disconnect message."""
+        try:
+            message = decode_stream_line(line)
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("skipping an undecodable stream line (%d bytes): %s", len(line), exc)
+            return ""
+        if message is None:
+            return ""
+        if message.errors:
+            return self._stream_errors(message)
+        for post in message.posts:
+            self.sink.count_reads(1)
+            keys = self._route(message)
+            if keys:
+                self.sink.deliver(post, keys)
+        return ""
+
+    def _route(self, message: StreamMessage) -> list[str]:
+        routes = self._rule_routes
+        keys = [routes[rule_id] for rule_id in message.rule_ids if rule_id in routes]
+        if len(keys) < len(message.rule_ids):  # a rule created since the last sync: route by its tag
+            by_tag = {rule_tag(key): key for key in self._desired}
+            keys += [by_tag[tag] for tag in message.rule_tags if tag in by_tag]
+        return list(dict.fromkeys(keys))
+
+    def _stream_errors(self, message: StreamMessage) -> str:
+        first = message.errors[0]
+        kind = str(first.get("disconnect_type") or first.get("title") or "error")
+        detail = str(first.get("detail") or "")
+        log.warning("X stream error %s: %s", kind, detail)
+        return f"X disconnected the stream ({kind})"
+
+    def _start_gap_fill(self, since: dict[str, str | None]) -> None:
+        thread = threading.Thread(target=self._fill_gap, args=(since,), daemon=True, name="x-gap-fill")
+        thread.start()
+
+    def _fill_gap(self, since: dict[str, str | None]) -> None:
+        """Recent search for what each query may have missed while disconnected."""
+        assert self.client is not None
+        for key, since_id in since.items():
+            if key not in self._desired or self._halted() or len(key) > SEARCH_QUERY_LIMIT:
+                continue
+            try:
+                # Without a stored post there is nothing to fill from: take the latest page, as a backfill does.
+                page = self.client.search_recent(key, max_results=100 if since_id else 10, since_id=since_id)
+            except RateLimited:
+                log.warning("gap fill stopped: recent search is rate limited")
+                return
+            except (SourceError, httpx.HTTPError) as exc:
+                log.warning("gap fill of %r failed: %s", key, exc)
+                continue
+            posts = posts_from_page(page)
+            self.sink.count_reads(len(posts))
+            for post in reversed(posts):  # oldest first, like the stream
+                self.sink.deliver(post, [key])
+            log.info("gap fill of %r: %d post(s)", key, len(posts))
+
+

@@ -1,0 +1,176 @@
+"""HTTP calls to the X API v2: stream rules, the filtered stream, recent search.
+
+Only the calls and the mapping of X's error answers onto the :mod:`sources.base` error tree live here;
+the loops that use them are in :mod:`sources.x`.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import orjson
+
+from twitterstream.sources.base import (
+    AuthRejected,
+    NoRules,
+    RateLimited,
+    ServiceError,
+    SourceNotConfigured,
+)
+from twitterstream.sources.x_payload import EXPANSIONS, MEDIA_FIELDS, TWEET_FIELDS, USER_FIELDS
+
+RULES_PATH = "/2/tweets/search/stream/rules"
+STREAM_PATH = "/2/tweets/search/stream"
+SEARCH_PATH = "/2/tweets/search/recent"
+FIELD_PARAMS = {
+    "tweet.fields": TWEET_FIELDS,
+    "expansions": EXPANSIONS,
+    "user.fields": USER_FIELDS,
+    "media.fields": MEDIA_FIELDS,
+}
+#: X limits a recent-search query to 512 characters on self-serve plans.
+SEARCH_QUERY_LIMIT = 512
+
+
+class RuleRejected(Exception):
+    """X refused to add a rule; ``reason`` is X's own explanation."""
+
+    def __init__(self, value: str, reason: str, kind: str, existing_id: str | None = None):
+        super().__init__(reason)
+        self.value = value
+        self.reason = reason
+        self.kind = kind  # "invalid", "duplicate", "cap"
+        self.existing_id = existing_id  # for a duplicate: the id of the rule that holds the value
+
+
+class XClient:
+    """A thin, typed client for the endpoints TwitterStream uses. Thread-safe (one httpx.Client)."""
+
+    def __init__(self, base_url: str, bearer_token: str | None, read_timeout: float = 21.0) -> None:
+        if not bearer_token:
+            raise SourceNotConfigured(
+                "X_BEARER_TOKEN is not set: create an app at developer.x.com, copy its bearer token and "
+                "set X_BEARER_TOKEN=... (environment or .env), then restart. Or set TWITTERSTREAM_SOURCE=bluesky."
+            )
+        self._http = httpx.Client(
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {bearer_token}", "User-Agent": "TwitterStream/0.1"},
+            timeout=httpx.Timeout(10.0),
+        )
+        self._stream_timeout = httpx.Timeout(10.0, read=read_timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- rules ------------------------------------------------------------------------------------
+    def get_rules(self) -> list[dict[str, Any]]:
+        """Every rule the app has at X (ours and others')."""
+        answer = self._call("GET", RULES_PATH)
+        return [r for r in answer.get("data") or () if isinstance(r, dict)]
+
+    def add_rules(self, rules: list[dict[str, str]]) -> tuple[list[dict[str, Any]], list[RuleRejected]]:
+        """Add ``[{"value", "tag"}]``; returns the created rules and the ones X rejected (with X's reason)."""
+        response = self._http.post(RULES_PATH, json={"add": rules})
+        answer = _json(response)
+        rejected = [_rejection(e) for e in answer.get("errors") or () if isinstance(e, dict) and "value" in e]
+        # X answers 400 when every rule of the request was rejected: that is an answer, not a failure.
+        if response.status_code >= 400 and not (response.status_code == 400 and rejected):
+            raise_for_answer(response)
+        created = [r for r in answer.get("data") or () if isinstance(r, dict)]
+        return created, rejected
+
+    def delete_rules(self, ids: list[str]) -> None:
+        if ids:
+            self._call("POST", RULES_PATH, json={"delete": {"ids": ids}})
+
+    # -- search -----------------------------------------------------------------------------------
+    def search_recent(self, query: str, max_results: int = 10, since_id: str | None = None) -> dict[str, Any]:
+        """One page of recent search, newest first (the raw answer; decode with ``posts_from_page``)."""
+        params = {"query": query, "max_results": str(min(max(max_results, 10), 100)), **FIELD_PARAMS}
+        if since_id:
+            params["since_id"] = since_id
+        return self._call("GET", SEARCH_PATH, params=params)
+
+    # -- stream -----------------------------------------------------------------------------------
+    @contextmanager
+    def open_stream(self) -> Iterator[StreamConnection]:
+        """Connect to the filtered stream; raises the mapped error unless X answers 200."""
+        request = self._http.build_request("GET", STREAM_PATH, params=FIELD_PARAMS, timeout=self._stream_timeout)
+        response = self._http.send(request, stream=True)
+        try:
+            if response.status_code != 200:
+                response.read()
+                raise_for_answer(response)
+            yield StreamConnection(response)
+        finally:
+            response.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = self._http.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            raise_for_answer(response)
+        return _json(response)
+
+
+class StreamConnection:
+    """An open filtered-stream response: iterate its raw chunks, or cut it from another thread."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+
+    def chunks(self) -> Iterator[bytes]:
+        return self.response.iter_raw()
+
+    def interrupt(self) -> None:
+        """Wake a reader blocked on this connection (closing a socket from another thread does not)."""
+        stream = self.response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def raise_for_answer(response: httpx.Response) -> None:
+    """Turn an X error answer into the matching :class:`SourceError`."""
+    body = _json(response)
+    detail = str(body.get("detail") or body.get("title") or response.reason_phrase or "")
+    status = response.status_code
+    if status in (401, 403):
+        raise AuthRejected(f"X refused the bearer token ({status} {detail}). Set X_BEARER_TOKEN and restart.")
+    if status == 429:
+        headers = response.headers
+        retry_at = None
+        if headers.get("x-rate-limit-remaining") == "0" and headers.get("x-rate-limit-reset", "").isdigit():
+            retry_at = float(headers["x-rate-limit-reset"])
+        too_many = body.get("connection_issue") == "TooManyConnections"
+        reason = "another connection to the stream is still open at X" if too_many else "rate limited"
+        raise RateLimited(f"X answered 429: {reason}", retry_at=retry_at, too_many_connections=too_many)
+    if status == 409:
+        raise NoRules(f"X refused the stream: {detail or 'no rules'}")
+    raise ServiceError(f"X answered {status}: {detail}", status)
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _rejection(error: dict[str, Any]) -> RuleRejected:
+    kind_url = str(error.get("type", ""))
+    value = str(error.get("value", ""))
+    if kind_url.endswith("duplicate-rules") or error.get("title") == "DuplicateRule":
+        existing = error.get("id")
+        return RuleRejected(value, "X already holds this rule", "duplicate", str(existing) if existing else None)
+    if kind_url.endswith("rule-cap"):
+        return RuleRejected(value, "X's rule limit is reached: no more queries can be watched now", "cap")
+    details = error.get("details") or [error.get("detail") or error.get("title") or "rejected"]
+    return RuleRejected(value, "; ".join(str(d) for d in details), "invalid")

@@ -1,0 +1,160 @@
+"""Decode X API v2 payloads (stream messages and response pages) into :class:`Post` objects.
+
+Tolerant by design, as X asks of clients: fields in any order, unknown fields and message types ignored,
+rule ids as numbers or strings, rule tags missing, ``null`` or empty.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from twitterstream.models import Author, Post, parse_time
+
+#: What the stream and recent search are asked for, so that every operator of the query language can be
+#: evaluated and every card rendered.
+TWEET_FIELDS = "created_at,author_id,lang,entities,referenced_tweets,possibly_sensitive,in_reply_to_user_id,attachments"
+EXPANSIONS = "author_id,referenced_tweets.id,attachments.media_keys"
+USER_FIELDS = "username,name,verified"
+MEDIA_FIELDS = "type"
+
+_TWITTER_EPOCH_MS = 1288834974657
+_MEDIA_KEY_TYPES = {"3": "photo", "7": "video", "16": "animated_gif"}
+
+
+@dataclass(slots=True)
+class StreamMessage:
+    """One line of the filtered stream: posts with the rules they matched, or in-stream errors."""
+
+    posts: list[Post] = field(default_factory=list)
+    rule_ids: list[str] = field(default_factory=list)
+    rule_tags: list[str] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def decode_stream_line(line: bytes) -> StreamMessage | None:
+    """Decode one stream line; ``None`` for a keep-alive (blank line). Raises ``ValueError`` on bad JSON."""
+    line = line.strip()
+    if not line:
+        return None
+    payload = orjson.loads(line)
+    if not isinstance(payload, dict):
+        raise ValueError("stream message is not a JSON object")
+    return decode_stream_message(payload)
+
+
+def decode_stream_message(payload: dict[str, Any]) -> StreamMessage:
+    """Decode an already parsed stream message (also used by the replay source)."""
+    message = StreamMessage()
+    data = payload.get("data")
+    if isinstance(data, dict):
+        message.posts = [post_from_tweet(data, payload.get("includes") or {})]
+        for rule in payload.get("matching_rules") or ():
+            if isinstance(rule, dict) and rule.get("id") is not None:
+                message.rule_ids.append(str(rule["id"]))
+                message.rule_tags.append(rule.get("tag") or "")
+    errors = payload.get("errors")
+    if isinstance(errors, list) and not message.posts:
+        message.errors = [e for e in errors if isinstance(e, dict)]
+    return message
+
+
+def posts_from_page(payload: dict[str, Any]) -> list[Post]:
+    """Decode a response page (recent search, or a page as twarc2 writes them); newest first as given."""
+    data = payload.get("data")
+    if not isinstance(data, list):
+        return []
+    includes = payload.get("includes") or {}
+    return [post_from_tweet(tweet, includes) for tweet in data if isinstance(tweet, dict) and "id" in tweet]
+
+
+def post_from_tweet(tweet: dict[str, Any], includes: dict[str, Any]) -> Post:
+    """Build a Post from an X v2 tweet object and the message's ``includes``."""
+    post_id = str(tweet["id"])
+    users = {str(u.get("id")): u for u in includes.get("users") or () if isinstance(u, dict)}
+    author_id = str(tweet.get("author_id") or "")
+    user = users.get(author_id, {})
+    username = user.get("username")
+    author = Author(id=author_id, username=username, name=user.get("name"), verified=user.get("verified"))
+
+    entities = tweet.get("entities") or {}
+    hashtags = tuple(e["tag"] for e in entities.get("hashtags") or () if e.get("tag"))
+    cashtags = tuple(e["tag"] for e in entities.get("cashtags") or () if e.get("tag"))
+    mentions = tuple(e["username"] for e in entities.get("mentions") or () if e.get("username"))
+    urls: list[str] = []
+    media_types: list[str] = []
+    for entity in entities.get("urls") or ():
+        for name in ("url", "expanded_url", "unwound_url"):
+            value = entity.get(name)
+            if value and value not in urls:
+                urls.append(value)
+        if entity.get("media_key"):
+            _add_media_type(media_types, str(entity["media_key"]), includes)
+    for media_key in (tweet.get("attachments") or {}).get("media_keys") or ():
+        _add_media_type(media_types, str(media_key), includes)
+
+    is_retweet = is_reply = is_quote = False
+    quoted_text = ""
+    referenced = {str(t.get("id")): t for t in includes.get("tweets") or () if isinstance(t, dict)}
+    for ref in tweet.get("referenced_tweets") or ():
+        kind = ref.get("type")
+        if kind == "retweeted":
+            is_retweet = True
+        elif kind == "replied_to":
+            is_reply = True
+        elif kind == "quoted":
+            is_quote = True
+            quoted_text = html.unescape(referenced.get(str(ref.get("id")), {}).get("text", ""))
+    reply_to: tuple[str, ...] = ()
+    reply_user_id = tweet.get("in_reply_to_user_id")
+    if reply_user_id:
+        is_reply = True
+        reply_user = users.get(str(reply_user_id), {})
+        reply_to = tuple(v for v in (str(reply_user_id), reply_user.get("username")) if v)
+
+    created = tweet.get("created_at")
+    return Post(
+        id=post_id,
+        source="x",
+        url=f"https://x.com/{username or 'i/web'}/status/{post_id}",
+        text=html.unescape(tweet.get("text", "")),
+        created_at=parse_time(created) if created else snowflake_time(post_id),
+        author=author,
+        lang=tweet.get("lang"),
+        is_retweet=is_retweet,
+        is_reply=is_reply,
+        is_quote=is_quote,
+        hashtags=hashtags,
+        mentions=mentions,
+        cashtags=cashtags,
+        urls=tuple(urls),
+        media_types=tuple(media_types),
+        reply_to=reply_to,
+        quoted_text=quoted_text,
+        sensitive=bool(tweet.get("possibly_sensitive")),
+    )
+
+
+def snowflake_time(post_id: str) -> datetime:
+    """When a post was created, read from its id (X ids are snowflakes); the epoch for a non-snowflake."""
+    try:
+        millis = (int(post_id) >> 22) + _TWITTER_EPOCH_MS
+    except ValueError:
+        millis = 0
+    return datetime.fromtimestamp(millis / 1000, tz=UTC)
+
+
+def _add_media_type(media_types: list[str], media_key: str, includes: dict[str, Any]) -> None:
+    kind = None
+    for media in includes.get("media") or ():
+        if isinstance(media, dict) and media.get("media_key") == media_key:
+            kind = media.get("type")
+            break
+    if kind is None:  # no media expansion: the key's prefix names the type
+        kind = _MEDIA_KEY_TYPES.get(media_key.split("_", 1)[0])
+    if kind and kind not in media_types:
+        media_types.append(kind)

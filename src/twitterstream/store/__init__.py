@@ -1,0 +1,24 @@
+"""Storage and fan-out: SQLite by default, Redis for several processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from twitterstream.store.base import Event, Store, StoreUnavailable, Watch, cursor_order
+
+__all__ = ["Event", "Store", "StoreUnavailable", "Watch", "cursor_order", "open_store"]
+
+
+def open_store(database_url: str, instance_path: str | Path) -> Store:
+    """Open the store named by ``DATABASE_URL`` (empty: SQLite in the instance folder)."""
+    if database_url.startswith(("redis://", "rediss://")):
+        from twitterstream.store.redis import RedisStore
+
+        return RedisStore(database_url)
+    from twitterstream.store.sqlite import SQLiteStore
+
+    path = database_url.removeprefix("sqlite://").removeprefix("/") if database_url else ""
+    if not path:
+        return SQLiteStore(Path(instance_path) / "twitterstream.sqlite3")
+    # sqlite:///relative.db and sqlite:////absolute/path.db, as SQLAlchemy spells them
+    return SQLiteStore(path)

@@ -1,0 +1,142 @@
+"""The store interface: what the ingester writes and the web reads, whatever the backend.
+
+Per watched query the store keeps the newest matches (ordered by the post's time) and an event log
+(``post``, ``embed``, ``delete``) that is the live channel: a reader remembers the :class:`Event` cursor
+it has seen and asks for what came after. Cursors are opaque strings; ``Event.order`` compares them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from twitterstream.models import Post
+
+EVENT_KINDS = ("post", "embed", "delete")
+
+
+class StoreUnavailable(RuntimeError):
+    """The backend cannot be reached right now (the caller retries with backoff)."""
+
+
+@dataclass(slots=True)
+class Event:
+    """One entry of a query's live channel."""
+
+    cursor: str
+    query_key: str
+    kind: str  # one of EVENT_KINDS
+    post_key: str
+    post: Post | None  # the post as stored now; None when it is gone (deleted, expired)
+
+    @property
+    def order(self) -> tuple[int, int]:
+        return cursor_order(self.cursor)
+
+
+@dataclass(slots=True)
+class Watch:
+    """A watched query: someone views it now, or did within the grace period."""
+
+    key: str
+    text: str
+    viewers: int
+    since: float  # epoch seconds when it was first watched
+    expires_at: float
+
+
+def cursor_order(cursor: str) -> tuple[int, int]:
+    """Sortable form of a cursor: ``"12"`` (SQLite) or ``"1700000000000-3"`` (Redis stream id)."""
+    head, _, tail = cursor.partition("-")
+    return int(head or 0), int(tail or 0)
+
+
+class Store(ABC):
+    """Storage and fan-out. Every method is safe to call from several threads (or greenlets)."""
+
+    # -- posts (the ingester writes) -------------------------------------------------------------
+    @abstractmethod
+    def save_post(self, post: Post, query_keys: Iterable[str]) -> list[str]:
+        """Store ``post`` once (by ``post.key``) and record it as a match of each query.
+
+        Returns the query keys it was newly matched to (already matched ones are skipped), and publishes
+        a ``post`` event on each of them. Saving the same post again never stores it twice.
+        """
+
+    @abstractmethod
+    def set_embed(self, post_key: str, embed_html: str) -> list[str]:
+        """Attach sanitised embed HTML to a stored post; publishes ``embed`` on its queries, returns them."""
+
+    @abstractmethod
+    def delete_post(self, post_key: str) -> list[str]:
+        """Remove a post from every page (the service deleted it); publishes ``delete``; returns queries."""
+
+    @abstractmethod
+    def get_post(self, post_key: str) -> Post | None:
+        """The stored post, or None."""
+
+    @abstractmethod
+    def latest(self, query_key: str, limit: int = 10) -> list[Post]:
+        """The newest ``limit`` matches of a query, newest first (by the post's time)."""
+
+    # -- the live channel (the web reads) --------------------------------------------------------
+    @abstractmethod
+    def head_cursor(self, query_key: str) -> str:
+        """The cursor of the newest event of a query ("0" when none): follow from here to get only new."""
+
+    @abstractmethod
+    def events_after(self, query_key: str, cursor: str, limit: int = 500) -> list[Event]:
+        """Events of one query after ``cursor``, oldest first."""
+
+    @abstractmethod
+    def find_post_event(self, query_key: str, post_id: str) -> str | None:
+        """The cursor of the ``post`` event that delivered ``post_id`` (an SSE ``Last-Event-ID``), if kept."""
+
+    @abstractmethod
+    def wait_for_events(self, cursors: Mapping[str, str], timeout: float) -> list[Event]:
+        """Block up to ``timeout`` seconds until any of the queries has events after its cursor.
+
+        Returns them oldest first per query (possibly empty on timeout).
+        """
+
+    # -- watching ---------------------------------------------------------------------------------
+    @abstractmethod
+    def watch(self, query_key: str, query_text: str, holder: str, viewers: int, ttl: float) -> None:
+        """Renew ``holder``'s lease on a query: ``viewers`` people are looking, for ``ttl`` more seconds."""
+
+    @abstractmethod
+    def watched(self) -> list[Watch]:
+        """Queries with an unexpired lease, most viewers first."""
+
+    # -- small state: resume cursors, source status, ingester metrics ------------------------------
+    @abstractmethod
+    def get_state(self, name: str) -> Any:
+        """A JSON value saved with :meth:`set_state`, or None."""
+
+    @abstractmethod
+    def set_state(self, name: str, value: Any) -> None:
+        """Save a small JSON value under ``name``."""
+
+    # -- the ingester lock --------------------------------------------------------------------------
+    @abstractmethod
+    def acquire_lock(self, name: str, holder: str, ttl: float) -> bool:
+        """Take or renew the lock ``name`` for ``holder`` for ``ttl`` seconds; False if another holds it."""
+
+    @abstractmethod
+    def release_lock(self, name: str, holder: str) -> None:
+        """Give the lock up if ``holder`` has it."""
+
+    # -- housekeeping -------------------------------------------------------------------------------
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise :class:`StoreUnavailable` unless the backend answers."""
+
+    @abstractmethod
+    def trim(self, keep_per_query: int, keep_seconds: float) -> None:
+        """Drop matches beyond the newest ``keep_per_query`` per query and events older than ``keep_seconds``;
+        drop queries that have not been watched for ``keep_seconds``."""
+
+    def close(self) -> None:
+        """Release connections."""

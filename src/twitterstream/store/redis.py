@@ -1,0 +1,311 @@
+"""Redis store: for several processes or containers (web replicas, one ingester) sharing one Redis.
+
+Layout (every key starts with ``ts:``; a query's keys use a short hash of its canonical text)::
+
+    ts:post:{post key}        the post's JSON, expiring after a day
+    ts:postq:{post key}       set of query keys the post matched (for embed and delete events)
+    ts:q:{qid}:latest         sorted set of post keys scored by the post's time: the page, newest first
+    ts:q:{qid}:events         stream (MAXLEN ~) of post/embed/delete entries: the live channel; the stream
+                              entry id is the cursor, so a reader resumes exactly where it stopped
+    ts:queries                hash qid -> query key (for housekeeping)
+    ts:lease:exp / :data      sorted set of "{query}\\0{holder}" by expiry / their viewers and text
+    ts:lease:since / :until   hash query key -> when its current watch began / its latest lease expiry
+    ts:state                  hash of small JSON values (resume cursors, ingester status)
+    ts:lock:{name}            the ingester lock (SET NX PX, renewed by its holder only)
+
+A post is saved and matched in one Lua script, so concurrent writers never store or announce it twice.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar, cast
+
+import orjson
+import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+from twitterstream.models import Post
+from twitterstream.store.base import Event, Store, StoreUnavailable, Watch
+
+T = TypeVar("T")
+
+POST_TTL = 24 * 3600
+EVENTS_MAXLEN = 1000
+#: Longest single blocking read; keeps a socket timeout above it meaningful.
+MAX_BLOCK_SECONDS = 5.0
+
+_SAVE = """
+-- KEYS[1] post, KEYS[2] post's queries, then for each query: latest, events
+-- ARGV: record, ttl, score, post key, post id, maxlen, then the query keys
+redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+local newly = {}
+local n = (#KEYS - 2) / 2
+for i = 1, n do
+  local latest, events = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
+  if redis.call('ZADD', latest, 'NX', ARGV[3], ARGV[4]) == 1 then
+    redis.call('XADD', events, 'MAXLEN', '~', ARGV[6], '*', 'k', 'post', 'p', ARGV[4], 'i', ARGV[5])
+    redis.call('SADD', KEYS[2], ARGV[6 + i])
+    table.insert(newly, ARGV[6 + i])
+  end
+end
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return newly
+"""
+
+_LOCK = """
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def _guard(method: Callable[..., T]) -> Callable[..., T]:
+    """Map a lost or refused Redis connection onto StoreUnavailable."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return method(*args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise StoreUnavailable(f"Redis does not answer: {exc}") from exc
+
+    return wrapper
+
+
+def _qid(query_key: str) -> str:
+    return hashlib.sha1(query_key.encode()).hexdigest()[:16]
+
+
+def _latest(query_key: str) -> str:
+    return f"ts:q:{_qid(query_key)}:latest"
+
+
+def _events(query_key: str) -> str:
+    return f"ts:q:{_qid(query_key)}:events"
+
+
+class RedisStore(Store):
+    """A :class:`Store` in Redis (7+)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._redis = redis.Redis.from_url(
+            url,
+            socket_timeout=MAX_BLOCK_SECONDS + 5,
+            socket_connect_timeout=5,
+            health_check_interval=30,
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
+            retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+        )
+        self._save = self._redis.register_script(_SAVE)
+        self._lock = self._redis.register_script(_LOCK)
+        self._unlock = self._redis.register_script(_UNLOCK)
+
+    # -- posts ----------------------------------------------------------------------------------
+    @_guard
+    def save_post(self, post: Post, query_keys: Iterable[str]) -> list[str]:
+        keys = list(dict.fromkeys(query_keys))
+        redis_keys = [f"ts:post:{post.key}", f"ts:postq:{post.key}"]
+        for key in keys:
+            redis_keys += [_latest(key), _events(key)]
+        args = [orjson.dumps(post.to_record()), POST_TTL, post.created_at.timestamp(), post.key, post.id]
+        args += [EVENTS_MAXLEN, *keys]
+        newly = [k.decode() for k in cast(list[bytes], self._save(keys=redis_keys, args=args))]
+        if newly:
+            self._redis.hset("ts:queries", mapping={_qid(k): k for k in newly})
+        return newly
+
+    @_guard
+    def set_embed(self, post_key: str, embed_html: str) -> list[str]:
+        raw = self._redis.get(f"ts:post:{post_key}")
+        if raw is None:
+            return []
+        record = orjson.loads(raw)
+        record["embed_html"] = embed_html
+        self._redis.set(f"ts:post:{post_key}", orjson.dumps(record), keepttl=True)
+        return self._publish_for_post(post_key, record["id"], "embed")
+
+    @_guard
+    def delete_post(self, post_key: str) -> list[str]:
+        raw = self._redis.get(f"ts:post:{post_key}")
+        if raw is None:
+            return []
+        keys = self._publish_for_post(post_key, orjson.loads(raw)["id"], "delete")
+        pipe = self._redis.pipeline()
+        for key in keys:
+            pipe.zrem(_latest(key), post_key)
+        pipe.delete(f"ts:post:{post_key}", f"ts:postq:{post_key}")
+        pipe.execute()
+        return keys
+
+    def _publish_for_post(self, post_key: str, post_id: str, kind: str) -> list[str]:
+        keys = sorted(k.decode() for k in cast(set[bytes], self._redis.smembers(f"ts:postq:{post_key}")))
+        pipe = self._redis.pipeline()
+        for key in keys:
+            pipe.xadd(_events(key), {"k": kind, "p": post_key, "i": post_id}, maxlen=EVENTS_MAXLEN, approximate=True)
+        pipe.execute()
+        return keys
+
+    @_guard
+    def get_post(self, post_key: str) -> Post | None:
+        raw = self._redis.get(f"ts:post:{post_key}")
+        return Post.from_record(orjson.loads(raw)) if raw is not None else None
+
+    @_guard
+    def latest(self, query_key: str, limit: int = 10) -> list[Post]:
+        # Ties on the post's time are broken by key, newest-looking first, as SQLite does.
+        members = cast(list[bytes], self._redis.zrevrange(_latest(query_key), 0, limit - 1))
+        if not members:
+            return []
+        records = cast(list[bytes | None], self._redis.mget([b"ts:post:" + m for m in members]))
+        return [Post.from_record(orjson.loads(r)) for r in records if r is not None]
+
+    # -- live channel -----------------------------------------------------------------------------
+    @_guard
+    def head_cursor(self, query_key: str) -> str:
+        newest = cast(list[Any], self._redis.xrevrange(_events(query_key), count=1))
+        return newest[0][0].decode() if newest else "0"
+
+    @_guard
+    def events_after(self, query_key: str, cursor: str, limit: int = 500) -> list[Event]:
+        start = "-" if cursor in ("", "0") else f"({cursor}"
+        entries = cast(list[Any], self._redis.xrange(_events(query_key), min=start, count=limit))
+        return self._events_from(query_key, entries)
+
+    @_guard
+    def find_post_event(self, query_key: str, post_id: str) -> str | None:
+        wanted = post_id.encode()
+        for entry_id, fields in cast(list[Any], self._redis.xrevrange(_events(query_key), count=EVENTS_MAXLEN * 2)):
+            if fields.get(b"k") == b"post" and fields.get(b"i") == wanted:
+                return str(entry_id.decode())
+        return None
+
+    @_guard
+    def wait_for_events(self, cursors: Mapping[str, str], timeout: float) -> list[Event]:
+        if not cursors:
+            return []
+        by_stream = {_events(key): key for key in cursors}
+        block_ms = max(int(min(timeout, MAX_BLOCK_SECONDS) * 1000), 1)
+        answer = self._redis.xread(
+            {stream: cursors[key] or "0" for stream, key in by_stream.items()}, count=1000, block=block_ms
+        )
+        events: list[Event] = []
+        for stream, entries in cast(list[Any], answer or []):
+            events += self._events_from(by_stream[stream.decode()], entries)
+        return events
+
+    def _events_from(self, query_key: str, entries: list[Any]) -> list[Event]:
+        if not entries:
+            return []
+        post_keys = [fields[b"p"] for _, fields in entries]
+        records = cast(list[bytes | None], self._redis.mget([b"ts:post:" + k for k in post_keys]))
+        events = []
+        for (entry_id, fields), record in zip(entries, records, strict=True):
+            post = Post.from_record(orjson.loads(record)) if record is not None else None
+            events.append(Event(entry_id.decode(), query_key, fields[b"k"].decode(), fields[b"p"].decode(), post))
+        return events
+
+    # -- watching ---------------------------------------------------------------------------------
+    @_guard
+    def watch(self, query_key: str, query_text: str, holder: str, viewers: int, ttl: float) -> None:
+        now = time.time()
+        member = f"{query_key}\0{holder}"
+        until = self._redis.hget("ts:lease:until", query_key)
+        pipe = self._redis.pipeline()
+        if until is None or float(until) <= now:  # not watched a moment ago: a new watch starts now
+            pipe.hset("ts:lease:since", query_key, now)
+        pipe.hset("ts:lease:until", query_key, max(float(until or 0), now + ttl))
+        pipe.zadd("ts:lease:exp", {member: now + ttl})
+        pipe.hset("ts:lease:data", member, orjson.dumps({"text": query_text, "viewers": viewers}))
+        pipe.execute()
+
+    @_guard
+    def watched(self) -> list[Watch]:
+        now = time.time()
+        leases = cast(list[tuple[bytes, float]], self._redis.zrangebyscore("ts:lease:exp", f"({now}", "+inf", withscores=True))
+        if not leases:
+            return []
+        data = cast(list[bytes | None], self._redis.hmget("ts:lease:data", [m for m, _ in leases]))
+        totals: dict[str, dict[str, Any]] = {}
+        for (member, expires_at), raw in zip(leases, data, strict=True):
+            key = member.decode().split("\0", 1)[0]
+            info = orjson.loads(raw) if raw else {"text": key, "viewers": 0}
+            entry = totals.setdefault(key, {"text": info["text"], "viewers": 0, "expires_at": 0.0})
+            entry["viewers"] += int(info["viewers"])
+            entry["expires_at"] = max(entry["expires_at"], expires_at)
+        since = cast(list[bytes | None], self._redis.hmget("ts:lease:since", list(totals)))
+        watches = [
+            Watch(key, e["text"], e["viewers"], float(s) if s else now, e["expires_at"])
+            for (key, e), s in zip(totals.items(), since, strict=True)
+        ]
+        watches.sort(key=lambda w: (-w.viewers, w.since))
+        return watches
+
+    # -- state and lock ---------------------------------------------------------------------------
+    @_guard
+    def get_state(self, name: str) -> Any:
+        raw = self._redis.hget("ts:state", name)
+        return orjson.loads(cast(bytes, raw)) if raw is not None else None
+
+    @_guard
+    def set_state(self, name: str, value: Any) -> None:
+        self._redis.hset("ts:state", name, orjson.dumps(value))
+
+    @_guard
+    def acquire_lock(self, name: str, holder: str, ttl: float) -> bool:
+        return bool(self._lock(keys=[f"ts:lock:{name}"], args=[holder, max(int(ttl * 1000), 1)]))
+
+    @_guard
+    def release_lock(self, name: str, holder: str) -> None:
+        self._unlock(keys=[f"ts:lock:{name}"], args=[holder])
+
+    # -- housekeeping -------------------------------------------------------------------------------
+    @_guard
+    def ping(self) -> None:
+        self._redis.ping()
+
+    @_guard
+    def trim(self, keep_per_query: int, keep_seconds: float) -> None:
+        now = time.time()
+        cutoff = now - keep_seconds
+        expired = cast(list[bytes], self._redis.zrangebyscore("ts:lease:exp", "-inf", f"({cutoff}"))
+        if expired:
+            self._redis.zrem("ts:lease:exp", *expired)
+            self._redis.hdel("ts:lease:data", *expired)
+        watched_keys = {w.key for w in self.watched()}
+        recently = {
+            m.decode().split("\0", 1)[0]
+            for m in cast(list[bytes], self._redis.zrangebyscore("ts:lease:exp", cutoff, "+inf"))
+        }
+        min_id = f"{int(cutoff * 1000)}-0"
+        for qid, raw_key in cast(dict[bytes, bytes], self._redis.hgetall("ts:queries")).items():
+            key = raw_key.decode()
+            if key not in watched_keys and key not in recently:
+                self._redis.delete(_latest(key), _events(key))
+                self._redis.hdel("ts:queries", qid)
+                self._redis.hdel("ts:lease:since", key)
+                self._redis.hdel("ts:lease:until", key)
+                continue
+            self._redis.zremrangebyrank(_latest(key), 0, -(keep_per_query + 1))
+            self._redis.xtrim(_events(key), minid=min_id, approximate=True)
+
+    def close(self) -> None:
+        self._redis.close()
+
+    def flush_all_for_tests(self) -> None:
+        """Empty the database (tests use a private redis-server)."""
+        self._redis.flushdb()

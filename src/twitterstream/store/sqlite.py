@@ -1,0 +1,341 @@
+"""SQLite store: the default, embedded, zero set-up.
+
+WAL mode lets readers (the web) run while the ingester writes. Writes go through one connection under a
+lock; reads use a small pool. The live channel is the ``events`` table: waiters in this process are woken
+at once by a condition variable, and waiters in other processes (``twitterstream web`` beside
+``twitterstream ingest`` on one file) notice new rows by polling every quarter second.
+"""
+
+from __future__ import annotations
+
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from twitterstream.models import Post
+from twitterstream.store.base import Event, Store, StoreUnavailable, Watch
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS posts (
+    key TEXT PRIMARY KEY,
+    record BLOB NOT NULL,
+    created_at REAL NOT NULL,
+    stored_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS matches (
+    query_key TEXT NOT NULL,
+    post_key TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (query_key, post_key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS matches_newest ON matches (query_key, created_at DESC);
+CREATE INDEX IF NOT EXISTS matches_by_post ON matches (post_key);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    query_key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    post_key TEXT NOT NULL,
+    post_id TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_query ON events (query_key, seq);
+CREATE TABLE IF NOT EXISTS leases (
+    query_key TEXT NOT NULL,
+    holder TEXT NOT NULL,
+    query_text TEXT NOT NULL,
+    viewers INTEGER NOT NULL,
+    since REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (query_key, holder)
+);
+CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at REAL NOT NULL);
+"""
+
+_POLL_SECONDS = 0.25
+
+
+class SQLiteStore(Store):
+    """A :class:`Store` in one SQLite file."""
+
+    def __init__(self, path: str | Path, pool_size: int = 4) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._write_lock = threading.Lock()
+        self._changed = threading.Condition()
+        self._generation = 0
+        self._writer = self._connect()
+        self._writer.executescript(_SCHEMA)
+        self._readers: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
+        self._pool_size = pool_size
+        self._opened_readers = 0
+        self._pool_lock = threading.Lock()
+        self._all_connections = [self._writer]
+
+    # -- connections ----------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=10000")
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from exc
+        return conn
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        try:
+            conn = self._readers.get_nowait()
+        except queue.Empty:
+            with self._pool_lock:
+                grow = self._opened_readers < self._pool_size
+                if grow:
+                    self._opened_readers += 1
+            if grow:
+                conn = self._connect()
+                self._all_connections.append(conn)
+            else:
+                conn = self._readers.get()
+        try:
+            yield conn
+        finally:
+            self._readers.put(conn)
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._write_lock:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._generation += 1
+            self._changed.notify_all()
+
+    # -- posts ----------------------------------------------------------------------------------
+    def save_post(self, post: Post, query_keys: Iterable[str]) -> list[str]:
+        keys = list(dict.fromkeys(query_keys))
+        now = time.time()
+        created = post.created_at.timestamp()
+        newly: list[str] = []
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO posts (key, record, created_at, stored_at) VALUES (?, ?, ?, ?)",
+                (post.key, orjson.dumps(post.to_record()), created, now),
+            )
+            for key in keys:
+                cursor = conn.execute(
+                    "INSERT OR IGNORE INTO matches (query_key, post_key, created_at) VALUES (?, ?, ?)",
+                    (key, post.key, created),
+                )
+                if cursor.rowcount:
+                    newly.append(key)
+                    conn.execute(
+                        "INSERT INTO events (query_key, kind, post_key, post_id, at) VALUES (?, 'post', ?, ?, ?)",
+                        (key, post.key, post.id, now),
+                    )
+        if newly:
+            self._notify()
+        return newly
+
+    def set_embed(self, post_key: str, embed_html: str) -> list[str]:
+        with self._write() as conn:
+            row = conn.execute("SELECT record FROM posts WHERE key = ?", (post_key,)).fetchone()
+            if row is None:
+                return []
+            record = orjson.loads(row[0])
+            record["embed_html"] = embed_html
+            conn.execute("UPDATE posts SET record = ? WHERE key = ?", (orjson.dumps(record), post_key))
+            keys = self._publish_for_post(conn, post_key, record["id"], "embed")
+        if keys:
+            self._notify()
+        return keys
+
+    def delete_post(self, post_key: str) -> list[str]:
+        with self._write() as conn:
+            row = conn.execute("SELECT record FROM posts WHERE key = ?", (post_key,)).fetchone()
+            if row is None:
+                return []
+            keys = self._publish_for_post(conn, post_key, orjson.loads(row[0])["id"], "delete")
+            conn.execute("DELETE FROM matches WHERE post_key = ?", (post_key,))
+            conn.execute("DELETE FROM posts WHERE key = ?", (post_key,))
+        if keys:
+            self._notify()
+        return keys
+
+    def _publish_for_post(self, conn: sqlite3.Connection, post_key: str, post_id: str, kind: str) -> list[str]:
+        keys = [r[0] for r in conn.execute("SELECT query_key FROM matches WHERE post_key = ?", (post_key,))]
+        now = time.time()
+        conn.executemany(
+            "INSERT INTO events (query_key, kind, post_key, post_id, at) VALUES (?, ?, ?, ?, ?)",
+            [(key, kind, post_key, post_id, now) for key in keys],
+        )
+        return keys
+
+    def get_post(self, post_key: str) -> Post | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT record FROM posts WHERE key = ?", (post_key,)).fetchone()
+        return Post.from_record(orjson.loads(row[0])) if row else None
+
+    def latest(self, query_key: str, limit: int = 10) -> list[Post]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT p.record FROM matches m JOIN posts p ON p.key = m.post_key "
+                "WHERE m.query_key = ? ORDER BY m.created_at DESC, m.post_key DESC LIMIT ?",
+                (query_key, limit),
+            ).fetchall()
+        return [Post.from_record(orjson.loads(r[0])) for r in rows]
+
+    # -- live channel -----------------------------------------------------------------------------
+    def head_cursor(self, query_key: str) -> str:
+        with self._read() as conn:
+            row = conn.execute("SELECT MAX(seq) FROM events WHERE query_key = ?", (query_key,)).fetchone()
+        return str(row[0] or 0)
+
+    def events_after(self, query_key: str, cursor: str, limit: int = 500) -> list[Event]:
+        return self._events_after({query_key: cursor}, limit)
+
+    def find_post_event(self, query_key: str, post_id: str) -> str | None:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT MAX(seq) FROM events WHERE query_key = ? AND kind = 'post' AND post_id = ?",
+                (query_key, post_id),
+            ).fetchone()
+        return str(row[0]) if row and row[0] is not None else None
+
+    def wait_for_events(self, cursors: Mapping[str, str], timeout: float) -> list[Event]:
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._changed:
+                generation = self._generation
+            events = self._events_after(cursors, 2000) if cursors else []
+            remaining = deadline - time.monotonic()
+            if events or remaining <= 0:
+                return events
+            with self._changed:
+                if self._generation == generation:
+                    self._changed.wait(min(remaining, _POLL_SECONDS))
+
+    def _events_after(self, cursors: Mapping[str, str], limit: int) -> list[Event]:
+        if not cursors:
+            return []
+        floor = min(int(c.partition("-")[0] or 0) for c in cursors.values())
+        keys = list(cursors)
+        events: list[Event] = []
+        with self._read() as conn:
+            for start in range(0, len(keys), 500):  # SQLite caps bound parameters
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(
+                    f"SELECT e.seq, e.query_key, e.kind, e.post_key, p.record FROM events e "
+                    f"LEFT JOIN posts p ON p.key = e.post_key "
+                    f"WHERE e.seq > ? AND e.query_key IN ({marks}) ORDER BY e.seq LIMIT ?",
+                    (floor, *chunk, limit),
+                ).fetchall()
+                for seq, key, kind, post_key, record in rows:
+                    if seq <= int(cursors[key] or 0):
+                        continue
+                    post = Post.from_record(orjson.loads(record)) if record is not None else None
+                    events.append(Event(str(seq), key, kind, post_key, post))
+        events.sort(key=lambda e: int(e.cursor))
+        return events
+
+    # -- watching ---------------------------------------------------------------------------------
+    def watch(self, query_key: str, query_text: str, holder: str, viewers: int, ttl: float) -> None:
+        now = time.time()
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT MIN(since) FROM leases WHERE query_key = ? AND expires_at > ?", (query_key, now)
+            ).fetchone()
+            since = row[0] if row and row[0] is not None else now
+            conn.execute(
+                "INSERT INTO leases (query_key, holder, query_text, viewers, since, expires_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (query_key, holder) DO UPDATE SET "
+                "query_text = excluded.query_text, viewers = excluded.viewers, expires_at = excluded.expires_at, "
+                "since = CASE WHEN leases.expires_at > ? THEN leases.since ELSE excluded.since END",
+                (query_key, holder, query_text, viewers, since, now + ttl, now),
+            )
+
+    def watched(self) -> list[Watch]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT query_key, MAX(query_text), SUM(viewers), MIN(since), MAX(expires_at) FROM leases "
+                "WHERE expires_at > ? GROUP BY query_key ORDER BY SUM(viewers) DESC, MIN(since)",
+                (time.time(),),
+            ).fetchall()
+        return [Watch(key, text, int(viewers), since, expires) for key, text, viewers, since, expires in rows]
+
+    # -- state and lock ---------------------------------------------------------------------------
+    def get_state(self, name: str) -> Any:
+        with self._read() as conn:
+            row = conn.execute("SELECT value FROM state WHERE name = ?", (name,)).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def set_state(self, name: str, value: Any) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO state (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (name, orjson.dumps(value)),
+            )
+
+    def acquire_lock(self, name: str, holder: str, ttl: float) -> bool:
+        now = time.time()
+        with self._write() as conn:
+            row = conn.execute("SELECT holder, expires_at FROM locks WHERE name = ?", (name,)).fetchone()
+            if row and row[0] != holder and row[1] > now:
+                return False
+            conn.execute(
+                "INSERT INTO locks (name, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                "holder = excluded.holder, expires_at = excluded.expires_at",
+                (name, holder, now + ttl),
+            )
+        return True
+
+    def release_lock(self, name: str, holder: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM locks WHERE name = ? AND holder = ?", (name, holder))
+
+    # -- housekeeping -------------------------------------------------------------------------------
+    def ping(self) -> None:
+        try:
+            with self._read() as conn:
+                conn.execute("SELECT 1").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite does not answer: {exc}") from exc
+
+    def trim(self, keep_per_query: int, keep_seconds: float) -> None:
+        cutoff = time.time() - keep_seconds
+        with self._write() as conn:
+            conn.execute("DELETE FROM leases WHERE expires_at < ?", (cutoff,))
+            conn.execute(
+                "DELETE FROM matches WHERE query_key NOT IN (SELECT query_key FROM leases)"
+            )
+            conn.execute(
+                "DELETE FROM matches WHERE (query_key, post_key) IN (SELECT query_key, post_key FROM "
+                "(SELECT query_key, post_key, ROW_NUMBER() OVER (PARTITION BY query_key "
+                "ORDER BY created_at DESC, post_key DESC) AS rank FROM matches) WHERE rank > ?)",
+                (keep_per_query,),
+            )
+            conn.execute("DELETE FROM events WHERE at < ?", (cutoff,))
+            conn.execute(
+                "DELETE FROM posts WHERE stored_at < ? AND key NOT IN (SELECT post_key FROM matches)", (cutoff,)
+            )
+
+    def close(self) -> None:
+        for conn in self._all_connections:
+            conn.close()

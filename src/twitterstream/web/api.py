@@ -1,0 +1,137 @@
+"""The JSON API and the live stream (Server-Sent Events)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request, stream_with_context
+
+from twitterstream.config import Settings
+from twitterstream.query import Query, QueryError
+from twitterstream.store import Event, Store, cursor_order
+from twitterstream.web.app import source_status, wake_ingester
+from twitterstream.web.live import CLOSE, LiveHub, format_event, format_status
+from twitterstream.web.queries import read_query
+from twitterstream.web.views import PAGE_VIEW_HOLDER
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+MAX_LIMIT = 100
+
+
+class BadRequest(Exception):
+    """A request the API answers with 400 and ``{"error": {"message", "position"}}``."""
+
+    def __init__(self, message: str, position: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.position = position
+
+
+@bp.errorhandler(BadRequest)
+def bad_request(error: BadRequest) -> tuple[Response, int]:
+    return jsonify(error={"message": error.message, "position": error.position}), 400
+
+
+def _app() -> Flask:
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    return app
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["SETTINGS"]
+    return settings
+
+
+def _query() -> Query:
+    if "q" not in request.args:
+        raise BadRequest("the q parameter is required: /api/v1/results?q=QUERY")
+    try:
+        return read_query(request.args["q"], _settings())
+    except QueryError as exc:
+        raise BadRequest(exc.message, exc.position) from None
+
+
+def _limit(default: int = 10) -> int:
+    raw = request.args.get("limit", str(default))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT} (got {raw!r})")
+    return int(raw)
+
+
+@bp.get("/results")
+def results() -> Any:
+    """The latest matches of a query, newest first. Asking also starts watching it."""
+    query = _query()
+    limit = _limit()
+    store: Store = current_app.extensions["store"]
+    store.watch(query.key, query.text, PAGE_VIEW_HOLDER, 0, _settings().watch_grace_seconds)
+    wake_ingester(_app())
+    posts = store.latest(query.key, limit)
+    return jsonify(query=query.key, source=_settings().source, posts=[p.to_json() for p in posts])
+
+
+@bp.get("/stream")
+def stream() -> Response:
+    """Live events of a query: ``post`` (id = post id), ``embed``, ``delete``, ``status``; keep-alives.
+
+    Without ``Last-Event-ID`` the stream starts with the latest ``limit`` posts (oldest first); with it,
+    with exactly what came after that post. Either way nothing is missed and nothing sent twice.
+    """
+    query = _query()
+    limit = _limit()
+    last_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
+    store: Store = current_app.extensions["store"]
+    hub: LiveHub = current_app.extensions["hub"]
+    keepalive = _settings().sse_keepalive_seconds
+
+    subscription = hub.subscribe(query.key, query.text)
+    try:
+        backlog, boundary = _backlog(store, query.key, last_id, limit)
+    except BaseException:
+        hub.unsubscribe(subscription)
+        raise
+    status = hub.status or source_status(_app())
+
+    def generate() -> Iterator[str]:
+        nonlocal backlog
+        try:
+            yield "retry: 2000\n" + format_status(status)
+            yield "".join(backlog)
+            backlog = []
+            while True:
+                message = subscription.get(timeout=keepalive)
+                if message is None:
+                    yield ": keep-alive\n\n"
+                    continue
+                if message is CLOSE or subscription.dropped:
+                    return
+                order, text = message
+                if order[0] >= 0 and order <= boundary:
+                    continue  # already in the backlog
+                yield text
+        finally:
+            hub.unsubscribe(subscription)
+
+    response = Response(stream_with_context(generate()), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"  # nginx and friends: do not buffer
+    return response
+
+
+def _backlog(store: Store, key: str, last_id: str | None, limit: int) -> tuple[list[str], tuple[int, int]]:
+    """What to send before live events, and the order of the newest event it covers."""
+    if last_id:
+        cursor = store.find_post_event(key, last_id.strip())
+        if cursor is not None:
+            events = store.events_after(key, cursor)
+            texts = [t for t in map(format_event, events) if t]
+            boundary = events[-1].order if events else cursor_order(cursor)
+            return texts, boundary
+    boundary = cursor_order(store.head_cursor(key))
+    posts = store.latest(key, limit)
+    texts = []
+    for post in reversed(posts):
+        texts.append(format_event(Event("0", key, "post", post.key, post)) or "")
+    return texts, boundary

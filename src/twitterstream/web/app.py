@@ -1,0 +1,181 @@
+"""The application factory: settings, store, live hub, blueprints, error pages, security headers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from twitterstream.config import Settings, load_settings
+from twitterstream.ingest import PROBLEMS_STATE, STATE_NAME
+from twitterstream.store import Store, StoreUnavailable, open_store
+from twitterstream.web.live import LiveHub
+
+log = logging.getLogger(__name__)
+csrf = CSRFProtect()
+
+#: An ingester that has not written its heartbeat for this long is presumed gone.
+INGESTER_SILENCE = 30.0
+
+_CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' https://platform.twitter.com https://embed.bsky.app",
+        "frame-src https://platform.twitter.com https://syndication.twitter.com https://embed.bsky.app {mastodon}",
+        "img-src 'self' data: https:",
+        "style-src 'self' 'unsafe-inline'",  # the embed scripts set inline styles on their iframes
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def build_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create and configure the app (see ``twitterstream.create_app``)."""
+    test_config = dict(test_config or {})
+    settings: Settings = test_config.pop("SETTINGS", None) or load_settings()
+    instance_path = test_config.pop("INSTANCE_PATH", None) or os.environ.get(
+        "TWITTERSTREAM_INSTANCE_PATH", str(Path.cwd() / "instance")
+    )
+    app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
+    secret_key = settings.secret_key.reveal() if settings.secret_key else None
+    if secret_key is None:
+        log.warning("SECRET_KEY is not set: using a random key (forms break across restarts and replicas)")
+        secret_key = secrets.token_hex(32)
+    app.config.from_mapping(
+        SECRET_KEY=secret_key,
+        SETTINGS=settings,
+        WTF_CSRF_TIME_LIMIT=None,
+        JSON_SORT_KEYS=False,
+        RESULTS_LIMIT=10,
+    )
+    app.config.update(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    store: Store = app.config.get("STORE") or open_store(settings.database_url, app.instance_path)
+    app.extensions["store"] = store
+    app.extensions["hub"] = LiveHub(
+        store,
+        grace_seconds=settings.watch_grace_seconds,
+        read_status=lambda: source_status(app),
+        on_new_query=lambda: wake_ingester(app),
+        heartbeat_seconds=settings.sse_keepalive_seconds,
+    )
+    csrf.init_app(app)
+
+    from twitterstream.web import api, ops, views
+
+    app.register_blueprint(ops.bp)
+    if app.config.get("ROLE") != "ingest":  # the ingester's port serves operations endpoints only
+        app.register_blueprint(views.bp)
+        app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)
+    csrf.exempt(ops.bp)
+    _register_errors(app)
+    app.after_request(_security_headers)
+    app.jinja_env.globals["source_status"] = lambda: source_status(app)
+    return app
+
+
+def source_status(app: Flask) -> dict[str, Any]:
+    """What the ingester says about the source, in words (for pages, SSE and /readyz)."""
+    settings: Settings = app.config["SETTINGS"]
+    ingester = app.extensions.get("ingester")
+    if ingester is not None:
+        status = ingester.status.to_json()
+        status["counters"] = ingester.counters.snapshot()
+        return status
+    try:
+        state = app.extensions["store"].get_state(STATE_NAME)
+    except StoreUnavailable as exc:
+        return {"source": settings.source, "state": "unknown", "reason": f"the store does not answer: {exc}"}
+    if not state or time.time() - float(state.get("heartbeat", 0)) > INGESTER_SILENCE:
+        return {
+            "source": settings.source,
+            "state": "stopped",
+            "reason": "no ingester is running: start `twitterstream ingest` (or use `twitterstream serve`)",
+        }
+    status = dict(state["status"])
+    status["counters"] = state.get("counters", {})
+    return status
+
+
+def query_problem(app: Flask, query_key: str) -> str | None:
+    """Why the source cannot serve a query (X rejected it, the rule limit is reached...), if it cannot."""
+    try:
+        problems = app.extensions["store"].get_state(PROBLEMS_STATE) or {}
+    except StoreUnavailable:
+        return None
+    return problems.get(query_key)
+
+
+def wake_ingester(app: Flask) -> None:
+    ingester = app.extensions.get("ingester")
+    if ingester is not None:
+        ingester.wake()
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(404)
+    def not_found(error: HTTPException) -> tuple[Any, int]:
+        if _wants_json():
+            return jsonify(error={"message": f"no such endpoint: {request.path}", "position": None}), 404
+        return render_template("404.html"), 404
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error: CSRFError) -> tuple[Any, int]:
+        return render_template("error.html", message="The form expired. Please search again."), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[Any, int]:
+        code = error.code or 500
+        if _wants_json():
+            return jsonify(error={"message": error.description, "position": None}), code
+        return render_template("error.html", message=error.description), code
+
+    @app.errorhandler(StoreUnavailable)
+    def store_down(error: StoreUnavailable) -> tuple[Any, int]:
+        log.warning("store unavailable: %s", error)
+        message = "The store does not answer right now; please retry in a moment."
+        if _wants_json():
+            return jsonify(error={"message": message, "position": None}), 503
+        return render_template("error.html", message=message), 503
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> tuple[Any, int]:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        message = "Something went wrong on our side. It has been logged."
+        if _wants_json():
+            return jsonify(error={"message": message, "position": None}), 500
+        return render_template("error.html", message=message), 500
+
+
+def _security_headers(response: Response) -> Response:
+    settings = _settings()
+    mastodon = settings.mastodon_url if settings.source == "mastodon" else ""
+    response.headers.setdefault("Content-Security-Policy", _CSP.format(mastodon=mastodon).replace(" ;", ";"))
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def _settings() -> Settings:
+    from flask import current_app
+
+    settings: Settings = current_app.config["SETTINGS"]
+    return settings

@@ -1,0 +1,225 @@
+"""Live fan-out inside one web process: one follower reads the store, every open stream gets a copy.
+
+However many people watch a query, this process reads each of its events from the store once, formats
+it as an SSE message once, and hands the same string to every subscriber's queue. The follower also
+renews this process's lease on every query it serves (with the number of viewers), and broadcasts the
+source's status when it changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import socket
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from twitterstream.store import Event, Store, StoreUnavailable, cursor_order
+
+log = logging.getLogger(__name__)
+
+#: What a subscriber's queue carries: (event order, SSE text). ``CLOSE`` ends the stream.
+Message = tuple[tuple[int, int], str]
+CLOSE: Message = ((-1, -1), "")
+STATUS_ORDER = (-2, -2)  # status messages are not ordered with the events
+
+
+def format_event(event: Event) -> str | None:
+    """The SSE text of a store event (None when there is nothing to send)."""
+    if event.kind == "post":
+        if event.post is None:  # deleted or expired before we read it
+            return None
+        data = orjson.dumps(event.post.to_json()).decode()
+        return f"event: post\nid: {event.post.id}\ndata: {data}\n\n"
+    post_id = event.post_key.partition(":")[2]
+    if event.kind == "embed":
+        if event.post is None or not event.post.embed_html:
+            return None
+        data = orjson.dumps({"id": post_id, "embed_html": event.post.embed_html}).decode()
+        return f"event: embed\ndata: {data}\n\n"
+    if event.kind == "delete":
+        return f"event: delete\ndata: {orjson.dumps({'id': post_id}).decode()}\n\n"
+    return None
+
+
+def format_status(status: dict[str, Any]) -> str:
+    return f"event: status\ndata: {orjson.dumps(status).decode()}\n\n"
+
+
+class Subscription:
+    """One open live stream."""
+
+    __slots__ = ("dropped", "query_key", "queue")
+
+    def __init__(self, query_key: str, max_pending: int) -> None:
+        self.query_key = query_key
+        self.queue: queue.Queue[Message] = queue.Queue(maxsize=max_pending)
+        self.dropped = False
+
+    def put(self, message: Message) -> None:
+        try:
+            self.queue.put_nowait(message)
+        except queue.Full:
+            # A reader this far behind is cut off; its browser reconnects with Last-Event-ID and resumes.
+            self.dropped = True
+
+    def get(self, timeout: float) -> Message | None:
+        """The next message, or None after ``timeout`` seconds (time for a keep-alive)."""
+        if self.dropped:
+            return CLOSE
+        try:
+            return self.queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+
+class LiveHub:
+    """Fan-out of the store's live channel to this process's open streams."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        grace_seconds: float,
+        read_status: Callable[[], dict[str, Any]],
+        on_new_query: Callable[[], None] | None = None,
+        heartbeat_seconds: float = 15.0,
+        max_pending: int = 1000,
+    ) -> None:
+        self.store = store
+        self.grace_seconds = grace_seconds
+        self.read_status = read_status
+        self.on_new_query = on_new_query
+        self.heartbeat_seconds = heartbeat_seconds
+        self.max_pending = max_pending
+        self.holder = f"web:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._subscribers: dict[str, set[Subscription]] = defaultdict(set)
+        self._texts: dict[str, str] = {}
+        self._cursors: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()
+        self._status_text = ""
+        self.status: dict[str, Any] = {}
+
+    # -- subscribers ------------------------------------------------------------------------------
+    def subscribe(self, query_key: str, query_text: str) -> Subscription:
+        """Start receiving a query's events (from the store's head at this moment on)."""
+        subscription = Subscription(query_key, self.max_pending)
+        with self._lock:
+            first = not self._subscribers.get(query_key)
+            if first:
+                self._cursors[query_key] = self.store.head_cursor(query_key)
+                self._texts[query_key] = query_text
+            self._subscribers[query_key].add(subscription)
+            viewers = len(self._subscribers[query_key])
+        self._renew(query_key, query_text, viewers)
+        if first and self.on_new_query is not None:
+            self.on_new_query()
+        self._ensure_follower()
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        key = subscription.query_key
+        with self._lock:
+            subscribers = self._subscribers.get(key)
+            if not subscribers or subscription not in subscribers:
+                return
+            subscribers.discard(subscription)
+            viewers = len(subscribers)
+            text = self._texts.get(key, key)
+            if not viewers:
+                del self._subscribers[key]
+                self._cursors.pop(key, None)
+                self._texts.pop(key, None)
+        self._renew(key, text, viewers)
+
+    def open_streams(self) -> int:
+        with self._lock:
+            return sum(len(s) for s in self._subscribers.values())
+
+    def stop(self) -> None:
+        self._stopped.set()
+        with self._lock:
+            subscribers = [s for subs in self._subscribers.values() for s in subs]
+        for subscription in subscribers:
+            subscription.put(CLOSE)
+
+    # -- the follower -----------------------------------------------------------------------------
+    def _ensure_follower(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._follow, name="live-hub", daemon=True)
+                self._thread.start()
+
+    def _follow(self) -> None:
+        next_heartbeat = time.monotonic() + self.heartbeat_seconds
+        next_status = 0.0
+        failures = 0
+        while not self._stopped.is_set():
+            with self._lock:
+                cursors = dict(self._cursors)
+            if time.monotonic() >= next_status:
+                next_status = time.monotonic() + 1.0
+                self._refresh_status()
+            try:
+                events = self.store.wait_for_events(cursors, timeout=0.5) if cursors else []
+                failures = 0
+            except (StoreUnavailable, OSError) as exc:
+                failures += 1
+                log.warning("live channel: store unavailable (%s)", exc)
+                self._stopped.wait(min(0.25 * failures, 5.0))
+                continue
+            if not cursors:
+                self._stopped.wait(0.5)
+            self._dispatch(events)
+            if time.monotonic() >= next_heartbeat:
+                next_heartbeat = time.monotonic() + self.heartbeat_seconds
+                self._heartbeat()
+
+    def _dispatch(self, events: list[Event]) -> None:
+        for event in events:
+            text = format_event(event)
+            with self._lock:
+                if event.query_key in self._cursors and event.order > cursor_order(self._cursors[event.query_key]):
+                    self._cursors[event.query_key] = event.cursor
+                subscribers = list(self._subscribers.get(event.query_key, ()))
+            if text is None:
+                continue
+            for subscription in subscribers:
+                subscription.put((event.order, text))
+
+    def _heartbeat(self) -> None:
+        with self._lock:
+            counts = {key: (self._texts.get(key, key), len(subs)) for key, subs in self._subscribers.items()}
+        for key, (text, viewers) in counts.items():
+            self._renew(key, text, viewers)
+
+    def _renew(self, key: str, text: str, viewers: int) -> None:
+        try:
+            self.store.watch(key, text, self.holder, viewers, self.grace_seconds)
+        except StoreUnavailable as exc:
+            log.warning("cannot renew the lease on %r: %s", key, exc)
+
+    def _refresh_status(self) -> None:
+        try:
+            status = self.read_status()
+        except Exception:  # status is best effort; the stream goes on
+            log.debug("cannot read the source status", exc_info=True)
+            return
+        text = format_status(status)
+        if text == self._status_text:
+            return
+        self._status_text = text
+        self.status = status
+        with self._lock:
+            subscribers = [s for subs in self._subscribers.values() for s in subs]
+        for subscription in subscribers:
+            subscription.put((STATUS_ORDER, text))

@@ -1,0 +1,105 @@
+"""The pages: the search form and the results wall."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from twitterstream.config import Settings
+from twitterstream.query import QueryError
+from twitterstream.store import Store
+from twitterstream.web.app import query_problem, source_status, wake_ingester
+from twitterstream.web.forms import SearchForm
+from twitterstream.web.queries import read_query
+
+bp = Blueprint("main", __name__)
+
+#: The holder name under which page views renew a query's lease (SSE streams renew per process).
+PAGE_VIEW_HOLDER = "page-views"
+
+
+def _app() -> Flask:
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    return app
+
+
+def _store() -> Store:
+    store: Store = current_app.extensions["store"]
+    return store
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["SETTINGS"]
+    return settings
+
+
+def _render_form(form: SearchForm, error: QueryError | None = None, status: int = 200) -> tuple[str, int]:
+    text = form.query.data or ""
+    return (
+        render_template(
+            "index.html",
+            form=form,
+            error=error,
+            error_marked=_mark_position(text, error.position) if error and error.position else None,
+            watched=_store().watched()[:20],
+        ),
+        status,
+    )
+
+
+def _mark_position(text: str, position: int) -> dict[str, str]:
+    """Split the query around the 1-based error position, to underline the bad character."""
+    index = max(min(position - 1, len(text)), 0)
+    return {"before": text[:index], "at": text[index : index + 1] or " ", "after": text[index + 1 :]}
+
+
+@bp.route("/", methods=["GET", "POST"])
+def index() -> Any:
+    """GET: the form. POST: 303 to the results page, or the form again with what is wrong."""
+    form = SearchForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return _render_form(form, QueryError("The form expired. Please search again.", None), 400)
+        try:
+            read_query(form.query.data, _settings())
+        except QueryError as exc:
+            return _render_form(form, exc, 400)
+        return redirect(url_for("main.results", query=form.query.data.strip()), code=303)
+    return _render_form(form)
+
+
+@bp.get("/results")
+def results_without_query() -> Response:
+    flash("Type a search term to see its results.")
+    return redirect(url_for("main.index"))
+
+
+@bp.post("/results/<path:query>")
+def results_form(query: str) -> Any:
+    """As the original design: posting to a results page shows the form (with the query in it)."""
+    form = SearchForm(formdata=None, query=query)
+    return _render_form(form)
+
+
+@bp.get("/results/<path:query>")
+def results(query: str) -> Any:
+    """The wall: the latest matches, newest first, then live updates (results.js)."""
+    settings = _settings()
+    try:
+        parsed = read_query(query, settings)
+    except QueryError as exc:
+        return _render_form(SearchForm(formdata=None, query=query), exc, 400)
+    store = _store()
+    store.watch(parsed.key, parsed.text, PAGE_VIEW_HOLDER, 0, settings.watch_grace_seconds)
+    wake_ingester(_app())
+    limit = current_app.config["RESULTS_LIMIT"]
+    return render_template(
+        "results.html",
+        query=parsed,
+        posts=store.latest(parsed.key, limit),
+        limit=limit,
+        problem=query_problem(_app(), parsed.key),
+        status=source_status(_app()),
+    )

@@ -1,0 +1,33 @@
+"""Small builders shared by tests (inputs in plain sight)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from twitterstream.models import Author, Post
+
+BASE_TIME = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+def make_post(
+    post_id: str | int,
+    text: str = "hello world",
+    *,
+    source: str = "x",
+    seconds: float = 0,
+    username: str = "someone",
+    **fields: Any,
+) -> Post:
+    """A Post created ``seconds`` after BASE_TIME (defaults: the post id, so higher ids are newer)."""
+    post_id = str(post_id)
+    offset = seconds or (int(post_id) if post_id.isdigit() and int(post_id) < 10**9 else 0)
+    return Post(
+        id=post_id,
+        source=source,
+        url=f"https://x.com/{username}/status/{post_id}",
+        text=text,
+        created_at=BASE_TIME + timedelta(seconds=offset),
+        author=Author(id="42", username=username, name="Some One"),
+        **fields,
+    )

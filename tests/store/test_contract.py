@@ -1,0 +1,200 @@
+"""The store contract: every behaviour here holds for SQLite and for Redis alike."""
+
+from __future__ import annotations
+
+import threading
+
+from helpers import make_post
+
+from twitterstream.store import Store
+
+
+def test_saving_a_post_twice_stores_it_once(any_store: Store) -> None:
+    post = make_post(1, "hello #nyc")
+    assert any_store.save_post(post, ["#nyc"]) == ["#nyc"]
+    assert any_store.save_post(post, ["#nyc"]) == []
+    assert [p.id for p in any_store.latest("#nyc", 10)] == ["1"]
+    assert len(any_store.events_after("#nyc", "0")) == 1
+
+
+def test_a_post_matching_two_queries_is_stored_once_and_listed_in_both(any_store: Store) -> None:
+    post = make_post(1, "cats and dogs")
+    assert sorted(any_store.save_post(post, ["cats", "dogs"])) == ["cats", "dogs"]
+    assert any_store.save_post(post, ["cats", "birds"]) == ["birds"]
+    for key in ("cats", "dogs", "birds"):
+        assert [p.id for p in any_store.latest(key, 10)] == ["1"]
+    assert any_store.get_post("x:1") == post
+
+
+def test_latest_is_newest_first_by_post_time_and_limited(any_store: Store) -> None:
+    for post_id in (3, 1, 5, 2, 4):  # arrival order differs from post time
+        any_store.save_post(make_post(post_id), ["q"])
+    assert [p.id for p in any_store.latest("q", 10)] == ["5", "4", "3", "2", "1"]
+    assert [p.id for p in any_store.latest("q", 2)] == ["5", "4"]
+    assert any_store.latest("unknown", 10) == []
+
+
+def test_post_round_trips_every_field(any_store: Store) -> None:
+    post = make_post(
+        7,
+        "a <b>bold</b> & 'quoted' text 🎉",
+        lang="en",
+        is_reply=True,
+        hashtags=("NYC",),
+        mentions=("bob",),
+        urls=("https://t.co/x", "https://example.com/"),
+        media_types=("photo",),
+        reply_to=("9",),
+        extra={"cid": "abc"},
+    )
+    any_store.save_post(post, ["q"])
+    assert any_store.latest("q", 1) == [post]
+
+
+def test_events_are_ordered_and_resume_after_a_cursor(any_store: Store) -> None:
+    for post_id in range(1, 6):
+        any_store.save_post(make_post(post_id), ["q"])
+    events = any_store.events_after("q", "0")
+    assert [e.post.id for e in events if e.post] == ["1", "2", "3", "4", "5"]
+    assert [e.kind for e in events] == ["post"] * 5
+    assert events == sorted(events, key=lambda e: e.order)
+    middle = events[2].cursor
+    assert [e.post_key for e in any_store.events_after("q", middle)] == ["x:4", "x:5"]
+    assert any_store.head_cursor("q") == events[-1].cursor
+    assert any_store.events_after("q", any_store.head_cursor("q")) == []
+
+
+def test_find_post_event_turns_a_last_event_id_into_a_cursor(any_store: Store) -> None:
+    for post_id in range(1, 4):
+        any_store.save_post(make_post(post_id), ["q"])
+    cursor = any_store.find_post_event("q", "2")
+    assert cursor is not None
+    assert [e.post_key for e in any_store.events_after("q", cursor)] == ["x:3"]
+    assert any_store.find_post_event("q", "999") is None
+    assert any_store.find_post_event("other", "2") is None
+
+
+def test_embed_updates_the_post_and_publishes_on_its_queries(any_store: Store) -> None:
+    any_store.save_post(make_post(1), ["a", "b"])
+    head_a = any_store.head_cursor("a")
+    assert sorted(any_store.set_embed("x:1", "<blockquote>hi</blockquote>")) == ["a", "b"]
+    assert any_store.latest("a", 1)[0].embed_html == "<blockquote>hi</blockquote>"
+    [event] = any_store.events_after("a", head_a)
+    assert event.kind == "embed"
+    assert event.post is not None and event.post.embed_html == "<blockquote>hi</blockquote>"
+    assert any_store.set_embed("x:unknown", "<p></p>") == []
+
+
+def test_delete_removes_the_post_from_pages_and_publishes(any_store: Store) -> None:
+    any_store.save_post(make_post(1), ["q"])
+    any_store.save_post(make_post(2), ["q"])
+    head = any_store.head_cursor("q")
+    assert any_store.delete_post("x:1") == ["q"]
+    assert [p.id for p in any_store.latest("q", 10)] == ["2"]
+    assert any_store.get_post("x:1") is None
+    [event] = any_store.events_after("q", head)
+    assert (event.kind, event.post_key) == ("delete", "x:1")
+    assert any_store.delete_post("x:1") == []
+
+
+def test_wait_for_events_wakes_when_another_thread_publishes(any_store: Store) -> None:
+    head = any_store.head_cursor("q")
+    received: list[str] = []
+    waiting = threading.Event()
+
+    def waiter() -> None:
+        waiting.set()
+        received.extend(e.post_key for e in any_store.wait_for_events({"q": head, "other": "0"}, timeout=10))
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    waiting.wait()
+    any_store.save_post(make_post(1), ["q"])
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert received == ["x:1"]
+
+
+def test_wait_for_events_returns_nothing_on_timeout(any_store: Store) -> None:
+    any_store.save_post(make_post(1), ["other"])
+    assert any_store.wait_for_events({"q": any_store.head_cursor("q")}, timeout=0.05) == []
+
+
+def test_wait_for_events_only_returns_events_after_each_querys_cursor(any_store: Store) -> None:
+    any_store.save_post(make_post(1), ["a", "b"])
+    head_a = any_store.head_cursor("a")
+    any_store.save_post(make_post(2), ["a", "b"])
+    events = any_store.wait_for_events({"a": head_a, "b": "0"}, timeout=1)
+    assert sorted((e.query_key, e.post_key) for e in events) == [("a", "x:2"), ("b", "x:1"), ("b", "x:2")]
+
+
+def test_leases_sum_viewers_and_expire(any_store: Store) -> None:
+    any_store.watch("#nyc", "#NYC", "web-1", 3, ttl=60)
+    any_store.watch("#nyc", "#NYC", "web-2", 2, ttl=60)
+    any_store.watch("cats", "cats", "web-1", 1, ttl=60)
+    any_store.watch("gone", "gone", "web-1", 9, ttl=0)
+    watched = any_store.watched()
+    assert [(w.key, w.text, w.viewers) for w in watched] == [("#nyc", "#NYC", 5), ("cats", "cats", 1)]
+    any_store.watch("#nyc", "#NYC", "web-1", 0, ttl=0)
+    any_store.watch("#nyc", "#NYC", "web-2", 0, ttl=0)
+    assert [w.key for w in any_store.watched()] == ["cats"]
+
+
+def test_a_renewed_lease_keeps_its_first_watch_time(any_store: Store) -> None:
+    any_store.watch("q", "q", "a", 1, ttl=60)
+    since = any_store.watched()[0].since
+    any_store.watch("q", "q", "b", 1, ttl=60)
+    any_store.watch("q", "q", "a", 2, ttl=60)
+    assert any_store.watched()[0].since == since
+
+
+def test_state_round_trips_json(any_store: Store) -> None:
+    assert any_store.get_state("cursor") is None
+    any_store.set_state("cursor", {"time_us": 1783175888090631, "host": "a"})
+    any_store.set_state("cursor", {"time_us": 1783175888090632, "host": "b"})
+    assert any_store.get_state("cursor") == {"time_us": 1783175888090632, "host": "b"}
+
+
+def test_lock_has_one_holder_until_released_or_expired(any_store: Store) -> None:
+    assert any_store.acquire_lock("ingester", "a", ttl=60)
+    assert not any_store.acquire_lock("ingester", "b", ttl=60)
+    assert any_store.acquire_lock("ingester", "a", ttl=60)  # renewal
+    any_store.release_lock("ingester", "b")  # not b's to release
+    assert not any_store.acquire_lock("ingester", "b", ttl=60)
+    any_store.release_lock("ingester", "a")
+    assert any_store.acquire_lock("ingester", "b", ttl=0.001)
+    threading.Event().wait(0.01)  # let the 1 ms lease run out
+    assert any_store.acquire_lock("ingester", "a", ttl=60)
+
+
+def test_trim_keeps_the_newest_matches_per_query(any_store: Store) -> None:
+    any_store.watch("q", "q", "a", 1, ttl=60)
+    for post_id in range(1, 21):
+        any_store.save_post(make_post(post_id), ["q"])
+    any_store.trim(keep_per_query=5, keep_seconds=3600)
+    assert [p.id for p in any_store.latest("q", 100)] == ["20", "19", "18", "17", "16"]
+
+
+def test_concurrent_writers_store_each_post_once(any_store: Store) -> None:
+    posts = [make_post(i) for i in range(1, 41)]
+    results: list[list[str]] = []
+    lock = threading.Lock()
+
+    def writer() -> None:
+        for post in posts:
+            newly = any_store.save_post(post, ["q", "r"])
+            with lock:
+                results.append(newly)
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(len(r) for r in results) == 80  # 40 posts x 2 queries, each matched exactly once
+    assert len(any_store.latest("q", 100)) == 40
+    assert len(any_store.events_after("q", "0")) == 40
+
+
+def test_ping_answers(any_store: Store) -> None:
+    any_store.ping()
