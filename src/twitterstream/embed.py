@@ -19,11 +19,12 @@ from twitterstream.models import Post
 log = logging.getLogger(__name__)
 
 _X_TAGS = {"blockquote", "p", "a", "br"}
-_X_ATTRIBUTES = {"p": {"lang", "dir"}, "a": {"href"}, "blockquote": {"class"}}
+# ``class`` is governed by the allowed-classes lists below (ammonia refuses it in both places).
+_X_ATTRIBUTES: dict[str, set[str]] = {"p": {"lang", "dir"}, "a": {"href"}}
 _X_CLASSES = {"blockquote": {"twitter-tweet"}}
 
 _BLUESKY_ATTRIBUTES = {
-    "blockquote": {"class", "data-bluesky-uri", "data-bluesky-cid"},
+    "blockquote": {"data-bluesky-uri", "data-bluesky-cid"},
     "p": {"lang"},
     "a": {"href"},
 }
@@ -61,7 +62,7 @@ def sanitize_mastodon_embed(raw_html: str, home_host: str) -> str:
     cleaned = nh3.clean(
         raw_html,
         tags={"iframe"},
-        attributes={"iframe": {"src", "width", "height", "allowfullscreen", "class", "style"}},
+        attributes={"iframe": {"src", "width", "height", "allowfullscreen", "class"}},
         url_schemes={"https"},
         strip_comments=True,
         attribute_filter=lambda tag, attr, value: _same_host(value, home_host) if attr == "src" else value,

@@ -231,11 +231,10 @@ class Ingester:
         source = self.source
         if source is None:
             return
+        posts = source.backfill(key, query, BACKFILL_LIMIT)  # the service's search, where it has one
+        self.counters.add("posts_received", len(posts))
         if source.routes_locally:
-            posts = self.window.newest_matches(query, self.settings.keep_per_query)
-        else:
-            posts = source.backfill(key, query, BACKFILL_LIMIT)
-            self.counters.add("posts_received", len(posts))
+            posts += self.window.newest_matches(query, self.settings.keep_per_query)
         for post in reversed(posts):
             self._store(post, [key])
 
@@ -287,6 +286,8 @@ class Ingester:
 
     # -- storing ------------------------------------------------------------------------------------
     def _store(self, post: Post, query_keys: list[str]) -> None:
+        if self.source is not None:
+            self.source.prepare(post)
         if post.source == "bluesky" and post.embed_html is None:
             post.embed_html = bluesky_blockquote(post)  # built from the event itself: no request
         newly = self._with_store_retry(lambda: self.store.save_post(post, query_keys))

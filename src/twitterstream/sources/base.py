@@ -15,12 +15,15 @@ Errors a source raises or reports::
 from __future__ import annotations
 
 import random
+import socket
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import httpx
 
 from twitterstream.models import Post
 
@@ -207,6 +210,9 @@ class Source(ABC):
         """The latest ``limit`` posts for a newly watched query, from the service's search (if any)."""
         return []
 
+    def prepare(self, post: Post) -> None:  # noqa: B027 - optional hook
+        """Complete a post that is about to be stored (cheap; e.g. a cached author handle)."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Interrupt ``run`` promptly (close sockets)."""
 
@@ -219,6 +225,12 @@ class Source(ABC):
         self.sink.set_status(self.status)
 
 
-def wait(stop: threading.Event, seconds: float) -> bool:
-    """Sleep up to ``seconds`` unless ``stop`` is set first; True if stopped."""
-    return stop.wait(seconds) if seconds > 0 else stop.is_set()
+def interrupt_response(response: httpx.Response) -> None:
+    """Wake a thread blocked reading ``response`` (closing a socket from another thread does not)."""
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if isinstance(sock, socket.socket):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed

@@ -6,7 +6,6 @@ the loops that use them are in :mod:`sources.x`.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -20,6 +19,7 @@ from twitterstream.sources.base import (
     RateLimited,
     ServiceError,
     SourceNotConfigured,
+    interrupt_response,
 )
 from twitterstream.sources.x_payload import EXPANSIONS, MEDIA_FIELDS, TWEET_FIELDS, USER_FIELDS
 
@@ -126,14 +126,8 @@ class StreamConnection:
         return self.response.iter_raw()
 
     def interrupt(self) -> None:
-        """Wake a reader blocked on this connection (closing a socket from another thread does not)."""
-        stream = self.response.extensions.get("network_stream")
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if isinstance(sock, socket.socket):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        """Wake a reader blocked on this connection, from another thread."""
+        interrupt_response(self.response)
 
 
 def raise_for_answer(response: httpx.Response) -> None:

@@ -1,0 +1,211 @@
+"""The Bluesky source: Jetstream over one WebSocket, matched locally. Free, no account needed.
+
+- One connection to the first of ``BLUESKY_JETSTREAM_URL`` (a comma-separated list: failover order).
+- A watchdog: a host that accepts the connection and then stays silent for ``BLUESKY_WATCHDOG_SECONDS``
+  is dropped and the next host tried (public hosts have been seen doing exactly that).
+- Resume: the ``time_us`` of the last processed event is saved (it survives a restart); a reconnect asks
+  for ``cursor`` = that minus a few seconds, and the replayed overlap is de-duplicated by (did, rkey).
+- Backoff with jitter between attempts; handles are resolved by DID off the hot path, for stored posts only.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from typing import ClassVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx
+import orjson
+from websockets.exceptions import InvalidHandshake, InvalidStatus, WebSocketException
+from websockets.sync.client import ClientConnection, connect
+
+from twitterstream.config import Settings
+from twitterstream.models import Post
+from twitterstream.query import LOCAL_OPERATORS
+from twitterstream.sources.base import NETWORK, RATE_LIMIT, ReconnectPolicy, Sink, Source, Stalled
+from twitterstream.sources.bluesky_payload import POST_COLLECTION, decode_event
+
+log = logging.getLogger(__name__)
+
+STATE_NAME = "bluesky"
+#: How far back a reconnect rewinds the cursor (the overlap is de-duplicated).
+REWIND_US = 5_000_000
+SAVE_CURSOR_EVERY = 1.0
+#: Bluesky has no verified flag in its events and no cashtags.
+UNSUPPORTED = frozenset({"is:verified", "cashtag", "has:cashtags"})
+
+
+def subscribe_url(base: str, cursor: int | None) -> str:
+    """The Jetstream subscribe URL asking for posts only, from ``cursor`` (microseconds) when given."""
+    parts = urlsplit(base)
+    params = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("wantedCollections", "cursor")]
+    params.append(("wantedCollections", POST_COLLECTION))
+    if cursor:
+        params.append(("cursor", str(cursor)))
+    return urlunsplit(parts._replace(query=urlencode(params)))
+
+
+class RecentKeys:
+    """The last N post keys seen, to drop the events a rewound cursor replays."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self._keys: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+
+    def seen(self, key: str) -> bool:
+        """True if ``key`` was seen before; remembers it either way."""
+        if key in self._keys:
+            return True
+        self._keys[key] = None
+        if len(self._keys) > self._size:
+            self._keys.popitem(last=False)
+        return False
+
+
+class ProfileCache:
+    """DID -> (handle, display name), fetched in the background from the public profile API."""
+
+    def __init__(self, base_url: str, size: int = 20_000) -> None:
+        self._base_url = base_url
+        self._profiles: OrderedDict[str, tuple[str, str | None]] = OrderedDict()
+        self._pending: set[str] = set()
+        self._size = size
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bsky-profile")
+        self._http = httpx.Client(base_url=base_url, timeout=5.0)
+
+    def fill(self, post: Post) -> None:
+        """Set the author's handle and name if known; otherwise look them up for next time."""
+        did = post.author.id
+        with self._lock:
+            profile = self._profiles.get(did)
+            if profile is None and did not in self._pending:
+                self._pending.add(did)
+                self._pool.submit(self._fetch, did)
+        if profile is not None:
+            post.author.username, post.author.name = profile
+
+    def _fetch(self, did: str) -> None:
+        try:
+            response = self._http.get("/xrpc/app.bsky.actor.getProfile", params={"actor": did})
+            if response.status_code == 200:
+                body = orjson.loads(response.content)
+                with self._lock:
+                    self._profiles[did] = (str(body["handle"]), body.get("displayName") or None)
+                    if len(self._profiles) > self._size:
+                        self._profiles.popitem(last=False)
+        except (httpx.HTTPError, orjson.JSONDecodeError, KeyError) as exc:
+            log.debug("no profile for %s: %s", did, exc)
+        finally:
+            with self._lock:
+                self._pending.discard(did)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._http.close()
+
+
+class BlueskySource(Source):
+    """Every public Bluesky post, live, from Jetstream."""
+
+    name = "bluesky"
+    capabilities: ClassVar[frozenset[str]] = LOCAL_OPERATORS - UNSUPPORTED
+    routes_locally = True
+
+    def __init__(self, settings: Settings, sink: Sink) -> None:
+        super().__init__(settings, sink)
+        self.hosts = list(settings.bluesky_jetstream_urls)
+        self.profiles = ProfileCache(settings.bluesky_profile_url)
+        self._recent = RecentKeys()
+        self._connection: ClientConnection | None = None
+        self._closed = False
+
+    def prepare(self, post: Post) -> None:
+        self.profiles.fill(post)
+
+    def close(self) -> None:
+        self._closed = True
+        connection = self._connection
+        if connection is not None:
+            connection.close()
+
+    def run(self, stop: threading.Event) -> None:
+        state = self.sink.load_state(STATE_NAME) or {}
+        self.cursor: int | None = state.get("time_us")
+        host = 0
+        policy = ReconnectPolicy(jitter=0.5)
+        delay = 0.0
+        try:
+            while not stop.is_set() and not self._closed:
+                if delay and stop.wait(delay):
+                    return
+                url = self.hosts[host % len(self.hosts)]
+                try:
+                    self._connect_and_read(url, stop, policy)
+                    delay = 0.0
+                    continue
+                except Stalled as exc:
+                    reason, kind = str(exc), NETWORK
+                except InvalidStatus as exc:
+                    status = exc.response.status_code
+                    reason = f"{url} refused the connection ({status})"
+                    kind = RATE_LIMIT if status == 429 else NETWORK
+                except (OSError, InvalidHandshake, WebSocketException, TimeoutError) as exc:
+                    reason, kind = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, NETWORK
+                if stop.is_set() or self._closed:
+                    return
+                self.sink.count_reconnect()
+                host += 1  # fail over to the next host (wrapping around)
+                delay = max(policy.delay(kind), 0.5)
+                log.warning("Jetstream %s: %s; trying %s in %.1f s", url, reason, self.hosts[host % len(self.hosts)], delay)
+                self.report("reconnecting", reason, time.time() + delay)
+        finally:
+            self._save_cursor()
+            self.profiles.close()
+
+    def _connect_and_read(self, base: str, stop: threading.Event, policy: ReconnectPolicy) -> None:
+        cursor = self.cursor - REWIND_US if self.cursor else None
+        url = subscribe_url(base, cursor)
+        watchdog = self.settings.bluesky_watchdog_seconds
+        with connect(url, open_timeout=10, close_timeout=2, compression=None, max_size=2**22) as connection:
+            self._connection = connection
+            self.report("connected", f"Jetstream {urlsplit(base).netloc}")
+            last_save = time.monotonic()
+            try:
+                while not stop.is_set() and not self._closed:
+                    try:
+                        raw = connection.recv(timeout=watchdog)
+                    except TimeoutError:
+                        raise Stalled(f"no message from Jetstream for {watchdog:.0f} s") from None
+                    policy.delivered()
+                    self.handle_message(raw)
+                    if time.monotonic() - last_save >= SAVE_CURSOR_EVERY:
+                        last_save = time.monotonic()
+                        self._save_cursor()
+            finally:
+                self._connection = None
+
+    def handle_message(self, raw: str | bytes) -> None:
+        """Decode one Jetstream message and hand posts and deletes to the sink."""
+        try:
+            payload = orjson.loads(raw)
+            event = decode_event(payload)
+        except (orjson.JSONDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            log.warning("skipping an undecodable Jetstream message: %s", exc)
+            return
+        if isinstance(payload, dict) and isinstance(payload.get("time_us"), int):
+            self.cursor = max(self.cursor or 0, payload["time_us"])
+        if event is None:
+            return
+        if event.deleted_key is not None:
+            self.sink.delete(event.deleted_key)
+        elif event.post is not None and not self._recent.seen(event.post.key):
+            self.sink.deliver(event.post)
+
+    def _save_cursor(self) -> None:
+        if getattr(self, "cursor", None):
+            self.sink.save_state(STATE_NAME, {"time_us": self.cursor})

@@ -1,0 +1,100 @@
+"""Decode Mastodon statuses (REST or streaming payloads) into :class:`Post` objects."""
+
+from __future__ import annotations
+
+import html
+from html.parser import HTMLParser
+from typing import Any
+
+from twitterstream.models import Author, Post, parse_time
+
+_MEDIA_TYPES = {"image": "photo", "video": "video", "gifv": "animated_gif"}
+
+
+class _TextAndLinks(HTMLParser):
+    """Status HTML -> plain text (paragraphs and line breaks kept) plus the links that are not tags/mentions.
+
+    Mastodon wraps the scheme and the tail of long links in invisible spans; their text is kept, so the
+    plain text holds the whole URL.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        classes = (attributes.get("class") or "").split()
+        if tag == "br":
+            self.parts.append("\n")
+        elif tag == "p" and self.parts:
+            self.parts.append("\n\n")
+        elif tag == "a":
+            href = attributes.get("href") or ""
+            rel = (attributes.get("rel") or "").split()
+            if href.startswith(("http://", "https://")) and "mention" not in classes and "tag" not in rel:
+                self.links.append(href)
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+    def text(self) -> str:
+        return "".join(self.parts).strip()
+
+
+def html_to_text(content: str) -> tuple[str, list[str]]:
+    """Plain text of a status's HTML content, and the links it holds (not hashtags or mentions)."""
+    parser = _TextAndLinks()
+    parser.feed(content)
+    parser.close()
+    return parser.text(), parser.links
+
+
+def post_from_status(status: dict[str, Any]) -> Post:
+    """Build a Post from a Mastodon Status entity. A reblog is the reblogged status, flagged as a repost."""
+    outer = status
+    reblog = status.get("reblog")
+    is_retweet = isinstance(reblog, dict)
+    inner: dict[str, Any] = reblog if isinstance(reblog, dict) else status
+    text, links = html_to_text(str(inner.get("content") or ""))
+    spoiler = str(inner.get("spoiler_text") or "")
+    if spoiler:
+        text = f"{spoiler}\n\n{text}"
+    account = outer.get("account") or {}
+    card = inner.get("card") or {}
+    urls = list(dict.fromkeys([*links, *([card["url"]] if isinstance(card, dict) and card.get("url") else [])]))
+    mentions: list[str] = []
+    for mention in inner.get("mentions") or ():
+        for name in (mention.get("acct"), mention.get("username")):
+            if name and name not in mentions:
+                mentions.append(str(name))
+    media_types = list(
+        dict.fromkeys(
+            _MEDIA_TYPES[m["type"]] for m in inner.get("media_attachments") or () if m.get("type") in _MEDIA_TYPES
+        )
+    )
+    reply_account = inner.get("in_reply_to_account_id")
+    return Post(
+        id=str(outer["id"]),
+        source="mastodon",
+        url=str(outer.get("url") or inner.get("url") or outer.get("uri") or ""),
+        text=html.unescape(text) if "&" in text else text,
+        created_at=parse_time(str(outer["created_at"])),
+        author=Author(
+            id=str(account.get("id") or ""),
+            username=account.get("acct") or account.get("username"),
+            name=account.get("display_name") or None,
+            verified=None,
+        ),
+        lang=inner.get("language") or None,
+        is_retweet=is_retweet,
+        is_reply=inner.get("in_reply_to_id") is not None,
+        hashtags=tuple(str(t["name"]) for t in inner.get("tags") or () if t.get("name")),
+        mentions=tuple(mentions),
+        urls=tuple(urls),
+        media_types=tuple(media_types),
+        reply_to=(str(reply_account),) if reply_account else (),
+        sensitive=bool(inner.get("sensitive")),
+        extra={"uri": str(inner.get("uri") or "")},
+    )
