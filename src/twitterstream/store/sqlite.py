@@ -79,6 +79,7 @@ class SQLiteStore(Store):
         self._opened_readers = 0
         self._pool_lock = threading.Lock()
         self._all_connections = [self._writer]
+        self._closed = False
 
     # -- connections ----------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -93,6 +94,8 @@ class SQLiteStore(Store):
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
+        if self._closed:
+            raise StoreUnavailable("the store is closed")
         try:
             conn = self._readers.get_nowait()
         except queue.Empty:
@@ -113,6 +116,8 @@ class SQLiteStore(Store):
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         with self._write_lock:
+            if self._closed:
+                raise StoreUnavailable("the store is closed")
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -337,5 +342,7 @@ class SQLiteStore(Store):
             )
 
     def close(self) -> None:
-        for conn in self._all_connections:
-            conn.close()
+        with self._write_lock:
+            self._closed = True
+            for conn in self._all_connections:
+                conn.close()

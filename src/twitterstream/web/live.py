@@ -145,16 +145,22 @@ class LiveHub:
         with self._lock:
             return sum(len(s) for s in self._subscribers.values())
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """End every open stream and the follower (before the store is closed)."""
         self._stopped.set()
         with self._lock:
             subscribers = [s for subs in self._subscribers.values() for s in subs]
+            thread = self._thread
         for subscription in subscribers:
             subscription.put(CLOSE)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
 
     # -- the follower -----------------------------------------------------------------------------
     def _ensure_follower(self) -> None:
         with self._lock:
+            if self._stopped.is_set():
+                return
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._follow, name="live-hub", daemon=True)
                 self._thread.start()

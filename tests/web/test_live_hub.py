@@ -1,0 +1,72 @@
+"""The live hub: one read per event per process, one formatted message to every open stream."""
+
+from __future__ import annotations
+
+import orjson
+from helpers import make_post
+
+from twitterstream.store.sqlite import SQLiteStore
+from twitterstream.web.live import CLOSE, LiveHub
+
+
+def make_hub(store: SQLiteStore) -> LiveHub:
+    return LiveHub(store, grace_seconds=60, read_status=lambda: {"state": "connected"}, heartbeat_seconds=60)
+
+
+def next_event(subscription, timeout: float = 5.0) -> str:  # type: ignore[no-untyped-def]
+    """The next post/embed/delete message (status messages skipped)."""
+    while True:
+        message = subscription.get(timeout=timeout)
+        assert message is not None, "no message in time"
+        if not message[1].startswith("event: status"):
+            return message[1]
+
+
+def test_every_subscriber_of_a_query_gets_each_post_once(sqlite_store: SQLiteStore) -> None:
+    hub = make_hub(sqlite_store)
+    first, second = hub.subscribe("#nyc", "#NYC"), hub.subscribe("#nyc", "#NYC")
+    other = hub.subscribe("cats", "cats")
+    sqlite_store.save_post(make_post(1, "hi #nyc"), ["#nyc"])
+    for subscription in (first, second):
+        text = next_event(subscription)
+        assert text.startswith("event: post\nid: 1\ndata: ")
+        assert orjson.loads(text.split("data: ", 1)[1])["text"] == "hi #nyc"
+    while (message := other.get(timeout=0.2)) is not None:  # at most a status: no post of another query
+        assert message[1].startswith("event: status")
+    hub.stop()
+
+
+def test_embed_and_delete_events_reach_subscribers(sqlite_store: SQLiteStore) -> None:
+    hub = make_hub(sqlite_store)
+    subscription = hub.subscribe("q", "q")
+    sqlite_store.save_post(make_post(1), ["q"])
+    assert next_event(subscription).startswith("event: post\nid: 1\n")
+    sqlite_store.set_embed("x:1", '<blockquote class="twitter-tweet">hi</blockquote>')
+    embed = next_event(subscription)
+    assert embed.startswith("event: embed\n") and '"id":"1"' in embed and "twitter-tweet" in embed
+    sqlite_store.delete_post("x:1")
+    assert next_event(subscription) == 'event: delete\ndata: {"id":"1"}\n\n'
+    hub.stop()
+
+
+def test_subscribing_watches_the_query_with_its_viewer_count(sqlite_store: SQLiteStore) -> None:
+    hub = make_hub(sqlite_store)
+    a = hub.subscribe("#nyc", "#NYC")
+    b = hub.subscribe("#nyc", "#NYC")
+    [watch] = sqlite_store.watched()
+    assert (watch.key, watch.text, watch.viewers) == ("#nyc", "#NYC", 2)
+    hub.unsubscribe(a)
+    assert sqlite_store.watched()[0].viewers == 1
+    hub.unsubscribe(b)
+    [watch] = sqlite_store.watched()  # still watched for the grace period, by nobody
+    assert watch.viewers == 0
+    assert hub.open_streams() == 0
+    hub.stop()
+
+
+def test_stop_closes_every_stream(sqlite_store: SQLiteStore) -> None:
+    hub = make_hub(sqlite_store)
+    subscription = hub.subscribe("q", "q")
+    hub.stop()
+    while (message := subscription.get(timeout=1)) is not CLOSE:
+        assert message is not None
