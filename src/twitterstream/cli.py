@@ -105,7 +105,8 @@ def _serve_forever(app: Any, host: str, port: int, on_stop: Any) -> int:
 
     gevent.signal_handler(signal.SIGTERM, stop)
     gevent.signal_handler(signal.SIGINT, stop)
-    log.info("listening on http://%s:%d/", host, server.server_port if port == 0 else port)
+    server.start()  # bind now, so that the real port is known with --port 0
+    log.info("listening on http://%s:%d/", host, server.server_port)
     try:
         server.serve_forever()
     finally:

@@ -57,6 +57,8 @@ class Settings:
     secret_key: Secret | None = field(default=None, repr=False)
     log_level: str = "INFO"
     log_format: str = "text"
+    #: Proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
+    trusted_proxies: int = 0
     #: How long a query stays watched after its last viewer leaves, in seconds.
     watch_grace_seconds: float = 300.0
     #: How many recent posts a locally matching source keeps to fill a new query's page at once.
@@ -110,6 +112,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         log_level=get("LOG_LEVEL", "INFO").upper(),
         log_format=get("LOG_FORMAT", "text").lower(),
         watch_grace_seconds=_number(get("TWITTERSTREAM_WATCH_GRACE", "300"), "TWITTERSTREAM_WATCH_GRACE"),
+        trusted_proxies=int(_number(get("TWITTERSTREAM_TRUSTED_PROXIES", "0"), "TWITTERSTREAM_TRUSTED_PROXIES")),
     )
     if settings.log_format not in ("text", "json"):
         raise ConfigError(f"LOG_FORMAT={settings.log_format!r} must be 'text' or 'json'")

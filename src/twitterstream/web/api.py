@@ -92,7 +92,7 @@ def stream() -> Response:
     except BaseException:
         hub.unsubscribe(subscription)
         raise
-    status = hub.status or source_status(_app())
+    status = hub.status or {k: v for k, v in source_status(_app()).items() if k != "counters"}
 
     def generate() -> Iterator[str]:
         nonlocal backlog

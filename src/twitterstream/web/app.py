@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from twitterstream.config import Settings, load_settings
 from twitterstream.ingest import PROBLEMS_STATE, STATE_NAME
@@ -61,6 +62,9 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
+    if settings.trusted_proxies:  # behind a load balancer and/or nginx: trust their X-Forwarded-* headers
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     store: Store = app.config.get("STORE") or open_store(settings.database_url, app.instance_path)
     app.extensions["store"] = store

@@ -216,10 +216,11 @@ class LiveHub:
 
     def _refresh_status(self) -> None:
         try:
-            status = self.read_status()
+            status = dict(self.read_status())
         except Exception:  # status is best effort; the stream goes on
             log.debug("cannot read the source status", exc_info=True)
             return
+        status.pop("counters", None)  # they change with every post: not a status change
         text = format_status(status)
         if text == self._status_text:
             return

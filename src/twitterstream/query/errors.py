@@ -1,0 +1,62 @@
+"""The one exception the query language raises, and the texts of its messages.
+
+Messages follow X's wording where X's is known (``Ambiguous use of or as a keyword...``, ``Rules must
+contain a non-negation term``, ``Reference to invalid operator 'foo'``) so that a person who has seen X's
+rejection recognises ours; the others say what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+
+class QueryError(ValueError):
+    """A query that is not a valid rule.
+
+    ``message`` says what is wrong (without the position); ``position`` is the 1-based character position
+    in the query text where the problem is, or ``None`` when it is about the query as a whole.
+    ``str(error)`` is ``"{message} (at position {position})"``, X's format, when the position is known.
+    """
+
+    def __init__(self, message: str, position: int | None = None) -> None:
+        self.message = message
+        self.position = position
+        super().__init__(f"{message} (at position {position})" if position is not None else message)
+
+    def __reduce__(self) -> tuple[type[QueryError], tuple[str, int | None]]:
+        return (type(self), (self.message, self.position))
+
+
+def ambiguous_or(word: str) -> str:
+    """X's message for a lower-case ``or`` between terms."""
+    return (
+        f"Ambiguous use of {word} as a keyword. Use OR to logically join two clauses, "
+        f'or "{word}" to find occurrences of {word} in text'
+    )
+
+
+def ambiguous_and(word: str) -> str:
+    """X's message for ``and`` (any case: X's AND is a space)."""
+    return (
+        f"Ambiguous use of {word} as a keyword. Use a space to logically join two clauses, "
+        f'or "{word}" to find occurrences of {word} in text'
+    )
+
+
+def invalid_operator(name: str) -> str:
+    """X's message for ``foo:bar`` when ``foo`` is no operator."""
+    return f"Reference to invalid operator '{name}'"
+
+
+NON_NEGATION = "Rules must contain a non-negation term"
+EMPTY = 'The query is empty: type a word, a #hashtag, an @name or an "exact phrase"'
+
+
+def too_long(length: int, limit: int) -> str:
+    return f"The query is {length:,} characters long; rules are limited to {limit:,} characters"
+
+
+def standalone_required(operator: str) -> str:
+    """X says "is/has/lang cannot be used as a standalone operator"; we name the operator in question."""
+    return (
+        f"{operator} cannot be used as a standalone operator: combine it with a keyword, "
+        f'"phrase", #hashtag, @mention or from: in the same clause, e.g. cats {operator}'
+    )
