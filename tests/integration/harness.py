@@ -71,7 +71,12 @@ def running_app(
     store: Store | None = None,
     tick: float = 0.05,
 ) -> Iterator[Harness]:
-    config: dict[str, Any] = {"SETTINGS": settings, "INSTANCE_PATH": str(instance_path), "TESTING": True}
+    config: dict[str, Any] = {
+        "SETTINGS": settings,
+        "INSTANCE_PATH": str(instance_path),
+        "TESTING": True,
+        "WTF_CSRF_ENABLED": False,  # CSRF has its own tests
+    }
     if store is not None:
         config["STORE"] = store
     app = create_app(config)

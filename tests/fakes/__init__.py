@@ -1,0 +1,31 @@
+"""Fake services for tests. The fake X API v2 and its payload builders are re-exported here; other fakes
+are imported from their own modules."""
+
+from .x_api import FakeX, RecordedRequest
+from .x_posts import make_media, make_post, make_user, media_for, next_snowflake
+from .x_render import (
+    x_401,
+    x_409_no_rules,
+    x_429_too_many_connections,
+    x_429_too_many_requests,
+    x_500,
+    x_502_html,
+    x_503,
+)
+
+__all__ = [
+    "FakeX",
+    "RecordedRequest",
+    "make_media",
+    "make_post",
+    "make_user",
+    "media_for",
+    "next_snowflake",
+    "x_401",
+    "x_409_no_rules",
+    "x_429_too_many_connections",
+    "x_429_too_many_requests",
+    "x_500",
+    "x_502_html",
+    "x_503",
+]

@@ -1,0 +1,140 @@
+"""HTTP plumbing of the fake X: the threaded server, request recording, rate-limit windows, answers."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request the fake received (recorded before latency and before any checks)."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # lower-case names; Authorization kept
+    body: bytes
+    time: float  # time.time()
+
+    def param(self, name: str) -> str | None:
+        """The first value of a query parameter."""
+        values = self.query.get(name)
+        return values[0] if values else None
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return json.loads(self.body)
+
+
+@dataclass
+class RateWindow:
+    """One endpoint's 15-minute window."""
+
+    limit: int
+    used: int = 0
+    reset: float = 0.0
+
+    def take(self, now: float, length: float) -> bool:
+        if now >= self.reset:
+            self.used, self.reset = 0, now + length
+        self.used += 1
+        return self.used <= self.limit
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "x-rate-limit-limit": str(self.limit),
+            "x-rate-limit-remaining": str(max(0, self.limit - self.used)),
+            "x-rate-limit-reset": str(int(self.reset)),
+        }
+
+
+class Server(ThreadingHTTPServer):
+    """A threaded HTTP/1.1 server on 127.0.0.1:0 that remembers its open connections (to cut them)."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, fake: Any) -> None:
+        self.fake = fake
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.connections_lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.connections_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Hands every request to the fake's ``_dispatch``."""
+
+    protocol_version = "HTTP/1.1"
+    server: Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the default stderr access log."""
+
+    def _handle(self) -> None:
+        self.server.fake._dispatch(self)
+
+    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = _handle
+
+
+def send_answer(
+    handler: Handler, status: int, body: dict[str, Any] | str | bytes | None, headers: Mapping[str, str]
+) -> None:
+    """Write a complete response: JSON for dicts (``application/problem+json`` for X's problem bodies, as X
+    labels them), text for str/bytes; ``headers`` may override the content type."""
+    if isinstance(body, dict):
+        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        problem = status >= 400 and "title" in body and "type" in body
+        content_type = "application/problem+json" if problem else "application/json; charset=utf-8"
+    elif isinstance(body, str):
+        payload, content_type = body.encode(), "text/plain; charset=utf-8"
+    else:
+        payload, content_type = body or b"", "text/plain; charset=utf-8"
+    headers = {k.lower(): v for k, v in headers.items()}
+    content_type = headers.pop("content-type", content_type)
+    try:
+        handler.send_response(status)
+        handler.send_header("content-type", content_type)
+        handler.send_header("content-length", str(len(payload)))
+        handler.send_header("cache-control", "no-cache, no-store, max-age=0")
+        for name, value in headers.items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(payload)
+    except OSError:
+        handler.close_connection = True
+
+
+def read_body(handler: Handler) -> bytes:
+    """The request body (Content-Length or chunked)."""
+    if handler.headers.get("transfer-encoding", "").lower() == "chunked":
+        data = b""
+        while True:
+            size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while handler.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return data
+            data += handler.rfile.read(size)
+            handler.rfile.readline()
+    length = int(handler.headers.get("content-length") or 0)
+    return handler.rfile.read(length) if length else b""

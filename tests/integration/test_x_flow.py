@@ -1,0 +1,246 @@
+"""The original design, end to end on the X API: the app and ingester against a fake X on loopback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakes.x_api import FakeX
+from fakes.x_posts import make_post
+from fakes.x_render import x_401, x_429_too_many_connections, x_503
+from harness import Harness, eventually, running_app
+
+from twitterstream.config import Secret, Settings
+from twitterstream.embed import EmbedFetcher
+from twitterstream.sources.x import TAG_PREFIX, XSource
+from twitterstream.store.sqlite import SQLiteStore
+
+TOKEN = "test-token-Zq9-SECRET"
+
+
+def x_settings(fake: FakeX, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "source": "x",
+        "x_bearer_token": Secret(TOKEN),
+        "x_api_url": fake.base_url,
+        "x_oembed_url": fake.oembed_url,
+        "x_stream_read_timeout": 2.0,
+        "watch_grace_seconds": 60,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def fake_x() -> Iterator[FakeX]:
+    with FakeX(bearer_token=TOKEN, keepalive_interval=0.5) as fake:
+        yield fake
+
+
+@pytest.fixture
+def x_app(fake_x: FakeX, tmp_path: Path) -> Iterator[Harness]:
+    settings = x_settings(fake_x)
+    with running_app(settings, tmp_path, embedder=EmbedFetcher(settings.x_oembed_url)) as harness:
+        yield harness
+
+
+def publish(fake: FakeX, text: str, deliver: bool = True, **fields: Any) -> str:
+    post, user = make_post(None, text, **fields)
+    fake.publish(post, users=[user], deliver=deliver)
+    return str(post["id"])
+
+
+def watch_rule_in_place(fake: FakeX, value: str) -> None:
+    fake.wait_for(lambda: any(r["value"] == value for r in fake.rules.values()) and fake.active_streams == 1,
+                  description=f"a rule {value!r} and an open stream")
+
+
+def test_search_nyc_shows_the_ten_latest_newest_first_with_sanitised_embeds(fake_x: FakeX, x_app: Harness) -> None:
+    ids = [publish(fake_x, f"post {n} about #NYC", deliver=False) for n in range(15)]
+    publish(fake_x, "nothing to do with it #paris", deliver=False)
+
+    form = x_app.client.post("/", data={"query": "#NYC"})
+    assert form.status_code == 303
+    assert form.headers["Location"] == "/results/%23NYC"
+    page = x_app.client.get("/results/%23NYC")
+    assert page.status_code == 200
+
+    def ten_embedded() -> list[dict[str, Any]] | None:
+        posts = x_app.results("#NYC")
+        return posts if len(posts) == 10 and all(p["embed_html"] for p in posts) else None
+
+    posts = eventually(ten_embedded, message="10 posts with their embeds")
+    assert [p["id"] for p in posts] == list(reversed(ids))[:10]
+    for post in posts:
+        assert post["embed_html"].startswith('<blockquote class="twitter-tweet">')
+        assert "<script" not in post["embed_html"]
+    [rule] = fake_x.rules.values()
+    assert rule["value"] == "#nyc"
+    assert rule["tag"].startswith(TAG_PREFIX)
+    assert fake_x.oembed_calls == 10  # each embed fetched once
+
+    x_app.client.get("/results/%23NYC")  # a repeat view: served from the store
+    assert fake_x.search_calls == 1 and fake_x.oembed_calls == 10
+
+
+def test_a_streamed_post_reaches_the_query_and_is_embedded_once(fake_x: FakeX, x_app: Harness) -> None:
+    x_app.client.get("/results/cats")
+    watch_rule_in_place(fake_x, "cats")
+    post_id = publish(fake_x, "look at these cats")
+    publish(fake_x, "dogs only")
+    eventually(lambda: [p["id"] for p in x_app.results("cats")] == [post_id])
+    eventually(lambda: x_app.results("cats")[0]["embed_html"])
+    assert fake_x.oembed_calls == 1
+    metrics = x_app.client.get("/metrics").get_data(as_text=True)
+    assert "twitterstream_posts_received_total 1.0" in metrics
+    assert "twitterstream_posts_matched_total 1.0" in metrics
+    assert "twitterstream_watched_queries 1.0" in metrics
+
+
+def test_a_drop_mid_stream_loses_nothing_and_duplicates_nothing(fake_x: FakeX, x_app: Harness) -> None:
+    x_app.client.get("/results/%23live")
+    watch_rule_in_place(fake_x, "#live")
+    before = [publish(fake_x, f"before the drop {n} #live") for n in range(3)]
+    eventually(lambda: len(x_app.results("#live")) == 3)
+
+    fake_x.drop_stream(mid_line=True)
+    during = [publish(fake_x, f"while disconnected {n} #live") for n in range(4)]  # no stream: search only
+    fake_x.wait_for(lambda: fake_x.stream_connects >= 2 and fake_x.active_streams == 1, description="reconnected")
+    after = [publish(fake_x, f"after the reconnect {n} #live") for n in range(2)]
+
+    expected = sorted(before + during + after, key=int, reverse=True)
+    eventually(lambda: [p["id"] for p in x_app.results("#live", limit=100)] == expected,
+               message="every post exactly once")
+    events = x_app.store.events_after("#live", "0")
+    assert sorted(e.post_key for e in events if e.kind == "post") == sorted(f"x:{i}" for i in expected)
+    search = fake_x.requests_to("/2/tweets/search/recent")[-1]
+    assert search.param("since_id") == before[-1]  # the gap fill starts after the newest post seen
+    assert fake_x.max_concurrent_streams == 1
+
+
+def test_an_operational_disconnect_reconnects(fake_x: FakeX, x_app: Harness) -> None:
+    x_app.client.get("/results/weather")
+    watch_rule_in_place(fake_x, "weather")
+    fake_x.operational_disconnect()
+    fake_x.wait_for(lambda: fake_x.stream_connects == 2 and fake_x.active_streams == 1, description="reconnected")
+    post_id = publish(fake_x, "weather is nice")
+    eventually(lambda: [p["id"] for p in x_app.results("weather")] == [post_id])
+
+
+def test_a_stalled_stream_is_replaced_after_the_read_timeout(fake_x: FakeX, x_app: Harness) -> None:
+    x_app.client.get("/results/silence")
+    watch_rule_in_place(fake_x, "silence")
+    fake_x.stall()
+    fake_x.wait_for(lambda: fake_x.stream_connects == 2, timeout=10, description="a new connection after the stall")
+
+
+def test_a_second_ingester_never_opens_a_second_stream(fake_x: FakeX, x_app: Harness, tmp_path: Path) -> None:
+    from twitterstream.ingest import Ingester
+
+    x_app.client.get("/results/cats")
+    watch_rule_in_place(fake_x, "cats")
+    settings = x_app.settings
+    second_store = SQLiteStore(tmp_path / "twitterstream.sqlite3")  # the same file, another connection
+    second = Ingester(settings, second_store, lambda sink: XSource(settings, sink), tick=0.05, lock_ttl=2.0).start()
+    try:
+        eventually(lambda: second.status.state == "standby")
+        x_app.client.get("/results/dogs")
+        watch_rule_in_place(fake_x, "dogs")
+        assert fake_x.stream_connects == 1 and fake_x.max_concurrent_streams == 1
+    finally:
+        second.stop()
+        second_store.close()
+
+
+def test_no_watched_query_means_no_stream_connection(fake_x: FakeX, x_app: Harness) -> None:
+    eventually(lambda: x_app.status()["state"] == "idle")
+    assert fake_x.stream_connects == 0
+    assert x_app.client.get("/").status_code == 200
+    assert fake_x.stream_connects == 0
+
+
+def test_an_expired_lease_deletes_our_rule_and_leaves_others_alone(fake_x: FakeX, tmp_path: Path) -> None:
+    foreign = fake_x.add_rule("someone else's rule", tag="theirs")
+    settings = x_settings(fake_x, watch_grace_seconds=0.5)
+    with running_app(settings, tmp_path) as app:
+        app.client.get("/results/ephemeral")
+        watch_rule_in_place(fake_x, "ephemeral")
+        fake_x.wait_for(lambda: list(fake_x.rules) == [foreign], timeout=10, description="our rule deleted")
+        fake_x.wait_for(lambda: fake_x.active_streams == 0, description="the stream closed")
+        eventually(lambda: app.status()["state"] == "idle")
+
+
+def test_a_wrong_token_stops_with_a_clear_status_and_no_retry_storm(fake_x: FakeX, tmp_path: Path) -> None:
+    settings = x_settings(fake_x, x_bearer_token=Secret("wrong-token"))
+    with running_app(settings, tmp_path) as app:
+        app.client.get("/results/cats")
+        status = eventually(lambda: app.status() if app.status()["state"] == "stopped" else None)
+        assert "refused the bearer token (401" in status["reason"]
+        assert "X_BEARER_TOKEN" in status["reason"]
+        requests_then = len(fake_x.requests)
+        page = app.client.get("/results/cats").get_data(as_text=True)
+        assert "refused the bearer token" in page
+        for _ in range(20):  # many ingester ticks later, nothing more was asked of X
+            assert app.ingester is not None
+            app.ingester.wake()
+        eventually(lambda: app.store.get_state("ingester")["status"]["state"] == "stopped")
+        assert len(fake_x.requests) == requests_then <= 2
+        assert fake_x.stream_connects == 0
+
+
+def test_a_401_on_the_stream_is_not_retried(fake_x: FakeX, x_app: Harness) -> None:
+    fake_x.fail_next_connects(x_401())
+    x_app.client.get("/results/cats")
+    eventually(lambda: x_app.status()["state"] == "stopped")
+    assert fake_x.stream_connects == 1
+
+
+def test_too_many_connections_backs_off_a_minute_without_waiting_for_the_reset(fake_x: FakeX, x_app: Harness) -> None:
+    fake_x.fail_next_connects(x_429_too_many_connections(reset_in=600))
+    x_app.client.get("/results/cats")
+    status = eventually(lambda: x_app.status() if x_app.status()["state"] == "reconnecting" else None)
+    assert "another connection to the stream is still open" in status["reason"]
+    assert 55 < status["retry_at"] - status["since"] < 70
+    assert fake_x.stream_connects == 1
+
+
+def test_a_server_error_backs_off_five_seconds(fake_x: FakeX, x_app: Harness) -> None:
+    fake_x.fail_next_connects(x_503())
+    x_app.client.get("/results/cats")
+    status = eventually(lambda: x_app.status() if x_app.status()["state"] == "reconnecting" else None)
+    assert "503" in status["reason"]
+    assert 4 < status["retry_at"] - status["since"] < 6
+
+
+def test_a_query_x_rejects_shows_xs_reason_on_the_page(fake_x: FakeX, x_app: Harness) -> None:
+    # Valid for our parser, too long for X's rule limit at this fake (a stricter plan).
+    fake_x.max_rule_length = 20
+    x_app.client.get("/results/%22a%20long%20phrase%20that%20X%20refuses%22")
+    problem = eventually(lambda: x_app.store.get_state("query_problems"))
+    [(key, message)] = problem.items()
+    assert message.startswith("X rejected this query:")
+    page = x_app.client.get("/results/%22a%20long%20phrase%20that%20X%20refuses%22").get_data(as_text=True)
+    assert "X rejected this query" in page
+
+
+def test_the_bearer_token_appears_in_no_page_log_error_or_metric(
+    fake_x: FakeX, x_app: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    x_app.client.get("/results/cats")
+    watch_rule_in_place(fake_x, "cats")
+    publish(fake_x, "cats again")
+    eventually(lambda: x_app.results("cats"))
+    fake_x.drop_stream()
+    fake_x.wait_for(lambda: fake_x.stream_connects >= 2, description="reconnected")
+    bodies = [
+        x_app.client.get(path).get_data(as_text=True)
+        for path in ("/", "/results/cats", "/readyz", "/metrics", "/healthz", "/nope", "/api/v1/results?q=cats",
+                     "/api/v1/results?q=cats%20or%20dogs", "/results/cats%20or%20dogs")
+    ]
+    assert fake_x.requests_to("/2/tweets/search/stream")[0].headers["authorization"] == f"Bearer {TOKEN}"
+    for text in [*bodies, caplog.text, repr(x_app.settings)]:
+        assert TOKEN not in text
