@@ -147,7 +147,7 @@ def web(host: str, port: int, workers: int) -> int:
     """The web role under gunicorn with gevent workers (the production server)."""
     from gunicorn.app.base import BaseApplication
 
-    class WebServer(BaseApplication):  # type: ignore[misc]
+    class WebServer(BaseApplication):
         def load_config(self) -> None:
             options = {
                 "bind": f"{host}:{port}",

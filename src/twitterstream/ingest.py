@@ -235,8 +235,8 @@ class Ingester:
         self.counters.add("posts_received", len(posts))
         if source.routes_locally:
             posts += self.window.newest_matches(query, self.settings.keep_per_query)
-        for post in reversed(posts):
-            self._store(post, [key])
+        if posts:
+            self._store_many(list(reversed(posts)), [key])
 
     # -- the Sink interface (called by the source) ---------------------------------------------------
     def deliver(self, post: Post, query_keys: list[str] | None = None) -> None:
@@ -286,17 +286,23 @@ class Ingester:
 
     # -- storing ------------------------------------------------------------------------------------
     def _store(self, post: Post, query_keys: list[str]) -> None:
-        if self.source is not None:
-            self.source.prepare(post)
-        if post.source == "bluesky" and post.embed_html is None:
-            post.embed_html = bluesky_blockquote(post)  # built from the event itself: no request
-        newly = self._with_store_retry(lambda: self.store.save_post(post, query_keys))
-        if not newly:
-            self.counters.add("duplicates_skipped")
-            return
-        self.counters.add("posts_matched", len(newly))
-        if post.embed_html is None and self.embedder is not None:
-            self._request_embed(post)
+        self._store_many([post], query_keys)
+
+    def _store_many(self, posts: list[Post], query_keys: list[str]) -> None:
+        """Store posts (one transaction), then ask for the embeds of those that were new."""
+        for post in posts:
+            if self.source is not None:
+                self.source.prepare(post)
+            if post.source == "bluesky" and post.embed_html is None:
+                post.embed_html = bluesky_blockquote(post)  # built from the event itself: no request
+        results = self._with_store_retry(lambda: self.store.save_posts(posts, query_keys))
+        for post, newly in zip(posts, results, strict=True):
+            if not newly:
+                self.counters.add("duplicates_skipped")
+                continue
+            self.counters.add("posts_matched", len(newly))
+            if post.embed_html is None and self.embedder is not None:
+                self._request_embed(post)
 
     def _request_embed(self, post: Post) -> None:
         if post.key in self._embeds_requested:

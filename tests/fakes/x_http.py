@@ -58,6 +58,7 @@ class Server(ThreadingHTTPServer):
     """A threaded HTTP/1.1 server on 127.0.0.1:0 that remembers its open connections (to cut them)."""
 
     daemon_threads = True
+    request_queue_size = 128  # socketserver's default listen backlog of 5 drops bursts of concurrent connects
     allow_reuse_address = True
 
     def __init__(self, fake: Any) -> None:

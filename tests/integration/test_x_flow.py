@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from fakes.x_api import FakeX
 from fakes.x_posts import make_post
 from fakes.x_render import x_401, x_429_too_many_connections, x_503
 from harness import Harness, eventually, running_app
-
 from twitterstream.config import Secret, Settings
 from twitterstream.embed import EmbedFetcher
 from twitterstream.sources.x import TAG_PREFIX, XSource
@@ -220,7 +220,7 @@ def test_a_query_x_rejects_shows_xs_reason_on_the_page(fake_x: FakeX, x_app: Har
     fake_x.max_rule_length = 20
     x_app.client.get("/results/%22a%20long%20phrase%20that%20X%20refuses%22")
     problem = eventually(lambda: x_app.store.get_state("query_problems"))
-    [(key, message)] = problem.items()
+    [message] = problem.values()
     assert message.startswith("X rejected this query:")
     page = x_app.client.get("/results/%22a%20long%20phrase%20that%20X%20refuses%22").get_data(as_text=True)
     assert "X rejected this query" in page

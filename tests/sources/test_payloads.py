@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import orjson
-from samples import SAMPLES, compact_line, load
 
+from samples import SAMPLES, compact_line, load
 from twitterstream.sources.bluesky_payload import decode_event
 from twitterstream.sources.mastodon_payload import html_to_text, post_from_status
 from twitterstream.sources.x_payload import decode_stream_line, posts_from_page, snowflake_time
@@ -23,7 +23,8 @@ def test_x_stream_message_with_includes() -> None:
     assert post.text.startswith("Prochain défi, pouvoir choisir son vaccin.")
     assert "&amp;" not in post.text and "malades & du nosocomial" in post.text  # HTML entities decoded
     assert post.created_at == datetime(2021, 2, 10, 15, 1, 33, tzinfo=UTC)
-    assert (post.author.id, post.author.username, post.author.name) == ("126115852", "VillageFederal", "Le Village Fédéral")
+    assert (post.author.id, post.author.username) == ("126115852", "VillageFederal")
+    assert post.author.name == "Le Village Fédéral"
     assert post.author.verified is False
     assert post.lang == "fr"
     assert post.hashtags == ("COVID19",)
@@ -164,7 +165,7 @@ def test_bluesky_delete_identity_and_account() -> None:
 def test_bluesky_mentions_use_utf8_byte_offsets_and_other_collections_are_skipped() -> None:
     text = "héllo @alice.bsky.social 👋"
     start = len("héllo ".encode())
-    end = start + len("@alice.bsky.social".encode())
+    end = start + len(b"@alice.bsky.social")
     event = decode_event(
         {
             "did": "did:plc:me",
@@ -196,7 +197,8 @@ def test_bluesky_mentions_use_utf8_byte_offsets_and_other_collections_are_skippe
     assert event.post.hashtags == ("extra",)
     assert event.post.is_quote
     assert event.post.sensitive and event.post.extra["adult"]
-    like = {"did": "d", "time_us": 2, "kind": "commit", "commit": {"collection": "app.bsky.feed.like", "operation": "create"}}
+    like = {"did": "d", "time_us": 2, "kind": "commit"}
+    like["commit"] = {"collection": "app.bsky.feed.like", "operation": "create", "rkey": "r"}
     assert decode_event(like) is None
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 from helpers import make_post
-
 from twitterstream.store import Store
 
 

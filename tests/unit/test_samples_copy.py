@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from samples import SAMPLES, SHARED_REFERENCE, X_OPENAPI
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import orjson
-from helpers import make_post
 
+from helpers import make_post
 from twitterstream.store.sqlite import SQLiteStore
 from twitterstream.web.live import CLOSE, LiveHub
 

@@ -14,6 +14,7 @@ Errors a source raises or reports::
 
 from __future__ import annotations
 
+import contextlib
 import random
 import socket
 import threading
@@ -230,7 +231,5 @@ def interrupt_response(response: httpx.Response) -> None:
     stream = response.extensions.get("network_stream")
     sock = stream.get_extra_info("socket") if stream is not None else None
     if isinstance(sock, socket.socket):
-        try:
+        with contextlib.suppress(OSError):  # already closed
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass  # already closed

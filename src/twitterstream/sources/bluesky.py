@@ -161,7 +161,8 @@ class BlueskySource(Source):
                 self.sink.count_reconnect()
                 host += 1  # fail over to the next host (wrapping around)
                 delay = max(policy.delay(kind), 0.5)
-                log.warning("Jetstream %s: %s; trying %s in %.1f s", url, reason, self.hosts[host % len(self.hosts)], delay)
+                next_url = self.hosts[host % len(self.hosts)]
+                log.warning("Jetstream %s: %s; trying %s in %.1f s", url, reason, next_url, delay)
                 self.report("reconnecting", reason, time.time() + delay)
         finally:
             self._save_cursor()

@@ -81,12 +81,14 @@ def post_from_record(did: str, rkey: str, cid: str, record: dict[str, Any], time
 
     media_types: list[str] = []
     is_quote = False
-    embed = record.get("embed")
-    if isinstance(embed, dict):
+    raw_embed = record.get("embed")
+    embed: dict[str, Any] = raw_embed if isinstance(raw_embed, dict) else {}
+    if embed:
         embed_type = embed.get("$type")
         if embed_type == "app.bsky.embed.recordWithMedia":
             is_quote = True
-            embed = embed.get("media") if isinstance(embed.get("media"), dict) else {}
+            media = embed.get("media")
+            embed = media if isinstance(media, dict) else {}
             embed_type = embed.get("$type")
         elif embed_type == "app.bsky.embed.record":
             is_quote = True

@@ -8,7 +8,7 @@ it has seen and asks for what came after. Cursors are opaque strings; ``Event.or
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +64,11 @@ class Store(ABC):
         Returns the query keys it was newly matched to (already matched ones are skipped), and publishes
         a ``post`` event on each of them. Saving the same post again never stores it twice.
         """
+
+    def save_posts(self, posts: Sequence[Post], query_keys: Iterable[str]) -> list[list[str]]:
+        """:meth:`save_post` for several posts of the same queries (in one transaction where possible)."""
+        keys = list(query_keys)
+        return [self.save_post(post, keys) for post in posts]
 
     @abstractmethod
     def set_embed(self, post_key: str, embed_html: str) -> list[str]:
@@ -138,5 +143,5 @@ class Store(ABC):
         """Drop matches beyond the newest ``keep_per_query`` per query and events older than ``keep_seconds``;
         drop queries that have not been watched for ``keep_seconds``."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - most backends have something to release, not all
         """Release connections."""

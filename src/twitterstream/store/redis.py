@@ -122,7 +122,8 @@ class RedisStore(Store):
         redis_keys = [f"ts:post:{post.key}", f"ts:postq:{post.key}"]
         for key in keys:
             redis_keys += [_latest(key), _events(key)]
-        args = [orjson.dumps(post.to_record()), POST_TTL, post.created_at.timestamp(), post.key, post.id]
+        record = orjson.dumps(post.to_record())
+        args: list[bytes | str | int | float] = [record, POST_TTL, post.created_at.timestamp(), post.key, post.id]
         args += [EVENTS_MAXLEN, *keys]
         newly = [k.decode() for k in cast(list[bytes], self._save(keys=redis_keys, args=args))]
         if newly:
@@ -236,14 +237,16 @@ class RedisStore(Store):
     @_guard
     def watched(self) -> list[Watch]:
         now = time.time()
-        leases = cast(list[tuple[bytes, float]], self._redis.zrangebyscore("ts:lease:exp", f"({now}", "+inf", withscores=True))
+        leases = cast(
+            list[tuple[bytes, float]], self._redis.zrangebyscore("ts:lease:exp", f"({now}", "+inf", withscores=True)
+        )
         if not leases:
             return []
         data = cast(list[bytes | None], self._redis.hmget("ts:lease:data", [m for m, _ in leases]))
-        totals: dict[str, dict[str, Any]] = {}
+        totals: dict[str, dict[str, Any]] = {}  # query key -> text, viewers, expires_at
         for (member, expires_at), raw in zip(leases, data, strict=True):
             key = member.decode().split("\0", 1)[0]
-            info = orjson.loads(raw) if raw else {"text": key, "viewers": 0}
+            info: dict[str, Any] = orjson.loads(raw) if raw else {"text": key, "viewers": 0}
             entry = totals.setdefault(key, {"text": info["text"], "viewers": 0, "expires_at": 0.0})
             entry["viewers"] += int(info["viewers"])
             entry["expires_at"] = max(entry["expires_at"], expires_at)

@@ -12,7 +12,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -134,28 +134,35 @@ class SQLiteStore(Store):
 
     # -- posts ----------------------------------------------------------------------------------
     def save_post(self, post: Post, query_keys: Iterable[str]) -> list[str]:
+        return self.save_posts([post], query_keys)[0]
+
+    def save_posts(self, posts: Sequence[Post], query_keys: Iterable[str]) -> list[list[str]]:
         keys = list(dict.fromkeys(query_keys))
+        with self._write() as conn:
+            results = [self._insert_post(conn, post, keys) for post in posts]
+        if any(results):
+            self._notify()
+        return results
+
+    def _insert_post(self, conn: sqlite3.Connection, post: Post, keys: list[str]) -> list[str]:
         now = time.time()
         created = post.created_at.timestamp()
         newly: list[str] = []
-        with self._write() as conn:
-            conn.execute(
-                "INSERT OR IGNORE INTO posts (key, record, created_at, stored_at) VALUES (?, ?, ?, ?)",
-                (post.key, orjson.dumps(post.to_record()), created, now),
+        conn.execute(
+            "INSERT OR IGNORE INTO posts (key, record, created_at, stored_at) VALUES (?, ?, ?, ?)",
+            (post.key, orjson.dumps(post.to_record()), created, now),
+        )
+        for key in keys:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO matches (query_key, post_key, created_at) VALUES (?, ?, ?)",
+                (key, post.key, created),
             )
-            for key in keys:
-                cursor = conn.execute(
-                    "INSERT OR IGNORE INTO matches (query_key, post_key, created_at) VALUES (?, ?, ?)",
-                    (key, post.key, created),
+            if cursor.rowcount:
+                newly.append(key)
+                conn.execute(
+                    "INSERT INTO events (query_key, kind, post_key, post_id, at) VALUES (?, 'post', ?, ?, ?)",
+                    (key, post.key, post.id, now),
                 )
-                if cursor.rowcount:
-                    newly.append(key)
-                    conn.execute(
-                        "INSERT INTO events (query_key, kind, post_key, post_id, at) VALUES (?, 'post', ?, ?, ?)",
-                        (key, post.key, post.id, now),
-                    )
-        if newly:
-            self._notify()
         return newly
 
     def set_embed(self, post_key: str, embed_html: str) -> list[str]:
