@@ -51,6 +51,8 @@ class Settings:
     bluesky_watchdog_seconds: float = 30.0
     mastodon_url: str = "https://mastodon.social"
     mastodon_access_token: Secret | None = field(default=None, repr=False)
+    #: Mastodon sends heartbeats every few seconds; this much silence means the connection is dead.
+    mastodon_read_timeout: float = 60.0
     replay_file: str = DEMO_REPLAY_FILE
     replay_rate: float = 5.0
     database_url: str = ""  # empty: SQLite in the app's instance folder

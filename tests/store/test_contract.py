@@ -195,5 +195,13 @@ def test_concurrent_writers_store_each_post_once(any_store: Store) -> None:
     assert len(any_store.events_after("q", "0")) == 40
 
 
+def test_pace_counts_arrivals_per_period_newest_last(any_store: Store) -> None:
+    for post_id in range(1, 4):
+        any_store.save_post(make_post(post_id), ["q"])
+    any_store.set_embed("x:1", "<p></p>")  # not an arrival
+    assert any_store.pace("q", 30) == [0] * 29 + [3]
+    assert any_store.pace("other", 5) == [0] * 5
+
+
 def test_ping_answers(any_store: Store) -> None:
     any_store.ping()

@@ -181,7 +181,7 @@ class BlueskySource(Source):
                     try:
                         raw = connection.recv(timeout=watchdog)
                     except TimeoutError:
-                        raise Stalled(f"no message from Jetstream for {watchdog:.0f} s") from None
+                        raise Stalled(f"no message from Jetstream for {watchdog:g} s") from None
                     policy.delivered()
                     self.handle_message(raw)
                     if time.monotonic() - last_save >= SAVE_CURSOR_EVERY:

@@ -44,8 +44,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Mastodon sends a heartbeat comment every few seconds; this much silence means the connection is dead.
-READ_TIMEOUT = 60.0
 UNSUPPORTED = frozenset({"is:verified", "is:quote", "cashtag", "has:cashtags"})
 NO_TOKEN = (
     "MASTODON_ACCESS_TOKEN is not set: Mastodon 4.2+ refuses anonymous streaming. On your instance open "
@@ -68,7 +66,7 @@ class MastodonSource(Source):
         self._http = httpx.Client(
             base_url=settings.mastodon_url,
             headers={"Authorization": f"Bearer {token.reveal()}"} if token else {},
-            timeout=httpx.Timeout(10.0, read=READ_TIMEOUT),
+            timeout=httpx.Timeout(10.0, read=settings.mastodon_read_timeout),
         )
         self._has_token = token is not None
         self._tag: str | None = None  # stream this hashtag instead of the public timeline
@@ -165,7 +163,7 @@ class MastodonSource(Source):
                     if stop.is_set() or self._closed or self._switching:
                         return
             except httpx.ReadTimeout:
-                raise Stalled(f"no data from Mastodon for {READ_TIMEOUT:.0f} s") from None
+                raise Stalled(f"no data from Mastodon for {self.settings.mastodon_read_timeout:g} s") from None
             finally:
                 self._source = None
         if not (stop.is_set() or self._closed or self._switching):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import threading
 import time
 from dataclasses import replace
@@ -72,14 +73,15 @@ class ReplaySource(Source):
             while not stop.is_set():
                 try:
                     chunk = os.read(fd, 1 << 16)
-                except BlockingIOError:
-                    chunk = None
+                except BlockingIOError:  # a FIFO with a writer and nothing to read yet: wait for data
+                    select.select([fd], [], [], _POLL_SECONDS)
+                    continue
                 if not chunk:
-                    if chunk == b"" and loop:  # the demo: play it again, as new posts
+                    if loop:  # the demo: play it again, as new posts
                         round_number += 1
                         os.lseek(fd, 0, os.SEEK_SET)
                         continue
-                    stop.wait(_POLL_SECONDS)  # follow the file as it grows (or a FIFO's next writer)
+                    stop.wait(_POLL_SECONDS)  # end of the file: follow it as it grows (or a FIFO's next writer)
                     continue
                 for line in splitter.feed(chunk):
                     if not line.strip():

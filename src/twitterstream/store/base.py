@@ -100,6 +100,10 @@ class Store(ABC):
         """The cursor of the ``post`` event that delivered ``post_id`` (an SSE ``Last-Event-ID``), if kept."""
 
     @abstractmethod
+    def pace(self, query_key: str, buckets: int, bucket_seconds: float = 60.0) -> list[int]:
+        """Posts that arrived for a query in each of the last ``buckets`` periods, oldest first."""
+
+    @abstractmethod
     def wait_for_events(self, cursors: Mapping[str, str], timeout: float) -> list[Event]:
         """Block up to ``timeout`` seconds until any of the queries has events after its cursor.
 

@@ -196,6 +196,18 @@ class RedisStore(Store):
         return None
 
     @_guard
+    def pace(self, query_key: str, buckets: int, bucket_seconds: float = 60.0) -> list[int]:
+        now_ms = time.time() * 1000
+        start_ms = now_ms - buckets * bucket_seconds * 1000
+        counts = [0] * buckets
+        entries = cast(list[Any], self._redis.xrange(_events(query_key), min=f"{int(start_ms)}-0", max="+"))
+        for entry_id, fields in entries:
+            if fields.get(b"k") == b"post":
+                at_ms = int(entry_id.split(b"-", 1)[0])
+                counts[min(max(int((at_ms - start_ms) / (bucket_seconds * 1000)), 0), buckets - 1)] += 1
+        return counts
+
+    @_guard
     def wait_for_events(self, cursors: Mapping[str, str], timeout: float) -> list[Event]:
         if not cursors:
             return []

@@ -230,6 +230,20 @@ class SQLiteStore(Store):
             ).fetchone()
         return str(row[0]) if row and row[0] is not None else None
 
+    def pace(self, query_key: str, buckets: int, bucket_seconds: float = 60.0) -> list[int]:
+        now = time.time()
+        start = now - buckets * bucket_seconds
+        counts = [0] * buckets
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT CAST((at - ?) / ? AS INTEGER), COUNT(*) FROM events "
+                "WHERE query_key = ? AND kind = 'post' AND at >= ? GROUP BY 1",
+                (start, bucket_seconds, query_key, start),
+            ).fetchall()
+        for bucket, count in rows:
+            counts[min(max(int(bucket), 0), buckets - 1)] += count
+        return counts
+
     def wait_for_events(self, cursors: Mapping[str, str], timeout: float) -> list[Event]:
         deadline = time.monotonic() + timeout
         while True:

@@ -72,6 +72,15 @@ def results() -> Any:
     return jsonify(query=query.key, source=_settings().source, posts=[p.to_json() for p in posts])
 
 
+@bp.get("/pace")
+def pace() -> Any:
+    """Arrivals per minute over the last 30 minutes (oldest first) and in the last minute."""
+    query = _query()
+    store: Store = current_app.extensions["store"]
+    per_minute = store.pace(query.key, 30, 60.0)
+    return jsonify(query=query.key, per_minute=per_minute, last_minute=per_minute[-1])
+
+
 @bp.get("/stream")
 def stream() -> Response:
     """Live events of a query: ``post`` (id = post id), ``embed``, ``delete``, ``status``; keep-alives.
