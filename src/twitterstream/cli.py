@@ -84,7 +84,13 @@ def _start_ingester(app: Any) -> Any:
     settings = app.config["SETTINGS"]
     # Replayed posts are demos or old captures: cards, not oEmbed requests for ids that may not exist.
     embedder = None if settings.source == "replay" else EmbedFetcher(settings.x_oembed_url)
-    ingester = Ingester(settings, app.extensions["store"], lambda sink: make_source(settings, sink), embedder)
+    ingester = Ingester(
+        settings,
+        app.extensions["store"],
+        lambda sink: make_source(settings, sink),
+        embedder,
+        lock_ttl=settings.ingester_lock_ttl,
+    )
     app.extensions["ingester"] = ingester
     return ingester.start()
 

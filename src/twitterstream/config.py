@@ -59,6 +59,8 @@ class Settings:
     secret_key: Secret | None = field(default=None, repr=False)
     log_level: str = "INFO"
     log_format: str = "text"
+    #: Seconds an ingester's lock lasts unless renewed: a standby takes over this long after the active one dies.
+    ingester_lock_ttl: float = 10.0
     #: Proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
     trusted_proxies: int = 0
     #: How long a query stays watched after its last viewer leaves, in seconds.
@@ -114,6 +116,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         log_level=get("LOG_LEVEL", "INFO").upper(),
         log_format=get("LOG_FORMAT", "text").lower(),
         watch_grace_seconds=_number(get("TWITTERSTREAM_WATCH_GRACE", "300"), "TWITTERSTREAM_WATCH_GRACE"),
+        ingester_lock_ttl=_number(get("TWITTERSTREAM_LOCK_TTL", "10"), "TWITTERSTREAM_LOCK_TTL"),
         trusted_proxies=int(_number(get("TWITTERSTREAM_TRUSTED_PROXIES", "0"), "TWITTERSTREAM_TRUSTED_PROXIES")),
     )
     if settings.log_format not in ("text", "json"):

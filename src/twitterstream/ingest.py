@@ -222,17 +222,22 @@ class Ingester:
             if source.routes_locally:
                 with self._index_lock:
                     self._index.add(key, query)
-            self._backfill_pool.submit(self._backfill, key, query)
+            newest = self._with_store_retry(lambda key=key: self.store.latest(key, 1))
+            if newest:  # watched before this ingester started: fill the gap instead of a backfill
+                source.resume(key, newest[0].id)
+            self._backfill_pool.submit(self._backfill, key, query, bool(newest))
         self.counters.watched_queries = len(self._watched)
         source.set_watched(dict(self._watched))
         log.info("watching %d queries (+%d, -%d)", len(self._watched), len(added), len(removed))
 
-    def _backfill(self, key: str, query: Query) -> None:
+    def _backfill(self, key: str, query: Query, resumed: bool) -> None:
         source = self.source
         if source is None:
             return
-        posts = source.backfill(key, query, BACKFILL_LIMIT)  # the service's search, where it has one
-        self.counters.add("posts_received", len(posts))
+        posts: list[Post] = []
+        if not resumed:
+            posts = source.backfill(key, query, BACKFILL_LIMIT)  # the service's search, where it has one
+            self.counters.add("posts_received", len(posts))
         if source.routes_locally:
             posts += self.window.newest_matches(query, self.settings.keep_per_query)
         if posts:

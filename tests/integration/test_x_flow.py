@@ -244,3 +244,21 @@ def test_the_bearer_token_appears_in_no_page_log_error_or_metric(
     assert fake_x.requests_to("/2/tweets/search/stream")[0].headers["authorization"] == f"Bearer {TOKEN}"
     for text in [*bodies, caplog.text, repr(x_app.settings)]:
         assert TOKEN not in text
+
+
+def test_a_restart_fills_what_was_posted_while_down(fake_x: FakeX, tmp_path: Path) -> None:
+    settings = x_settings(fake_x)
+    with running_app(settings, tmp_path) as app:
+        app.client.get("/results/%23resume")
+        watch_rule_in_place(fake_x, "#resume")
+        first = publish(fake_x, "before the restart #resume")
+        eventually(lambda: [p["id"] for p in app.results("#resume")] == [first])
+    fake_x.wait_for(lambda: fake_x.active_streams == 0, description="the old stream closed")
+    missed = [publish(fake_x, f"while down {n} #resume") for n in range(3)]
+    searches_before = fake_x.search_calls
+    with running_app(settings, tmp_path) as app:  # same instance folder: same store, same watched query
+        expected = sorted([first, *missed], key=int, reverse=True)
+        eventually(lambda: [p["id"] for p in app.results("#resume")] == expected, message="the gap filled")
+        search = fake_x.requests_to("/2/tweets/search/recent")[-1]
+        assert search.param("since_id") == first
+        assert fake_x.search_calls == searches_before + 1  # a gap fill, not a second backfill

@@ -207,6 +207,10 @@ class Source(ABC):
     def set_watched(self, queries: Mapping[str, Query]) -> None:  # noqa: B027 - optional hook
         """The watched queries changed (X keeps its rules in step). Must return quickly."""
 
+    def resume(self, query_key: str, newest_post_id: str) -> None:  # noqa: B027 - optional hook
+        """A watched query already has posts up to ``newest_post_id`` (a restart, a standby taking over):
+        fetch what was missed since, where the service allows it."""
+
     def backfill(self, query_key: str, query: Query, limit: int) -> list[Post]:
         """The latest ``limit`` posts for a newly watched query, from the service's search (if any)."""
         return []

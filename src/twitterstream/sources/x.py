@@ -87,6 +87,7 @@ class XSource(Source):
         self._connection: StreamConnection | None = None
         self._closing_on_purpose = False
         self._problems: dict[str, str] = {}
+        self._resumed: dict[str, str | None] = {}  # query key -> newest stored post id, to fill at connect
 
     # -- the ingester's side --------------------------------------------------------------------
     def set_watched(self, queries: Mapping[str, Query]) -> None:
@@ -94,6 +95,10 @@ class XSource(Source):
             self._desired = dict(queries)
             self._rules_dirty = True
             self._cond.notify_all()
+
+    def resume(self, query_key: str, newest_post_id: str) -> None:
+        with self._cond:
+            self._resumed[query_key] = newest_post_id
 
     def backfill(self, query_key: str, query: Query, limit: int) -> list[Post]:
         if self.client is None or self._fatal:
@@ -229,6 +234,7 @@ class XSource(Source):
         assert self.client is not None
         policy = ReconnectPolicy()
         gap_since: dict[str, str | None] | None = None
+        connected_before = False
         delay = 0.0
         while not self._halted():
             if not self._want_stream():
@@ -239,7 +245,7 @@ class XSource(Source):
                 self._wait(lambda: False, delay)
                 if self._halted() or not self._want_stream():
                     continue
-            if gap_since is not None:
+            if connected_before:
                 self.sink.count_reconnect()
             try:
                 with self.client.open_stream() as connection:
@@ -248,6 +254,10 @@ class XSource(Source):
                     if self._halted():
                         return
                     self.report("connected")
+                    connected_before = True
+                    with self._cond:
+                        gap_since = {**self._resumed, **(gap_since or {})}
+                        self._resumed = {}
                     if gap_since:
                         self._start_gap_fill(gap_since)
                     gap_since = None
