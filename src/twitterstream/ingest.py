@@ -222,9 +222,9 @@ class Ingester:
             if source.routes_locally:
                 with self._index_lock:
                     self._index.add(key, query)
-            newest = self._with_store_retry(lambda key=key: self.store.latest(key, 1))
+            newest = self._newest(key)
             if newest:  # watched before this ingester started: fill the gap instead of a backfill
-                source.resume(key, newest[0].id)
+                source.resume(key, newest)
             self._backfill_pool.submit(self._backfill, key, query, bool(newest))
         self.counters.watched_queries = len(self._watched)
         source.set_watched(dict(self._watched))
@@ -280,7 +280,10 @@ class Ingester:
             self._wake.set()
 
     def newest_post_id(self, query_key: str) -> str | None:
-        latest = self._with_store_retry(lambda: self.store.latest(query_key, 1))
+        return self._newest(query_key)
+
+    def _newest(self, query_key: str) -> str | None:
+        latest: list[Post] = self._with_store_retry(lambda: self.store.latest(query_key, 1))
         return latest[0].id if latest else None
 
     def load_state(self, name: str) -> Any:
