@@ -107,6 +107,9 @@ def _serve_forever(app: Any, host: str, port: int, on_stop: Any) -> int:
 
     def stop() -> None:
         log.info("stopping")
+        from twitterstream.web.live import stop_all_hubs
+
+        stop_all_hubs()  # live streams never end by themselves: end them, browsers reconnect
         server.stop(timeout=3)
 
     gevent.signal_handler(signal.SIGTERM, stop)
@@ -158,7 +161,7 @@ def web(host: str, port: int, workers: int) -> int:
             options = {
                 "bind": f"{host}:{port}",
                 "workers": max(workers, 1),
-                "worker_class": "gevent",
+                "worker_class": "twitterstream.web.worker.LiveStreamWorker",
                 "worker_connections": 5000,
                 "graceful_timeout": 10,
                 "keepalive": 75,  # keep idle connections longer than the load balancer does (60 s)

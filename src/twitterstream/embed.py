@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import logging
+from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 import httpx
@@ -57,22 +58,64 @@ def sanitize_bluesky_embed(raw_html: str) -> str:
     ).strip()
 
 
-def sanitize_mastodon_embed(raw_html: str, home_host: str) -> str:
-    """Keep only an iframe whose source is on the post's home server; anything else is dropped."""
+def sanitize_mastodon_embed(raw_html: str, home: str, width: int = 400) -> str:
+    """An iframe on the post's home server, or "" when the answer holds none.
+
+    ``home`` is the post's origin (``https://mastodon.social``, from the post's URL) or a bare host name
+    (https then). Two answers are accepted: the iframe Mastodon sent before 4.3, and 4.3's
+    ``<blockquote class="mastodon-embed" data-embed-url=...>``, which its embed.js turns into an iframe of
+    that URL (done here instead: no third-party script). Only that origin's scheme and host pass.
+    """
+    scheme, netloc = _origin(home)
+    finder = _MastodonEmbedFinder()
+    finder.feed(raw_html)
+    finder.close()
+    if not finder.iframe and finder.embed_url and _same_origin(finder.embed_url, scheme, netloc):
+        raw_html = (
+            f'<iframe src="{html.escape(finder.embed_url)}" class="mastodon-embed" width="{int(width)}" '
+            'allowfullscreen="allowfullscreen"></iframe>'
+        )
     cleaned = nh3.clean(
         raw_html,
         tags={"iframe"},
         attributes={"iframe": {"src", "width", "height", "allowfullscreen", "class"}},
-        url_schemes={"https"},
+        url_schemes={scheme},
         strip_comments=True,
-        attribute_filter=lambda tag, attr, value: _same_host(value, home_host) if attr == "src" else value,
+        attribute_filter=lambda tag, attr, value: (
+            value if attr != "src" or _same_origin(value, scheme, netloc) else None
+        ),
     ).strip()
     return cleaned if cleaned.startswith("<iframe") and "src=" in cleaned else ""
 
 
-def _same_host(url: str, host: str) -> str | None:
+class _MastodonEmbedFinder(HTMLParser):
+    """Notes whether an oEmbed answer holds an iframe, and the first ``blockquote.mastodon-embed``'s URL."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.iframe = False
+        self.embed_url = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "iframe":
+            self.iframe = True
+        elif tag == "blockquote" and not self.embed_url:
+            attributes = dict(attrs)
+            if "mastodon-embed" in (attributes.get("class") or "").split():
+                self.embed_url = (attributes.get("data-embed-url") or "").strip()
+
+
+def _origin(home: str) -> tuple[str, str]:
+    """(scheme, host[:port]) of ``home``: an origin URL, or a bare host meaning https."""
+    if "://" not in home:
+        return "https", home.lower()
+    parts = urlsplit(home)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _same_origin(url: str, scheme: str, netloc: str) -> bool:
     parts = urlsplit(url)
-    return url if parts.scheme == "https" and parts.hostname == host else None
+    return parts.scheme.lower() == scheme and parts.netloc.lower() == netloc and scheme in ("https", "http")
 
 
 def bluesky_blockquote(post: Post) -> str:
@@ -127,10 +170,16 @@ class EmbedFetcher:
         return sanitize_x_embed(str(orjson.loads(response.content)["html"])) or None
 
     def _fetch_mastodon(self, post: Post) -> str | None:
-        host = urlsplit(post.url).hostname
-        if not host:
+        """Ask the post's home server (the origin of its URL, whatever the scheme) for its embed."""
+        parts = urlsplit(post.url)
+        if parts.scheme not in ("https", "http") or not parts.netloc:
             return None
-        response = self._http.get(f"https://{host}/api/oembed", params={"url": post.url})
+        origin = f"{parts.scheme}://{parts.netloc}"
+        response = self._http.get(f"{origin}/api/oembed", params={"url": post.url})
         if response.status_code != 200:
+            log.info("no embed for %s: oEmbed answered %d", post.key, response.status_code)
             return None
-        return sanitize_mastodon_embed(str(orjson.loads(response.content)["html"]), host) or None
+        answer = orjson.loads(response.content)
+        width = answer.get("width")
+        width = width if isinstance(width, int) and 200 <= width <= 1000 else 400
+        return sanitize_mastodon_embed(str(answer["html"]), origin, width) or None

@@ -101,6 +101,7 @@ class Ingester:
         self._watched: dict[str, Query] = {}
         self._problems: dict[str, str] = {}
         self._problems_dirty = False
+        self._source_told = False
         self._embeds_requested: OrderedDict[str, None] = OrderedDict()
         self._embed_pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="embed")
         self._backfill_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="backfill")
@@ -157,6 +158,7 @@ class Ingester:
         source = self.source_factory(self)
         self.source = source
         self._watched = {}
+        self._source_told = False
         source_stop = threading.Event()
         thread = threading.Thread(target=self._run_source_thread, args=(source, source_stop), name="source")
         thread.start()
@@ -199,7 +201,7 @@ class Ingester:
             return
         added = [key for key in watched if key not in self._watched]
         removed = [key for key in self._watched if key not in watched]
-        if not added and not removed:
+        if not added and not removed and self._source_told:
             return
         source = self.source
         assert source is not None
@@ -228,6 +230,7 @@ class Ingester:
             self._backfill_pool.submit(self._backfill, key, query, bool(newest))
         self.counters.watched_queries = len(self._watched)
         source.set_watched(dict(self._watched))
+        self._source_told = True
         log.info("watching %d queries (+%d, -%d)", len(self._watched), len(added), len(removed))
 
     def _backfill(self, key: str, query: Query, resumed: bool) -> None:

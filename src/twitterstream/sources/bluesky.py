@@ -75,6 +75,7 @@ class ProfileCache:
         self._pending: set[str] = set()
         self._size = size
         self._lock = threading.Lock()
+        self._closed = False
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bsky-profile")
         self._http = httpx.Client(base_url=base_url, timeout=5.0)
 
@@ -83,7 +84,7 @@ class ProfileCache:
         did = post.author.id
         with self._lock:
             profile = self._profiles.get(did)
-            if profile is None and did not in self._pending:
+            if profile is None and did not in self._pending and not self._closed:
                 self._pending.add(did)
                 self._pool.submit(self._fetch, did)
         if profile is not None:
@@ -98,13 +99,15 @@ class ProfileCache:
                     self._profiles[did] = (str(body["handle"]), body.get("displayName") or None)
                     if len(self._profiles) > self._size:
                         self._profiles.popitem(last=False)
-        except (httpx.HTTPError, orjson.JSONDecodeError, KeyError) as exc:
+        except (httpx.HTTPError, orjson.JSONDecodeError, KeyError, RuntimeError) as exc:  # RuntimeError: closed
             log.debug("no profile for %s: %s", did, exc)
         finally:
             with self._lock:
                 self._pending.discard(did)
 
     def close(self) -> None:
+        with self._lock:
+            self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._http.close()
 
@@ -169,7 +172,7 @@ class BlueskySource(Source):
             self.profiles.close()
 
     def _connect_and_read(self, base: str, stop: threading.Event, policy: ReconnectPolicy) -> None:
-        cursor = self.cursor - REWIND_US if self.cursor else None
+        cursor = max(self.cursor - REWIND_US, 1) if self.cursor else None
         url = subscribe_url(base, cursor)
         watchdog = self.settings.bluesky_watchdog_seconds
         with connect(url, open_timeout=10, close_timeout=2, compression=None, max_size=2**22) as connection:

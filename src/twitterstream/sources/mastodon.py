@@ -2,8 +2,9 @@
 
 Mastodon 4.2+ refuses anonymous streaming, so this source needs a user access token. It reads the
 instance's public (federated) stream; when the only watched query is a single hashtag it reads that
-hashtag's stream instead (fewer bytes). After a reconnect it fills the gap from the timeline API
-(``since_id`` = the newest status seen), which is the only replay Mastodon offers.
+hashtag's stream instead (fewer bytes). After a reconnect it fills the gap from the timeline API, paging
+forward from the newest status seen (``min_id``), which is the only replay Mastodon offers. A status that
+arrives twice (the gap fill overlaps the new stream) is delivered once.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import logging
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
 
 import httpx
 import orjson
@@ -51,6 +54,33 @@ NO_TOKEN = (
     "and set MASTODON_ACCESS_TOKEN=... (environment or .env), then restart."
 )
 _SINGLE_HASHTAG = re.compile(r"#([^\s()\"#]+)")
+#: The timeline API's largest page, and how many pages one gap fill may read (400 statuses).
+PAGE_LIMIT = 40
+GAP_FILL_MAX_PAGES = 10
+#: How many status ids are remembered to drop the ones a gap fill and the live stream both deliver.
+SEEN_IDS = 20_000
+
+
+def tag_timeline_path(tag: str) -> str:
+    """The tag timeline's path, the tag percent-encoded (a tag may hold any letter, ``/`` or ``?`` too)."""
+    return f"/api/v1/timelines/tag/{quote(tag, safe='')}"
+
+
+class SeenStatuses:
+    """The last ``size`` status ids delivered (callers serialise: the source holds its delivery lock)."""
+
+    def __init__(self, size: int = SEEN_IDS) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+
+    def first_time(self, status_id: str) -> bool:
+        """True the first time ``status_id`` is offered (and remember it); False for a repeat."""
+        if status_id in self._ids:
+            return False
+        self._ids[status_id] = None
+        if len(self._ids) > self._size:
+            self._ids.popitem(last=False)
+        return True
 
 
 class MastodonSource(Source):
@@ -71,6 +101,9 @@ class MastodonSource(Source):
         self._has_token = token is not None
         self._tag: str | None = None  # stream this hashtag instead of the public timeline
         self._newest_id: int = 0
+        self._seen = SeenStatuses()
+        self._deliver_lock = threading.Lock()  # the stream and a gap fill deliver one at a time
+        self._gap_fill: threading.Thread | None = None
         self._source: EventSource | None = None
         self._switching = False
         self._closed = False
@@ -89,7 +122,7 @@ class MastodonSource(Source):
         if match is None or not self._has_token:
             return []
         try:
-            statuses = self._get(f"/api/v1/timelines/tag/{match.group(1)}", {"limit": "40"})
+            statuses = self._get(tag_timeline_path(match.group(1)), {"limit": str(PAGE_LIMIT)})
         except (SourceError, httpx.HTTPError) as exc:
             log.warning("Mastodon backfill of %s failed: %s", query_key, exc)
             return []
@@ -142,6 +175,9 @@ class MastodonSource(Source):
                 log.warning("Mastodon stream: %s; reconnecting in %.1f s", reason, delay)
                 self.report("reconnecting", reason, time.time() + delay)
         finally:
+            gap_fill = self._gap_fill
+            if gap_fill is not None:
+                gap_fill.join(timeout=5)
             self._http.close()
 
     def _read_stream(self, stop: threading.Event, policy: ReconnectPolicy, fill_gap: bool) -> None:
@@ -153,10 +189,16 @@ class MastodonSource(Source):
                 response.read()
                 raise_for_status(response)
             self._source = source
-            self.report("connected", f"{self.settings.mastodon_url} {'#' + tag if tag else 'public timeline'}")
-            if fill_gap and self._newest_id:
-                threading.Thread(target=self._fill_gap, args=(tag, self._newest_id), daemon=True).start()
             try:
+                if self._tag != tag:  # the watched queries changed while we connected: switch now
+                    self._switching = True
+                    return
+                self.report("connected", f"{self.settings.mastodon_url} {'#' + tag if tag else 'public timeline'}")
+                if fill_gap and self._newest_id:
+                    self._gap_fill = threading.Thread(
+                        target=self._fill_gap, args=(tag, self._newest_id), name="mastodon-gap-fill", daemon=True
+                    )
+                    self._gap_fill.start()
                 for event in source.iter_sse():
                     policy.delivered()
                     self.handle_event(event.event, event.data)
@@ -177,27 +219,52 @@ class MastodonSource(Source):
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
                 log.warning("skipping an undecodable Mastodon status: %s", exc)
                 return
-            self._saw(post)
-            self.sink.deliver(post)
+            self._deliver(post)
         elif event == "delete":
             self.sink.delete(f"mastodon:{data.strip()}")
 
-    def _saw(self, post: Post) -> None:
-        if post.id.isdigit():
-            self._newest_id = max(self._newest_id, int(post.id))
+    def _deliver(self, post: Post) -> None:
+        """Hand a status to the sink once, however many times the stream and gap fills bring it."""
+        with self._deliver_lock:
+            if post.id.isdigit():
+                self._newest_id = max(self._newest_id, int(post.id))
+            if self._seen.first_time(post.id):
+                self.sink.deliver(post)
 
-    def _fill_gap(self, tag: str | None, since_id: int) -> None:
-        path = f"/api/v1/timelines/tag/{tag}" if tag else "/api/v1/timelines/public"
-        try:
-            statuses = self._get(path, {"limit": "40", "since_id": str(since_id)})
-        except (SourceError, httpx.HTTPError) as exc:
-            log.warning("Mastodon gap fill failed: %s", exc)
+    def _fill_gap(self, tag: str | None, after_id: int) -> None:
+        """Deliver, oldest first, every status newer than ``after_id`` on the stream's timeline.
+
+        ``min_id`` answers the statuses immediately newer than the id (``since_id`` would answer the newest
+        page and skip the rest), so the fill pages forward until a page comes back empty, at most
+        ``GAP_FILL_MAX_PAGES`` pages.
+        """
+        path = tag_timeline_path(tag) if tag else "/api/v1/timelines/public"
+        cursor, delivered = after_id, 0
+        for _ in range(GAP_FILL_MAX_PAGES):
+            if self._closed:
+                return
+            try:
+                statuses = self._get(path, {"limit": str(PAGE_LIMIT), "min_id": str(cursor)})
+            except (SourceError, httpx.HTTPError, orjson.JSONDecodeError) as exc:
+                log.warning("Mastodon gap fill failed after %d status(es): %s", delivered, exc)
+                return
+            posts = self._decode_all(statuses)
+            newest = max((int(p.id) for p in posts if p.id.isdigit()), default=0)
+            if not posts or newest <= cursor:
+                break
+            for post in sorted(posts, key=_id_order):  # the API answers newest first
+                self._deliver(post)
+            delivered += len(posts)
+            cursor = newest
+        else:
+            log.warning(
+                "Mastodon gap fill stopped after %d pages (%d statuses): the rest of the gap, up to the "
+                "reconnect, is skipped",
+                GAP_FILL_MAX_PAGES,
+                delivered,
+            )
             return
-        posts = self._decode_all(statuses)
-        for post in reversed(posts):  # the API answers newest first
-            self._saw(post)
-            self.sink.deliver(post)
-        log.info("Mastodon gap fill: %d status(es)", len(posts))
+        log.info("Mastodon gap fill: %d status(es)", delivered)
 
     def _get(self, path: str, params: dict[str, str]) -> Any:
         response = self._http.get(path, params=params)
@@ -213,6 +280,10 @@ class MastodonSource(Source):
             except (KeyError, TypeError, ValueError):
                 continue
         return posts
+
+
+def _id_order(post: Post) -> tuple[int, str]:
+    return (int(post.id) if post.id.isdigit() else 0, post.id)
 
 
 def raise_for_status(response: httpx.Response) -> None:

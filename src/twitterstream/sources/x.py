@@ -82,6 +82,7 @@ class XSource(Source):
         self._desired: dict[str, Query] = {}
         self._rule_routes: dict[str, str] = {}  # X rule id -> query key
         self._rules_dirty = True
+        self._watched_known = False  # no reconcile before the ingester said what is watched: it would delete all
         self._fatal = ""
         self._stopping = False
         self._connection: StreamConnection | None = None
@@ -94,6 +95,7 @@ class XSource(Source):
         with self._cond:
             self._desired = dict(queries)
             self._rules_dirty = True
+            self._watched_known = True
             self._cond.notify_all()
 
     def resume(self, query_key: str, newest_post_id: str) -> None:
@@ -158,6 +160,7 @@ class XSource(Source):
     # -- rules loop -------------------------------------------------------------------------------
     def _rules_loop(self) -> None:
         policy = ReconnectPolicy()
+        self._wait(lambda: self._watched_known, None)
         while not self._halted():
             self._wait(lambda: self._rules_dirty, RECONCILE_EVERY)
             if self._halted():

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 import uuid
+import weakref
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -51,6 +52,15 @@ def format_event(event: Event) -> str | None:
 
 def format_status(status: dict[str, Any]) -> str:
     return f"event: status\ndata: {orjson.dumps(status).decode()}\n\n"
+
+
+_HUBS: weakref.WeakSet[LiveHub] = weakref.WeakSet()
+
+
+def stop_all_hubs() -> None:
+    """End every open live stream of this process (it is shutting down)."""
+    for hub in list(_HUBS):
+        hub.stop()
 
 
 class Subscription:
@@ -108,6 +118,7 @@ class LiveHub:
         self._stopped = threading.Event()
         self._status_text = ""
         self.status: dict[str, Any] = {}
+        _HUBS.add(self)
 
     # -- subscribers ------------------------------------------------------------------------------
     def subscribe(self, query_key: str, query_text: str) -> Subscription:
