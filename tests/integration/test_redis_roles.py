@@ -8,11 +8,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from fakes.x_api import FakeX
 from fakes.x_posts import make_post
 from harness import eventually
 from processes import AppProcess, SSEClient
-
 from twitterstream.store.redis import RedisStore
 
 pytestmark = pytest.mark.redis
