@@ -15,9 +15,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/helpers.py and tests/fakes importable
 
-from twitterstream.config import Settings  # noqa: E402
-from twitterstream.store import Store  # noqa: E402
-from twitterstream.store.sqlite import SQLiteStore  # noqa: E402
+from twitterstream.config import Settings
+from twitterstream.store import Store
+from twitterstream.store.sqlite import SQLiteStore
 
 IN_CI = bool(os.environ.get("CI"))
 
