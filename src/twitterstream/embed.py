@@ -114,7 +114,10 @@ def _origin(home: str) -> tuple[str, str]:
 
 
 def _same_origin(url: str, scheme: str, netloc: str) -> bool:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
     return parts.scheme.lower() == scheme and parts.netloc.lower() == netloc and scheme in ("https", "http")
 
 
@@ -137,10 +140,15 @@ def bluesky_blockquote(post: Post) -> str:
 
 
 class EmbedFetcher:
-    """Fetches oEmbed HTML for X and Mastodon posts. Thread-safe; every failure returns None."""
+    """Fetches oEmbed HTML for X and Mastodon posts. Thread-safe; every failure returns None.
 
-    def __init__(self, x_oembed_url: str, timeout: float = 10.0) -> None:
+    ``mastodon_url`` (the configured instance), when given, limits Mastodon embeds to that instance's own
+    posts: the page's CSP only lets frames from it in, and other servers are then never contacted.
+    """
+
+    def __init__(self, x_oembed_url: str, timeout: float = 10.0, *, mastodon_url: str | None = None) -> None:
         self.x_oembed_url = x_oembed_url
+        self.mastodon_origin = _origin(mastodon_url.rstrip("/")) if mastodon_url else None
         self._http = httpx.Client(timeout=timeout, headers={"User-Agent": "TwitterStream/0.1"})
 
     def close(self) -> None:
@@ -171,15 +179,22 @@ class EmbedFetcher:
 
     def _fetch_mastodon(self, post: Post) -> str | None:
         """Ask the post's home server (the origin of its URL, whatever the scheme) for its embed."""
-        parts = urlsplit(post.url)
+        try:
+            parts = urlsplit(post.url)
+        except ValueError:
+            return None
         if parts.scheme not in ("https", "http") or not parts.netloc:
             return None
+        if self.mastodon_origin is not None and (parts.scheme, parts.netloc.lower()) != self.mastodon_origin:
+            return None  # a remote post: its frame would be refused by the page's CSP anyway
         origin = f"{parts.scheme}://{parts.netloc}"
         response = self._http.get(f"{origin}/api/oembed", params={"url": post.url})
         if response.status_code != 200:
             log.info("no embed for %s: oEmbed answered %d", post.key, response.status_code)
             return None
         answer = orjson.loads(response.content)
+        if not isinstance(answer, dict):
+            return None
         width = answer.get("width")
         width = width if isinstance(width, int) and 200 <= width <= 1000 else 400
         return sanitize_mastodon_embed(str(answer["html"]), origin, width) or None

@@ -27,7 +27,7 @@ from twitterstream.config import Settings
 from twitterstream.models import Post
 from twitterstream.query import LOCAL_OPERATORS
 from twitterstream.sources.base import NETWORK, RATE_LIMIT, ReconnectPolicy, Sink, Source, Stalled
-from twitterstream.sources.bluesky_payload import POST_COLLECTION, decode_event
+from twitterstream.sources.bluesky_payload import POST_COLLECTION, could_be_post, decode_event
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,11 @@ REWIND_US = 5_000_000
 SAVE_CURSOR_EVERY = 1.0
 #: Bluesky has no verified flag in its events and no cashtags.
 UNSUPPORTED = frozenset({"is:verified", "cashtag", "has:cashtags"})
+
+
+def resume_cursor(time_us: int | None) -> int | None:
+    """The ``cursor`` to reconnect with: a few seconds before the last processed event (None: live only)."""
+    return max(time_us - REWIND_US, 1) if time_us else None
 
 
 def subscribe_url(base: str, cursor: int | None) -> str:
@@ -90,6 +95,11 @@ class ProfileCache:
         if profile is not None:
             post.author.username, post.author.name = profile
 
+    def known(self, did: str) -> tuple[str, str | None] | None:
+        """The cached (handle, display name) of ``did``, or None (never fetches)."""
+        with self._lock:
+            return self._profiles.get(did)
+
     def _fetch(self, did: str) -> None:
         try:
             response = self._http.get("/xrpc/app.bsky.actor.getProfile", params={"actor": did})
@@ -124,6 +134,8 @@ class BlueskySource(Source):
         self.hosts = list(settings.bluesky_jetstream_urls)
         self.profiles = ProfileCache(settings.bluesky_profile_url)
         self._recent = RecentKeys()
+        #: ``time_us`` of the newest event processed (saved, so that it survives a restart).
+        self.cursor: int | None = None
         self._connection: ClientConnection | None = None
         self._closed = False
 
@@ -138,7 +150,7 @@ class BlueskySource(Source):
 
     def run(self, stop: threading.Event) -> None:
         state = self.sink.load_state(STATE_NAME) or {}
-        self.cursor: int | None = state.get("time_us")
+        self.cursor = state.get("time_us")
         host = 0
         policy = ReconnectPolicy(jitter=0.5)
         delay = 0.0
@@ -172,20 +184,22 @@ class BlueskySource(Source):
             self.profiles.close()
 
     def _connect_and_read(self, base: str, stop: threading.Event, policy: ReconnectPolicy) -> None:
-        cursor = max(self.cursor - REWIND_US, 1) if self.cursor else None
-        url = subscribe_url(base, cursor)
+        url = subscribe_url(base, resume_cursor(self.cursor))
         watchdog = self.settings.bluesky_watchdog_seconds
         with connect(url, open_timeout=10, close_timeout=2, compression=None, max_size=2**22) as connection:
             self._connection = connection
             self.report("connected", f"Jetstream {urlsplit(base).netloc}")
             last_save = time.monotonic()
+            delivered = False
             try:
                 while not stop.is_set() and not self._closed:
                     try:
                         raw = connection.recv(timeout=watchdog)
                     except TimeoutError:
                         raise Stalled(f"no message from Jetstream for {watchdog:g} s") from None
-                    policy.delivered()
+                    if not delivered:  # this connection works: the next reconnect may be immediate
+                        policy.delivered()
+                        delivered = True
                     self.handle_message(raw)
                     if time.monotonic() - last_save >= SAVE_CURSOR_EVERY:
                         last_save = time.monotonic()
@@ -194,22 +208,28 @@ class BlueskySource(Source):
                 self._connection = None
 
     def handle_message(self, raw: str | bytes) -> None:
-        """Decode one Jetstream message and hand posts and deletes to the sink."""
+        """Decode one Jetstream message and hand posts and deletes to the sink.
+
+        Events that are certainly not post commits (likes, follows, identity, account...) are skipped before
+        JSON decoding, and do not move the cursor: after a reconnect they are replayed and skipped again.
+        """
+        if not could_be_post(raw):
+            return
         try:
             payload = orjson.loads(raw)
             event = decode_event(payload)
         except (orjson.JSONDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
             log.warning("skipping an undecodable Jetstream message: %s", exc)
             return
-        if isinstance(payload, dict) and isinstance(payload.get("time_us"), int):
-            self.cursor = max(self.cursor or 0, payload["time_us"])
         if event is None:
             return
+        if event.time_us > (self.cursor or 0):
+            self.cursor = event.time_us
         if event.deleted_key is not None:
             self.sink.delete(event.deleted_key)
         elif event.post is not None and not self._recent.seen(event.post.key):
             self.sink.deliver(event.post)
 
     def _save_cursor(self) -> None:
-        if getattr(self, "cursor", None):
+        if self.cursor:
             self.sink.save_state(STATE_NAME, {"time_us": self.cursor})

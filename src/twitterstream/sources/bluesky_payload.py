@@ -2,7 +2,8 @@
 
 Hashtags, mentions and links come from the record's facets (ranges of the text in UTF-8 *byte* offsets)
 and its ``tags`` and embed, never from guessing at the text. Everything that is not a post create or
-delete (likes, follows, identity and account events, other collections) is skipped after one dict look-up.
+delete (likes, follows, identity and account events, other collections) is skipped cheaply: most of it by
+:func:`could_be_post` on the raw text, before any JSON decoding, the rest after one dict look-up.
 """
 
 from __future__ import annotations
@@ -29,6 +30,27 @@ class JetstreamEvent:
     time_us: int
     post: Post | None = None  # a post was created
     deleted_key: str | None = None  # a post was deleted (its Post.key)
+
+
+_COLLECTION_KEY, _POST_VALUE, _STRING_VALUE, _RECORD_KEY = '"collection"', ':"app.bsky.feed.post"', ':"', '"record"'
+
+
+def could_be_post(raw: str | bytes) -> bool:
+    """False when the event's text is certainly not a post commit, so that it can be skipped unparsed.
+
+    Jetstream writes compact JSON with the commit's ``collection`` before its ``record``, so the first
+    ``"collection"`` key names the event's collection; identity and account events have none. Anything
+    unusual (bytes, spaces, another key order) answers True and the full decode decides.
+    """
+    if not isinstance(raw, str):
+        return True
+    at = raw.find(_COLLECTION_KEY)
+    if at < 0:
+        return False
+    after = at + len(_COLLECTION_KEY)
+    if raw.startswith(_POST_VALUE, after) or not raw.startswith(_STRING_VALUE, after):
+        return True
+    return raw.find(_RECORD_KEY, 0, at) >= 0  # a record before it: decode to be sure
 
 
 def post_key(did: str, rkey: str) -> str:
@@ -77,7 +99,9 @@ def post_from_record(did: str, rkey: str, cid: str, record: dict[str, Any], time
                     handle = _slice(text_bytes, facet.get("index") or {}).strip().lstrip("@")
                     if handle:
                         mentions.append(handle)
-    hashtags.extend(str(tag).lstrip("#") for tag in record.get("tags") or () if tag)
+    tags = record.get("tags")
+    if tags:  # extra hashtags that are not in the text
+        hashtags.extend(str(tag).lstrip("#") for tag in tags if tag)
 
     media_types: list[str] = []
     is_quote = False
@@ -106,18 +130,11 @@ def post_from_record(did: str, rkey: str, cid: str, record: dict[str, Any], time
         if parent.startswith("at://"):
             reply_to = (parent[5:].split("/", 1)[0],)
 
-    langs = [str(lang) for lang in record.get("langs") or () if lang]
-    labels = {
-        str(v.get("val"))
-        for v in ((record.get("labels") or {}).get("values") or ())
-        if isinstance(v, dict)
-    }
-    adult = bool(labels & ADULT_LABELS)
-    created = record.get("createdAt")
-    try:
-        created_at = parse_time(created) if isinstance(created, str) else _from_us(time_us)
-    except ValueError:
-        created_at = _from_us(time_us)
+    raw_langs = record.get("langs")
+    langs = [str(lang) for lang in raw_langs if lang] if raw_langs else []
+    labels = record.get("labels")
+    adult = bool(labels) and _adult(labels)
+    created_at = _created_at(record.get("createdAt"), time_us)
     extra: dict[str, Any] = {"uri": f"at://{did}/{POST_COLLECTION}/{rkey}", "cid": cid}
     if len(langs) > 1:
         extra["langs"] = langs
@@ -133,14 +150,36 @@ def post_from_record(did: str, rkey: str, cid: str, record: dict[str, Any], time
         lang=langs[0] if langs else None,
         is_reply=bool(reply),
         is_quote=is_quote,
-        hashtags=tuple(dict.fromkeys(hashtags)),
-        mentions=tuple(dict.fromkeys(mentions)),
-        urls=tuple(urls),
-        media_types=tuple(media_types),
+        hashtags=tuple(dict.fromkeys(hashtags)) if hashtags else (),
+        mentions=tuple(dict.fromkeys(mentions)) if mentions else (),
+        urls=tuple(urls) if urls else (),
+        media_types=tuple(media_types) if media_types else (),
         reply_to=reply_to,
         sensitive=adult,
         extra=extra,
     )
+
+
+def _adult(labels: Any) -> bool:
+    """True if the record's self-labels (``{"values": [{"val": ...}]}``) mark adult content."""
+    values = labels.get("values") if isinstance(labels, dict) else None
+    return any(isinstance(v, dict) and str(v.get("val")) in ADULT_LABELS for v in values or ())
+
+
+def _created_at(created: Any, time_us: int) -> datetime:
+    """The record's ``createdAt``, but never later than Jetstream received it (``time_us``).
+
+    ``createdAt`` is whatever the author's client wrote: a wrong clock or a post dated in the future would
+    otherwise stay on top of every wall sorted by time (Bluesky's own AppView sorts by the earlier of the two).
+    """
+    received = _from_us(time_us) if time_us else None
+    try:
+        created_at = parse_time(created) if isinstance(created, str) else None
+    except ValueError:
+        created_at = None
+    if created_at is None:
+        return received or datetime.now(UTC)
+    return received if received is not None and created_at > received else created_at
 
 
 def _slice(text_bytes: bytes, index: dict[str, Any]) -> str:

@@ -3,8 +3,9 @@
 Mastodon 4.2+ refuses anonymous streaming, so this source needs a user access token. It reads the
 instance's public (federated) stream; when the only watched query is a single hashtag it reads that
 hashtag's stream instead (fewer bytes). After a reconnect it fills the gap from the timeline API, paging
-forward from the newest status seen (``min_id``), which is the only replay Mastodon offers. A status that
-arrives twice (the gap fill overlaps the new stream) is delivered once.
+forward from the newest status seen (``min_id``), which is the only replay Mastodon offers; after a restart
+or a takeover it does the same from the newest stored status (``resume``). A status that arrives twice (a
+gap fill overlaps the new stream) is delivered once.
 """
 
 from __future__ import annotations
@@ -101,9 +102,10 @@ class MastodonSource(Source):
         self._has_token = token is not None
         self._tag: str | None = None  # stream this hashtag instead of the public timeline
         self._newest_id: int = 0
+        self._resume_after = 0  # the newest stored status before a restart: fill from there once
         self._seen = SeenStatuses()
-        self._deliver_lock = threading.Lock()  # the stream and a gap fill deliver one at a time
-        self._gap_fill: threading.Thread | None = None
+        self._deliver_lock = threading.Lock()  # the stream and gap fills deliver one at a time
+        self._gap_fills: list[threading.Thread] = []
         self._source: EventSource | None = None
         self._switching = False
         self._closed = False
@@ -116,6 +118,18 @@ class MastodonSource(Source):
             self._tag = tag
             self._switching = True
             self._interrupt()
+        if self._resume_after and self._has_token and not self._closed:  # the resumed queries are indexed now
+            after, self._resume_after = self._resume_after, 0
+            self._start_gap_fill(tag, after)
+
+    def resume(self, query_key: str, newest_post_id: str) -> None:
+        """Fill from the timeline what was published since the newest stored status (one fill for all).
+
+        The newest of the resumed queries' newest statuses is where the previous ingester stopped; older
+        ones belong to queries that simply matched nothing since, and were live until then.
+        """
+        if newest_post_id.isdigit():
+            self._resume_after = max(self._resume_after, int(newest_post_id))
 
     def backfill(self, query_key: str, query: Query, limit: int) -> list[Post]:
         match = _SINGLE_HASHTAG.fullmatch(query_key)
@@ -175,8 +189,7 @@ class MastodonSource(Source):
                 log.warning("Mastodon stream: %s; reconnecting in %.1f s", reason, delay)
                 self.report("reconnecting", reason, time.time() + delay)
         finally:
-            gap_fill = self._gap_fill
-            if gap_fill is not None:
+            for gap_fill in self._gap_fills:
                 gap_fill.join(timeout=5)
             self._http.close()
 
@@ -188,17 +201,16 @@ class MastodonSource(Source):
             if response.status_code != 200:
                 response.read()
                 raise_for_status(response)
-            self._source = source
+            self._source = source  # from here on, close() and set_watched() can interrupt the read
             try:
+                if self._closed or stop.is_set():  # closed while we connected (before there was a read to cut)
+                    return
                 if self._tag != tag:  # the watched queries changed while we connected: switch now
                     self._switching = True
                     return
                 self.report("connected", f"{self.settings.mastodon_url} {'#' + tag if tag else 'public timeline'}")
                 if fill_gap and self._newest_id:
-                    self._gap_fill = threading.Thread(
-                        target=self._fill_gap, args=(tag, self._newest_id), name="mastodon-gap-fill", daemon=True
-                    )
-                    self._gap_fill.start()
+                    self._start_gap_fill(tag, self._newest_id)
                 for event in source.iter_sse():
                     policy.delivered()
                     self.handle_event(event.event, event.data)
@@ -231,6 +243,12 @@ class MastodonSource(Source):
             if self._seen.first_time(post.id):
                 self.sink.deliver(post)
 
+    def _start_gap_fill(self, tag: str | None, after_id: int) -> None:
+        self._gap_fills = [thread for thread in self._gap_fills if thread.is_alive()]
+        thread = threading.Thread(target=self._fill_gap, args=(tag, after_id), name="mastodon-gap-fill", daemon=True)
+        self._gap_fills.append(thread)
+        thread.start()
+
     def _fill_gap(self, tag: str | None, after_id: int) -> None:
         """Deliver, oldest first, every status newer than ``after_id`` on the stream's timeline.
 
@@ -245,7 +263,7 @@ class MastodonSource(Source):
                 return
             try:
                 statuses = self._get(path, {"limit": str(PAGE_LIMIT), "min_id": str(cursor)})
-            except (SourceError, httpx.HTTPError, orjson.JSONDecodeError) as exc:
+            except (SourceError, httpx.HTTPError, orjson.JSONDecodeError, RuntimeError) as exc:  # Runtime: closed
                 log.warning("Mastodon gap fill failed after %d status(es): %s", delivered, exc)
                 return
             posts = self._decode_all(statuses)

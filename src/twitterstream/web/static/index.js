@@ -1,0 +1,39 @@
+// The search page: the field is ready to type in (with the bad character selected after an error),
+// and each watched query shows its pace.
+(function () {
+  "use strict";
+  const field = document.getElementById("query");
+  if (field) {
+    const position = Number(field.dataset.errorPosition);
+    field.focus({ preventScroll: true });
+    if (position > 0 && position <= field.value.length + 1) {
+      field.setSelectionRange(position - 1, Math.min(position, field.value.length));
+    } else {
+      field.setSelectionRange(field.value.length, field.value.length);
+    }
+    // Once the person edits the query, the old error no longer describes it.
+    field.addEventListener("input", () => {
+      if (field.getAttribute("aria-invalid") === "true") {
+        field.removeAttribute("aria-invalid");
+        const error = document.getElementById("query-error");
+        if (error) error.classList.add("stale");
+      }
+    }, { once: true });
+  }
+
+  async function showPace(element) {
+    try {
+      const response = await fetch(element.dataset.paceUrl, { headers: { Accept: "application/json" } });
+      if (!response.ok) return;
+      const body = await response.json();
+      const perMinute = Number(body.last_minute);
+      if (!Number.isFinite(perMinute)) return;
+      element.textContent = perMinute + (perMinute === 1 ? " post/min" : " posts/min");
+    } catch (error) {
+      // the pace is a nicety
+    }
+  }
+
+  const paces = Array.from(document.querySelectorAll(".watched-list .pace[data-pace-url]")).slice(0, 20);
+  paces.forEach(showPace);
+})();

@@ -1,0 +1,323 @@
+"""Mastodon end to end: the real app and ingester against a fake Mastodon instance on loopback."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+
+from fakes.mastodon import FakeMastodon, hashtag_link
+from harness import Harness, eventually, running_app
+from samples import SAMPLES
+from twitterstream.config import Secret, Settings
+from twitterstream.embed import EmbedFetcher
+from twitterstream.sources.mastodon import NO_TOKEN
+
+TOKEN = "test-token"
+STREAMING = "/api/v1/streaming/"
+
+
+def mastodon_settings(fake: FakeMastodon, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "source": "mastodon",
+        "mastodon_url": fake.base_url,
+        "mastodon_access_token": Secret(TOKEN),
+        "mastodon_read_timeout": 2.0,
+        "watch_grace_seconds": 60,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def mastodon() -> Iterator[FakeMastodon]:
+    with FakeMastodon(access_token=TOKEN, heartbeat_interval=0.2) as fake:
+        yield fake
+
+
+@pytest.fixture
+def masto_app(mastodon: FakeMastodon, tmp_path: Path) -> Iterator[Harness]:
+    with running_app(mastodon_settings(mastodon), tmp_path) as harness:
+        mastodon.wait_for(lambda: mastodon.active_streams == 1)
+        yield harness
+
+
+def stream_requests(fake: FakeMastodon) -> list[tuple[str, dict[str, str]]]:
+    return [(r.path, r.params) for r in fake.requests if r.path.startswith(STREAMING)]
+
+
+def timeline_requests(fake: FakeMastodon) -> list[dict[str, str]]:
+    return [r.params for r in fake.requests if r.path.startswith("/api/v1/timelines/")]
+
+
+def settled_on(fake: FakeMastodon, path: str, tag: str | None = None) -> None:
+    """Wait until every stream asked for has been answered, one is open, and the last asked is ``path``."""
+
+    def settled() -> bool:
+        asked = stream_requests(fake)
+        return (
+            bool(asked)
+            and asked[-1] == (path, {"tag": tag} if tag else {})
+            and fake.streams_opened == len(asked)
+            and fake.active_streams == 1
+        )
+
+    fake.wait_for(settled, message=f"one open stream on {path} {tag or ''}")
+
+
+def watch(harness: Harness, *queries: str) -> None:
+    for query in queries:
+        harness.results(query)
+    assert harness.ingester is not None
+    ingester = harness.ingester
+    eventually(lambda: ingester.counters.watched_queries == len(queries), message=f"watching {queries}")
+
+
+def publish(fake: FakeMastodon, html: str, **fields: Any) -> str:
+    status = fake.make_status(html, **fields)
+    fake.publish(status)
+    return str(status["id"])
+
+
+def ids(harness: Harness, query: str) -> list[str]:
+    return [p["id"] for p in harness.results(query, limit=100)]
+
+
+def received(harness: Harness) -> int:
+    assert harness.ingester is not None
+    return harness.ingester.counters.posts_received
+
+
+def wait_received(harness: Harness, count: int) -> None:
+    eventually(lambda: received(harness) >= count, message=f"{count} statuses received")
+
+
+# -- configuration and auth --------------------------------------------------------------------------------
+def test_without_a_token_the_status_says_what_to_do_and_nothing_connects(
+    mastodon: FakeMastodon, tmp_path: Path
+) -> None:
+    with running_app(mastodon_settings(mastodon, mastodon_access_token=None), tmp_path) as app:
+        status = eventually(lambda: app.status() if app.status()["state"] == "stopped" else None)
+        assert status["source"] == "mastodon"
+        assert status["reason"] == NO_TOKEN
+        assert "read:statuses" in NO_TOKEN and "MASTODON_ACCESS_TOKEN=" in NO_TOKEN
+        page = app.client.get("/results/cats").get_data(as_text=True)
+        assert "MASTODON_ACCESS_TOKEN is not set" in page
+    assert mastodon.requests == []
+
+
+def test_a_refused_token_stops_with_a_clear_status_and_no_retry_loop(mastodon: FakeMastodon, tmp_path: Path) -> None:
+    with running_app(mastodon_settings(mastodon, mastodon_access_token=Secret("wrong")), tmp_path) as app:
+        status = eventually(lambda: app.status() if app.status()["state"] == "stopped" else None)
+        assert "refused the access token (401" in status["reason"]
+        assert "MASTODON_ACCESS_TOKEN" in status["reason"]
+        assert app.ingester is not None
+        for _ in range(10):
+            app.ingester.wake()
+        eventually(lambda: app.store.get_state("ingester")["status"]["state"] == "stopped")
+        assert len(stream_requests(mastodon)) == 1
+        assert "wrong" not in status["reason"]
+
+
+# -- routing ------------------------------------------------------------------------------------------------
+def test_keyword_hashtag_lang_reply_and_url_queries_get_the_right_posts(
+    mastodon: FakeMastodon, masto_app: Harness
+) -> None:
+    watch(
+        masto_app,
+        "cats",
+        "#Caturday",
+        "cats lang:fr",
+        "cats is:reply",
+        "url:example.com",
+        "url:news.example.org",
+        "#musictuesday",
+        "#test",
+        "sentinel",
+    )
+    settled_on(mastodon, "/api/v1/streaming/public")
+    base = mastodon.public_url
+
+    tagged = publish(mastodon, f"<p>my cats nap {hashtag_link('Caturday', base)}</p>", tags=["Caturday"])
+    french = publish(mastodon, "<p>les cats dorment</p>", language="fr")
+    reply = publish(
+        mastodon, "<p>cats, continued</p>", account_id="42", in_reply_to_id="1", in_reply_to_account_id="42"
+    )  # a self-reply: the public stream carries those
+    link = publish(
+        mastodon,
+        '<p>read <a href="https://example.com/some/path" rel="nofollow noopener" '
+        'target="_blank"><span class="invisible">https://</span><span class="ellipsis">example.com/so'
+        '</span><span class="invisible">me/path</span></a></p>',
+    )
+    card = publish(
+        mastodon,
+        "<p>a story worth reading</p>",
+        card={"url": "https://news.example.org/story", "title": "A story", "type": "link"},
+    )
+    for name in ("status_hashtag_test_mastodon_social", "status_remote_with_tags_ruby_social"):
+        mastodon.publish_raw((SAMPLES / "mastodon" / f"{name}.json").read_text(encoding="utf-8").strip())
+    last = publish(mastodon, "<p>the sentinel comes last</p>")
+    eventually(lambda: ids(masto_app, "sentinel") == [last], message="every status handled, in order")
+
+    assert sorted(ids(masto_app, "cats")) == sorted([tagged, french, reply])
+    assert ids(masto_app, "#Caturday") == [tagged]
+    assert ids(masto_app, "cats lang:fr") == [french]
+    assert ids(masto_app, "cats is:reply") == [reply]
+    assert ids(masto_app, "url:example.com") == [link]
+    assert ids(masto_app, "url:news.example.org") == [card]
+    assert ids(masto_app, "#musictuesday") == ["109348684737626801"]
+    assert ids(masto_app, "#test") == ["108914430312582020"]
+    [shown] = masto_app.results("#test")
+    assert shown["url"] == "https://mastodon.social/@trwnh/108914430312582020"
+    assert shown["text"] == "#test"
+    assert shown["author"] == {"id": "14715", "username": "trwnh", "name": "infinite love ⴳ"}
+
+
+def test_one_hashtag_query_reads_its_hashtag_stream_and_more_queries_the_public_one(
+    mastodon: FakeMastodon, masto_app: Harness
+) -> None:
+    settled_on(mastodon, "/api/v1/streaming/public")  # nothing watched yet
+    watch(masto_app, "#Otters")
+    settled_on(mastodon, "/api/v1/streaming/hashtag", "otters")
+    status = eventually(lambda: masto_app.status() if "#otters" in masto_app.status()["reason"] else None)
+    assert status["state"] == "connected"
+    otter = publish(mastodon, "<p>look #Otters</p>", tags=["Otters"])
+    eventually(lambda: ids(masto_app, "#Otters") == [otter])
+
+    watch(masto_app, "#Otters", "beavers")
+    settled_on(mastodon, "/api/v1/streaming/public")
+    beaver = publish(mastodon, "<p>beavers build</p>")
+    eventually(lambda: ids(masto_app, "beavers") == [beaver])
+    assert [path for path, _ in stream_requests(mastodon)] == [
+        "/api/v1/streaming/public",
+        "/api/v1/streaming/hashtag",
+        "/api/v1/streaming/public",
+    ]
+
+
+def test_a_non_ascii_hashtag_is_percent_encoded_and_backfilled_from_its_timeline(
+    mastodon: FakeMastodon, masto_app: Harness
+) -> None:
+    earlier = publish(mastodon, "<p>#café au lait</p>", tags=["café"])
+    watch(masto_app, "#café")
+    eventually(lambda: ids(masto_app, "#café") == [earlier], message="backfilled from the tag timeline")
+    assert any(r.path == "/api/v1/timelines/tag/caf%C3%A9" for r in mastodon.requests)
+    settled_on(mastodon, "/api/v1/streaming/hashtag", "café")
+
+
+def test_a_new_query_fills_from_the_recent_window_at_once(mastodon: FakeMastodon, masto_app: Harness) -> None:
+    early = [publish(mastodon, f"<p>herons fishing {n}</p>") for n in range(3)]
+    eventually(lambda: received(masto_app) == 3)
+    mastodon.wait_for(lambda: mastodon.events_sent == 3)
+    eventually(lambda: sorted(ids(masto_app, "herons")) == sorted(early))
+    assert mastodon.events_sent == 3  # no new event was needed
+
+
+def test_operators_mastodon_cannot_evaluate_are_refused_with_400(masto_app: Harness) -> None:
+    for query, operator in (("cats is:quote", "is:quote"), ("cats is:verified", "is:verified")):
+        response = masto_app.client.get("/api/v1/results", query_string={"q": query})
+        assert response.status_code == 400
+        assert operator in response.get_json()["error"]["message"]
+
+
+# -- resilience ----------------------------------------------------------------------------------------------
+def test_a_gap_of_more_than_40_statuses_is_filled_after_a_reconnect_without_duplicates(
+    mastodon: FakeMastodon, masto_app: Harness
+) -> None:
+    watch(masto_app, "tide")
+    settled_on(mastodon, "/api/v1/streaming/public")
+    before = [publish(mastodon, f"<p>tide report {n}</p>") for n in range(2)]
+    eventually(lambda: received(masto_app) == 2)
+
+    mastodon.silent = True  # published while the stream delivers nothing: only the timelines know them
+    missed = [publish(mastodon, f"<p>tide while away {n}</p>") for n in range(55)]
+    mastodon.silent = False
+    mastodon.drop_all()
+
+    expected = before + missed
+    eventually(lambda: sorted(ids(masto_app, "tide")) == sorted(expected), message="all 57 statuses")
+    mastodon.wait_for(lambda: len(timeline_requests(mastodon)) >= 3)  # the fill ends on an empty page
+    pages = timeline_requests(mastodon)
+    assert [page.get("min_id") for page in pages] == [before[-1], missed[39], missed[54]]
+    assert all("since_id" not in page and page["limit"] == "40" for page in pages)
+    assert received(masto_app) == 57
+    events = masto_app.store.events_after("tide", "0")
+    assert sorted(e.post_key for e in events if e.kind == "post") == sorted(f"mastodon:{i}" for i in expected)
+
+
+def test_a_connection_dropped_every_n_events_loses_nothing_and_duplicates_nothing(
+    mastodon: FakeMastodon, masto_app: Harness
+) -> None:
+    watch(masto_app, "ripple")
+    settled_on(mastodon, "/api/v1/streaming/public")
+    mastodon.drop_every(4)
+    expected: list[str] = []
+    for batch in range(5):  # each batch outlives a stream: 4 arrive live, the rest through a gap fill
+        expected += [publish(mastodon, f"<p>ripple {batch} {n}</p>") for n in range(5)]
+        wait_received(masto_app, len(expected))
+    eventually(lambda: sorted(ids(masto_app, "ripple")) == sorted(expected), message="all 25 statuses")
+    assert mastodon.streams_opened >= 6
+    assert received(masto_app) == 25  # the stream and the gap fills overlapped: each delivered once
+    assert all("min_id" in page for page in timeline_requests(mastodon))
+
+
+def test_a_restart_fills_what_was_published_while_no_ingester_ran(mastodon: FakeMastodon, tmp_path: Path) -> None:
+    settings = mastodon_settings(mastodon)
+    with running_app(settings, tmp_path) as first:
+        watch(first, "harbor")
+        settled_on(mastodon, "/api/v1/streaming/public")
+        before = [publish(mastodon, f"<p>harbor at dawn {n}</p>") for n in range(2)]
+        eventually(lambda: len(ids(first, "harbor")) == 2)
+    mastodon.wait_for(lambda: mastodon.active_streams == 0)
+    missed = [publish(mastodon, f"<p>harbor while down {n}</p>") for n in range(3)]
+
+    with running_app(settings, tmp_path) as second:
+        eventually(lambda: sorted(ids(second, "harbor")) == sorted(before + missed), message="the gap filled")
+        assert [page["min_id"] for page in timeline_requests(mastodon)][:1] == [before[-1]]
+        assert received(second) == 3
+
+
+def test_a_silent_stream_is_replaced_after_the_read_timeout(mastodon: FakeMastodon, tmp_path: Path) -> None:
+    with running_app(mastodon_settings(mastodon, mastodon_read_timeout=0.5), tmp_path) as app:
+        mastodon.wait_for(lambda: mastodon.active_streams == 1)
+        mastodon.silent = True
+        silent_since = time.monotonic()
+        mastodon.wait_for(lambda: mastodon.streams_opened == 2, timeout=5)
+        assert time.monotonic() - silent_since < 0.5 + 1.5
+        mastodon.silent = False
+        watch(app, "awake")
+        settled_on(mastodon, "/api/v1/streaming/public")
+        status_id = publish(mastodon, "<p>awake again</p>")
+        eventually(lambda: ids(app, "awake") == [status_id])
+
+
+def test_a_delete_removes_the_status(mastodon: FakeMastodon, masto_app: Harness) -> None:
+    watch(masto_app, "fleeting")
+    settled_on(mastodon, "/api/v1/streaming/public")
+    gone = publish(mastodon, "<p>a fleeting thought</p>")
+    kept = publish(mastodon, "<p>a fleeting but kept thought</p>")
+    eventually(lambda: len(ids(masto_app, "fleeting")) == 2)
+    mastodon.delete(gone)
+    eventually(lambda: ids(masto_app, "fleeting") == [kept])
+
+
+@pytest.mark.parametrize("style", ["iframe", "blockquote"])
+def test_embeds_are_a_sanitised_iframe_on_the_home_server(
+    style: Literal["iframe", "blockquote"], tmp_path: Path
+) -> None:
+    with FakeMastodon(access_token=TOKEN, heartbeat_interval=0.2, oembed_style=style) as fake:
+        embedder = EmbedFetcher("http://127.0.0.1:9/unused", mastodon_url=fake.base_url)
+        with running_app(mastodon_settings(fake), tmp_path, embedder=embedder) as app:
+            watch(app, "embedded")
+            settled_on(fake, "/api/v1/streaming/public")
+            status_id = publish(fake, "<p>embedded status</p>")
+            [shown] = eventually(lambda: [p for p in app.results("embedded") if p["embed_html"]])
+    assert shown["embed_html"] == (
+        f'<iframe src="{fake.base_url}/@alice/{status_id}/embed" class="mastodon-embed" width="400" '
+        'allowfullscreen="allowfullscreen"></iframe>'
+    )
+    oembeds = [r for r in fake.requests if r.path == "/api/oembed"]
+    assert [r.params["url"] for r in oembeds] == [f"{fake.base_url}/@alice/{status_id}"]

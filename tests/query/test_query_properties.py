@@ -1,0 +1,196 @@
+"""Properties over generated queries and posts (hypothesis, derandomized so runs are repeatable)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from query_posts import post
+
+from twitterstream.models import Post
+from twitterstream.query import Query, QueryError, QueryIndex, parse, tokenize
+from twitterstream.query.tokens import fold
+
+SETTINGS = settings(
+    max_examples=250,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
+)
+
+# Words that exercise the tokenizer: case, accents, ß, dotless i, CJK, emoji (with a variation selector and a
+# skin tone), flags; few enough that queries and posts share them often.
+WORDS = [
+    "cat",
+    "Cat",
+    "dog",
+    "DOG",
+    "café",
+    "cafe",
+    "straße",
+    "STRASSE",
+    "ırmak",
+    "İstanbul",
+    "東京",
+    "タワー",
+    "🍕",
+    "❤️",
+    "👍🏽",
+    "🇺🇸",
+    "42",
+    "x1",
+    "new",
+    "york",
+]
+SEPARATORS = [" ", " ", ", ", "-", "_", "!", "", "'", ". ", "\n", " #", "."]
+word = st.sampled_from(WORDS)
+compound = st.builds(lambda a, sep, b: a + sep + b, word, st.sampled_from(["-", "_", "'", "."]), word)
+keyword = st.one_of(word, word, compound)
+phrase_text = st.lists(st.tuples(word, st.sampled_from(SEPARATORS)), min_size=1, max_size=3).map(
+    lambda parts: "".join(w + s for w, s in parts).strip()
+)
+entity = st.sampled_from(["nyc", "NYC", "news", "café", "x_1"])
+user = st.sampled_from(["bob", "Bob", "alice", "42", "alice.bsky.social"])
+
+term = st.one_of(
+    keyword,
+    keyword,
+    phrase_text.map(lambda t: f'"{t}"'),
+    st.builds(lambda t, n: f'"{t}"~{n}', phrase_text, st.integers(1, 6)),
+    entity.map(lambda e: f"#{e}"),
+    user.map(lambda u: f"@{u}"),
+    st.sampled_from(["$TWTR", "$fb", "$Aapl"]),
+    user.map(lambda u: f"from:{u}"),
+    user.map(lambda u: f"to:{u}"),
+    st.sampled_from(["url:example.com", 'url:"https://example.com/a"', "url:x.org"]),
+    st.sampled_from(["lang:en", "lang:es", "lang:EN", "lang:in"]),
+    st.sampled_from(["is:retweet", "is:reply", "is:quote", "is:verified", "-is:nullcast"]),
+    st.sampled_from(["has:links", "has:media", "has:images", "has:videos", "has:mentions", "has:hashtags"]),
+    st.sampled_from(["has:cashtags", "bio:developer", 'place:"new york"', "has:geo"]),
+)
+unary = st.one_of(term, term, term.map(lambda t: t if t.startswith("-") else f"-{t}"))
+expression = st.recursive(
+    unary,
+    lambda inner: st.one_of(
+        st.lists(inner, min_size=2, max_size=3).map(" ".join),
+        st.lists(inner, min_size=2, max_size=3).map(" OR ".join),
+        inner.map(lambda e: f"({e})"),
+        inner.map(lambda e: f"-({e})"),
+    ),
+    max_leaves=6,
+)
+query_text = st.one_of(expression, st.builds(lambda anchor, e: f"{anchor} ({e})", keyword, expression))
+
+
+def valid(text: str) -> Query:
+    try:
+        return parse(text)
+    except QueryError:
+        assume(False)
+        raise
+
+
+posts = st.builds(
+    lambda words, seps, hashtags, mentions, cashtags, username, flags, lang, urls, media, quoted: post(
+        "".join(w + s for w, s in zip(words, seps, strict=False)),
+        username=username,
+        author_id="42",
+        verified=flags[0],
+        is_retweet=flags[1],
+        is_reply=flags[2],
+        is_quote=bool(quoted),
+        hashtags=tuple(hashtags),
+        mentions=tuple(mentions),
+        cashtags=tuple(cashtags),
+        reply_to=("alice",) if flags[2] else (),
+        lang=lang,
+        urls=tuple(urls),
+        media_types=tuple(media),
+        quoted_text=quoted,
+    ),
+    st.lists(word, max_size=8),
+    st.lists(st.sampled_from(SEPARATORS), min_size=8, max_size=8),
+    st.lists(entity, max_size=2),
+    st.lists(user, max_size=2),
+    st.lists(st.sampled_from(["TWTR", "fb"]), max_size=1),
+    user,
+    st.tuples(st.sampled_from([None, True, False]), st.booleans(), st.booleans()),
+    st.sampled_from([None, "en", "es", "id"]),
+    st.lists(st.sampled_from(["https://example.com/a", "https://x.org/b"]), max_size=2),
+    st.lists(st.sampled_from(["photo", "video", "animated_gif"]), max_size=2),
+    st.one_of(st.just(""), phrase_text),
+)
+
+
+@SETTINGS
+@given(query_text)
+def test_canonical_key_parses_back_to_the_same_tree_and_key(text: str) -> None:
+    query = valid(text)
+    again = parse(query.key, max_length=100_000)
+    assert again.tree == query.tree
+    assert again.key == query.key
+    assert again.operators == query.operators
+
+
+@SETTINGS
+@given(st.lists(query_text, min_size=1, max_size=12), st.lists(posts, min_size=1, max_size=6))
+def test_index_finds_exactly_what_evaluating_every_query_finds(texts: list[str], batch: list[Post]) -> None:
+    watched: dict[str, Query] = {}
+    for text in texts:
+        try:
+            query = parse(text)
+        except QueryError:
+            continue
+        watched.setdefault(query.key, query)
+    assume(watched)
+    index = QueryIndex()
+    for key, query in watched.items():
+        index.add(key, query)
+    for candidate in batch:
+        assert index.match(candidate) == [key for key, query in watched.items() if query.matches(candidate)]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.text(max_size=60))
+def test_parse_returns_a_query_or_raises_query_error_for_any_text(text: str) -> None:
+    check_parse_contract(text)
+
+
+QUERYISH = list("ab c()\"-#@$:~_.'[]\t\x00\x7fé東🍕\u200d\ufe0f\u0301") + ["OR", "or", "and", "from:", "is:", "lang:", "~3"]
+
+
+@settings(max_examples=600, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(QUERYISH), max_size=25).map("".join))
+def test_parse_contract_holds_for_query_like_noise(text: str) -> None:
+    check_parse_contract(text)
+
+
+def check_parse_contract(text: str) -> None:
+    try:
+        query = parse(text)
+    except QueryError as error:
+        assert error.position is None or 1 <= error.position <= len(text) + 1
+        return
+    assert parse(query.key, max_length=100_000).tree == query.tree
+    query.matches(post(text, hashtags=("a",), urls=("https://a.b",), quoted_text=text))
+
+
+@SETTINGS
+@given(st.text(max_size=40))
+def test_lower_casing_a_query_does_not_change_its_tokens(text: str) -> None:
+    assume(all(not 0xD800 <= ord(c) <= 0xDFFF for c in text))
+    assert tokenize(text.lower()) == tokenize(text)
+    assert fold(fold(text)) == fold(text)
+
+
+@pytest.mark.parametrize("text", ["-(a b) c", "c -(a OR -(b OR d))", "x (a OR -b) -(c d)"])
+def test_negation_normal_form_means_the_same(text: str) -> None:
+    query = parse(text)
+    reference = {
+        "-(a b) c": lambda w: "c" in w and not ("a" in w and "b" in w),
+        "c -(a OR -(b OR d))": lambda w: "c" in w and "a" not in w and ("b" in w or "d" in w),
+        "x (a OR -b) -(c d)": lambda w: "x" in w and ("a" in w or "b" not in w) and not ("c" in w and "d" in w),
+    }[text]
+    for mask in range(32):  # every subset of the five words
+        words = {name for bit, name in enumerate("abcdx") if mask >> bit & 1}
+        assert query.matches(post(" ".join(sorted(words)))) is reference(words)
