@@ -27,7 +27,7 @@ import httpx
 from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "integration")]
+sys.path[:0] = [str(ROOT / "tests")]
 
 from fakes.x_api import FakeX  # noqa: E402
 from fakes.x_posts import make_post  # noqa: E402

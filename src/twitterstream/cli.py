@@ -83,7 +83,10 @@ def _start_ingester(app: Any) -> Any:
 
     settings = app.config["SETTINGS"]
     # Replayed posts are demos or old captures: cards, not oEmbed requests for ids that may not exist.
-    embedder = None if settings.source == "replay" else EmbedFetcher(settings.x_oembed_url)
+    # Mastodon embeds come only from the configured instance (the CSP frames only it; no requests to
+    # whatever host a federated status names).
+    mastodon_url = settings.mastodon_url if settings.source == "mastodon" else None
+    embedder = None if settings.source == "replay" else EmbedFetcher(settings.x_oembed_url, mastodon_url=mastodon_url)
     ingester = Ingester(
         settings,
         app.extensions["store"],

@@ -20,6 +20,7 @@ import socket
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -130,6 +131,27 @@ class ReconnectPolicy:
         if self.jitter and wait:
             wait *= 1 + self._rng.uniform(0, self.jitter)
         return wait
+
+
+# -- replays ----------------------------------------------------------------------------------------
+class RecentKeys:
+    """The last ``size`` keys seen: drops what a resumed connection or a gap fill delivers a second time.
+
+    Not thread-safe: a source calls it from the one thread (or under the lock) that delivers.
+    """
+
+    def __init__(self, size: int = 50_000) -> None:
+        self._keys: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+
+    def first_time(self, key: str) -> bool:
+        """True the first time ``key`` is offered (and remember it); False for a repeat."""
+        if key in self._keys:
+            return False
+        self._keys[key] = None
+        if len(self._keys) > self._size:
+            self._keys.popitem(last=False)
+        return True
 
 
 # -- framing --------------------------------------------------------------------------------------

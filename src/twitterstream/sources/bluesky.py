@@ -26,7 +26,7 @@ from websockets.sync.client import ClientConnection, connect
 from twitterstream.config import Settings
 from twitterstream.models import Post
 from twitterstream.query import LOCAL_OPERATORS
-from twitterstream.sources.base import NETWORK, RATE_LIMIT, ReconnectPolicy, Sink, Source, Stalled
+from twitterstream.sources.base import NETWORK, RATE_LIMIT, RecentKeys, ReconnectPolicy, Sink, Source, Stalled
 from twitterstream.sources.bluesky_payload import POST_COLLECTION, could_be_post, decode_event
 
 log = logging.getLogger(__name__)
@@ -52,23 +52,6 @@ def subscribe_url(base: str, cursor: int | None) -> str:
     if cursor:
         params.append(("cursor", str(cursor)))
     return urlunsplit(parts._replace(query=urlencode(params)))
-
-
-class RecentKeys:
-    """The last N post keys seen, to drop the events a rewound cursor replays."""
-
-    def __init__(self, size: int = 50_000) -> None:
-        self._keys: OrderedDict[str, None] = OrderedDict()
-        self._size = size
-
-    def seen(self, key: str) -> bool:
-        """True if ``key`` was seen before; remembers it either way."""
-        if key in self._keys:
-            return True
-        self._keys[key] = None
-        if len(self._keys) > self._size:
-            self._keys.popitem(last=False)
-        return False
 
 
 class ProfileCache:
@@ -227,7 +210,7 @@ class BlueskySource(Source):
             self.cursor = event.time_us
         if event.deleted_key is not None:
             self.sink.delete(event.deleted_key)
-        elif event.post is not None and not self._recent.seen(event.post.key):
+        elif event.post is not None and self._recent.first_time(event.post.key):
             self.sink.deliver(event.post)
 
     def _save_cursor(self) -> None:

@@ -14,7 +14,6 @@ import logging
 import re
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
@@ -33,6 +32,7 @@ from twitterstream.sources.base import (
     AuthRejected,
     Disconnected,
     RateLimited,
+    RecentKeys,
     ReconnectPolicy,
     ServiceError,
     Sink,
@@ -67,23 +67,6 @@ def tag_timeline_path(tag: str) -> str:
     return f"/api/v1/timelines/tag/{quote(tag, safe='')}"
 
 
-class SeenStatuses:
-    """The last ``size`` status ids delivered (callers serialise: the source holds its delivery lock)."""
-
-    def __init__(self, size: int = SEEN_IDS) -> None:
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._size = size
-
-    def first_time(self, status_id: str) -> bool:
-        """True the first time ``status_id`` is offered (and remember it); False for a repeat."""
-        if status_id in self._ids:
-            return False
-        self._ids[status_id] = None
-        if len(self._ids) > self._size:
-            self._ids.popitem(last=False)
-        return True
-
-
 class MastodonSource(Source):
     """Public posts known to one Mastodon instance, live."""
 
@@ -103,7 +86,7 @@ class MastodonSource(Source):
         self._tag: str | None = None  # stream this hashtag instead of the public timeline
         self._newest_id: int = 0
         self._resume_after = 0  # the newest stored status before a restart: fill from there once
-        self._seen = SeenStatuses()
+        self._seen = RecentKeys(SEEN_IDS)
         self._deliver_lock = threading.Lock()  # the stream and gap fills deliver one at a time
         self._gap_fills: list[threading.Thread] = []
         self._source: EventSource | None = None

@@ -58,7 +58,6 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         SETTINGS=settings,
         WTF_CSRF_TIME_LIMIT=None,
         JSON_SORT_KEYS=False,
-        RESULTS_LIMIT=10,
     )
     app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
@@ -92,7 +91,16 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def source_status(app: Flask) -> dict[str, Any]:
-    """What the ingester says about the source, in words (for pages, SSE and /readyz)."""
+    """What the ingester says about the source, in words (for pages, SSE and /readyz).
+
+    Always the keys of :class:`SourceStatus` (source, state, reason, retry_at, since), plus ``counters``.
+    """
+    status = _source_status(app)
+    return {"source": status.get("source"), "state": status.get("state"), "reason": status.get("reason", ""),
+            "retry_at": status.get("retry_at"), "since": status.get("since"), "counters": status.get("counters", {})}
+
+
+def _source_status(app: Flask) -> dict[str, Any]:
     settings: Settings = app.config["SETTINGS"]
     ingester = app.extensions.get("ingester")
     if ingester is not None:

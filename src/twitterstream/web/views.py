@@ -18,6 +18,15 @@ bp = Blueprint("main", __name__)
 
 #: The holder name under which page views renew a query's lease (SSE streams renew per process).
 PAGE_VIEW_HOLDER = "page-views"
+#: How many posts the results page can keep; the first is the default.
+LIMIT_CHOICES = (10, 25, 100)
+#: The longest a first view of a new query waits for its first posts to be stored (seconds).
+FIRST_FILL_WAIT = 0.5
+
+
+def _limit_choice(raw: str | None) -> int:
+    """The ``?limit=`` of a results page if it is one of the choices, else the default."""
+    return int(raw) if raw and raw.isdigit() and int(raw) in LIMIT_CHOICES else LIMIT_CHOICES[0]
 
 
 def _app() -> Flask:
@@ -37,13 +46,16 @@ def _settings() -> Settings:
 
 def _render_form(form: SearchForm, error: QueryError | None = None, status: int = 200) -> tuple[str, int]:
     text = form.query.data or ""
+    store = _store()
+    watched = store.watched()[:20]
     return (
         render_template(
             "index.html",
             form=form,
             error=error,
             error_marked=_mark_position(text, error.position) if error and error.position else None,
-            watched=_store().watched()[:20],
+            watched=watched,
+            paces={w.key: store.pace(w.key, 1)[0] for w in watched},
         ),
         status,
     )
@@ -92,14 +104,23 @@ def results(query: str) -> Any:
     except QueryError as exc:
         return _render_form(SearchForm(formdata=None, query=query), exc, 400)
     store = _store()
+    limit = _limit_choice(request.args.get("limit"))
+    head = store.head_cursor(parsed.key)
     store.watch(parsed.key, parsed.text, PAGE_VIEW_HOLDER, 0, settings.watch_grace_seconds)
     wake_ingester(_app())
-    limit = current_app.config["RESULTS_LIMIT"]
+    posts = store.latest(parsed.key, limit)
+    if not posts and head == "0":
+        # A query nobody watched before: give the ingester a moment to fill it from its recent window
+        # (or the service's search), so that the first paint is a full page, not an empty state.
+        store.wait_for_events({parsed.key: head}, FIRST_FILL_WAIT)
+        posts = store.latest(parsed.key, limit)
+    since = next((w.since for w in store.watched() if w.key == parsed.key), None)
     return render_template(
         "results.html",
         query=parsed,
-        posts=store.latest(parsed.key, limit),
+        posts=posts,
         limit=limit,
+        watch_since=since,
         problem=query_problem(_app(), parsed.key),
         status=source_status(_app()),
     )

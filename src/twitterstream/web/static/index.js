@@ -1,5 +1,5 @@
 // The search page: the field is ready to type in (with the bad character selected after an error),
-// and each watched query shows its pace.
+// (each watched query's pace is rendered by the server).
 (function () {
   "use strict";
   const field = document.getElementById("query");
@@ -21,19 +21,4 @@
     }, { once: true });
   }
 
-  async function showPace(element) {
-    try {
-      const response = await fetch(element.dataset.paceUrl, { headers: { Accept: "application/json" } });
-      if (!response.ok) return;
-      const body = await response.json();
-      const perMinute = Number(body.last_minute);
-      if (!Number.isFinite(perMinute)) return;
-      element.textContent = perMinute + (perMinute === 1 ? " post/min" : " posts/min");
-    } catch (error) {
-      // the pace is a nicety
-    }
-  }
-
-  const paces = Array.from(document.querySelectorAll(".watched-list .pace[data-pace-url]")).slice(0, 20);
-  paces.forEach(showPace);
 })();

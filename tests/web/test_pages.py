@@ -1,0 +1,191 @@
+"""The pages and the JSON API: routes, bad input, security headers. No input produces a 500."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from harness import Harness, eventually, running_app
+from helpers import make_post
+from twitterstream.config import Settings
+
+
+@pytest.fixture
+def site(settings: Settings, tmp_path: Path) -> Iterator[Harness]:
+    with running_app(settings, tmp_path, start_ingester=False) as harness:
+        yield harness
+
+
+@pytest.fixture
+def csrf_site(settings: Settings, tmp_path: Path) -> Iterator[FlaskClient]:
+    from twitterstream import create_app
+
+    app = create_app({"SETTINGS": settings, "INSTANCE_PATH": str(tmp_path), "TESTING": True})
+    yield app.test_client()
+    app.extensions["hub"].stop()
+    app.extensions["store"].close()
+
+
+def test_the_form_posts_to_the_results_page_url_encoded(site: Harness) -> None:
+    page = site.client.get("/")
+    assert page.status_code == 200
+    assert 'name="query"' in page.get_data(as_text=True)
+    answer = site.client.post("/", data={"query": "  #NYC  "})
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == "/results/%23NYC"
+    answer = site.client.post("/", data={"query": 'pizza "new york" -is:retweet'})
+    assert answer.headers["Location"] == "/results/pizza%20%22new%20york%22%20-is:retweet"
+
+
+def test_the_form_refuses_a_post_without_its_csrf_token(csrf_site: FlaskClient) -> None:
+    answer = csrf_site.post("/", data={"query": "cats"})
+    assert answer.status_code == 400
+    assert "The form expired" in answer.get_data(as_text=True)
+    page = csrf_site.get("/").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
+    assert csrf_site.post("/", data={"query": "cats", "csrf_token": token}).status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("", "Type something to watch"),
+        ("   ", "Type something to watch"),
+        ("cats or dogs", "Ambiguous use of or as a keyword"),
+        ("-cats", "Rules must contain a non-negation term"),
+        ("(cats", "(at position"),
+        ("x" * 1100, "limited to 1,024 characters"),
+        ("cats\x00dogs", "(at position 5)"),
+        ("cats\x07", "(at position 5)"),
+    ],
+)
+def test_a_bad_query_re_renders_the_form_with_what_is_wrong_and_where(site: Harness, query: str, message: str) -> None:
+    answer = site.client.post("/", data={"query": query})
+    assert answer.status_code == 400
+    body = answer.get_data(as_text=True)
+    assert message in body
+    assert "Traceback" not in body
+
+
+def test_the_error_marks_the_position_and_keeps_the_query(site: Harness) -> None:
+    body = site.client.post("/", data={"query": "cats or dogs"}).get_data(as_text=True)
+    assert "(at position 6)" in body
+    assert "<code>cats <mark>o</mark>r dogs</code>" in body
+    assert 'value="cats or dogs"' in body
+
+
+def test_html_in_a_query_is_shown_escaped(site: Harness) -> None:
+    answer = site.client.get("/results/%3Cscript%3Ealert(1)%3C/script%3E")
+    body = answer.get_data(as_text=True)
+    assert answer.status_code in (200, 400)
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;" in body
+
+
+def test_html_in_a_post_is_shown_escaped_on_the_page(site: Harness) -> None:
+    site.store.save_post(make_post(1, '<script>alert("x")</script> <img src=x onerror=alert(2)> #cats'), ["#cats"])
+    body = site.client.get("/results/%23cats").get_data(as_text=True)
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in body
+    assert "<img src=x" not in body
+
+
+def test_results_without_a_query_go_back_to_the_form_with_a_message(site: Harness) -> None:
+    answer = site.client.get("/results")
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "/"
+    assert "Type a search term" in site.client.get("/").get_data(as_text=True)
+
+
+def test_posting_to_a_results_page_renders_the_form_with_the_query(site: Harness) -> None:
+    answer = site.client.post("/results/%23nyc")
+    assert answer.status_code == 200
+    assert 'value="#nyc"' in answer.get_data(as_text=True)
+
+
+def test_the_results_page_shows_the_latest_newest_first_and_keeps_more_on_request(site: Harness) -> None:
+    for post_id in range(1, 31):
+        site.store.save_post(make_post(post_id, f"post {post_id} #nyc"), ["#nyc"])
+    body = site.client.get("/results/%23NYC").get_data(as_text=True)
+    assert body.count("data-id=") == 10
+    assert body.index('data-id="30"') < body.index('data-id="21"')
+    assert 'data-id="20"' not in body
+    assert site.client.get("/results/%23nyc?limit=25").get_data(as_text=True).count("data-id=") == 25
+    assert site.client.get("/results/%23nyc?limit=7").get_data(as_text=True).count("data-id=") == 10
+    assert [w.key for w in site.store.watched()] == ["#nyc"]  # viewing watches it
+
+
+def test_unknown_pages_answer_the_friendly_404_and_json_under_the_api(site: Harness) -> None:
+    page = site.client.get("/no/such/page")
+    assert page.status_code == 404
+    assert "Nothing here" in page.get_data(as_text=True)
+    api = site.client.get("/api/v1/nope")
+    assert api.status_code == 404
+    assert api.get_json()["error"]["message"] == "no such endpoint: /api/v1/nope"
+
+
+def test_the_api_answers_results_and_errors_as_the_contract_says(site: Harness) -> None:
+    site.store.save_post(make_post(1, "cats"), ["cats"])
+    body = site.client.get("/api/v1/results?q=cats").get_json()
+    assert body["query"] == "cats" and body["source"] == "replay"
+    assert body["posts"][0] == {
+        "id": "1",
+        "source": "x",
+        "url": "https://x.com/someone/status/1",
+        "text": "cats",
+        "created_at": "2026-11-01T12:00:01.000Z",
+        "author": {"id": "42", "username": "someone", "name": "Some One"},
+        "lang": None,
+        "embed_html": None,
+    }
+    bad = site.client.get("/api/v1/results?q=cats%20or%20dogs")
+    assert bad.status_code == 400
+    assert bad.get_json()["error"]["position"] == 6
+    assert "Ambiguous use of or" in bad.get_json()["error"]["message"]
+    for limit in ("0", "101", "ten", "-1"):
+        answer = site.client.get(f"/api/v1/results?q=cats&limit={limit}")
+        assert answer.status_code == 400
+        assert "limit must be" in answer.get_json()["error"]["message"]
+    assert site.client.get("/api/v1/results").status_code == 400
+    assert site.client.get("/api/v1/stream").status_code == 400
+
+
+def test_security_headers_are_on_every_page(site: Harness) -> None:
+    for path in ("/", "/results/cats", "/nope", "/api/v1/results?q=cats"):
+        headers = site.client.get(path).headers
+        csp = headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "script-src 'self' https://platform.twitter.com" in csp
+        assert "'unsafe-inline'" not in csp.split("script-src", 1)[1].split(";", 1)[0]
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+def test_health_readiness_and_metrics(site: Harness) -> None:
+    assert site.client.get("/healthz").status_code == 200
+    ready = site.client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json()["store"] == "ok"
+    assert ready.get_json()["source"]["state"] == "stopped"  # no ingester runs in this test
+    assert "no ingester is running" in ready.get_json()["source"]["reason"]
+    metrics = site.client.get("/metrics").get_data(as_text=True)
+    for name in (
+        "twitterstream_posts_received_total",
+        "twitterstream_posts_matched_total",
+        "twitterstream_watched_queries",
+        "twitterstream_source_reads_total",
+        "twitterstream_source_reconnects_total",
+    ):
+        assert f"\n{name} " in metrics
+
+
+def test_a_new_query_fills_from_the_recent_window_before_the_first_paint(settings: Settings, tmp_path: Path) -> None:
+    replay = Path(settings.replay_file)
+    replay.write_text(
+        '{"data":{"id":"5","text":"window post #fresh","entities":{"hashtags":[{"start":12,"end":18,"tag":"fresh"}]}}}\n'
+    )
+    with running_app(settings, tmp_path) as site:
+        eventually(lambda: site.ingester is not None and len(site.ingester.window) == 1)
+        body = site.client.get("/results/%23fresh").get_data(as_text=True)
+        assert 'data-id="5"' in body
