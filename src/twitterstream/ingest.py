@@ -162,12 +162,13 @@ class Ingester:
             except Exception:  # the store may be gone at shutdown; the lock expires by itself
                 log.debug("could not release the ingester lock", exc_info=True)
 
-    def _take_lock(self) -> bool:
+    def _take_lock(self) -> bool | None:
+        """True: ours. False: another ingester holds it. None: the store does not answer (nobody can take it)."""
         try:
             return self.store.acquire_lock(LOCK_NAME, self.holder, self.lock_ttl)
         except StoreUnavailable as exc:
             log.warning("store unavailable while taking the ingester lock: %s", exc)
-            return False
+            return None
 
     def _run_source(self) -> None:
         log.info("ingester %s is active (source: %s)", self.holder, self.settings.source)
@@ -181,8 +182,9 @@ class Ingester:
         last_trim = time.monotonic()
         try:
             while not self._stop.is_set() and thread.is_alive():
-                if not self._take_lock():
-                    log.error("ingester %s lost its lock: stopping the source", self.holder)
+                locked = self._take_lock()
+                if locked is False:
+                    log.error("ingester %s lost its lock to another: stopping the source", self.holder)
                     return
                 self._sync_watched()
                 self._publish_state()
