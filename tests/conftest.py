@@ -15,17 +15,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/helpers.py and tests/fakes importable
 
+from helpers import free_port
 from twitterstream.config import Settings
 from twitterstream.store import Store
 from twitterstream.store.sqlite import SQLiteStore
 
 IN_CI = bool(os.environ.get("CI"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

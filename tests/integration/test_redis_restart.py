@@ -11,9 +11,9 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import free_port
-from harness import eventually, running_app
 
+from harness import eventually, running_app
+from helpers import free_port
 from twitterstream.config import Settings
 from twitterstream.store.redis import RedisStore
 
