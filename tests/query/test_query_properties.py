@@ -29,7 +29,7 @@ WORDS = [
     "cafe",
     "straße",
     "STRASSE",
-    "ırmak",
+    "ırmak",  # noqa: RUF001 - the Turkish dotless i, on purpose
     "İstanbul",
     "東京",
     "タワー",
@@ -156,7 +156,7 @@ def test_parse_returns_a_query_or_raises_query_error_for_any_text(text: str) -> 
     check_parse_contract(text)
 
 
-QUERYISH = list("ab c()\"-#@$:~_.'[]\t\x00\x7fé東🍕\u200d\ufe0f\u0301") + ["OR", "or", "and", "from:", "is:", "lang:", "~3"]
+QUERYISH = [*"ab c()\"-#@$:~_.'[]\t\x00\x7fé東🍕\u200d\ufe0f\u0301", "OR", "or", "and", "from:", "is:", "lang:", "~3"]
 
 
 @settings(max_examples=600, deadline=None, derandomize=True)
