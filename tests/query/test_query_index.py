@@ -16,7 +16,12 @@ def watch(*texts: str) -> QueryIndex:
 
 def test_match_returns_the_keys_of_matching_queries_in_the_order_added() -> None:
     index = watch("#nyc", "pizza", "pizza -pineapple", "coffee OR tea", "from:bob")
-    assert index.match(post("Pizza and coffee", hashtags=("NYC",))) == ["#nyc", "pizza", "pizza -pineapple", "coffee OR tea"]
+    assert index.match(post("Pizza and coffee", hashtags=("NYC",))) == [
+        "#nyc",
+        "pizza",
+        "pizza -pineapple",
+        "coffee OR tea",
+    ]
     assert index.match(post("pizza with pineapple")) == ["pizza"]
     assert index.match(post("tea time", username="bob")) == ["coffee OR tea", "from:bob"]
     assert index.match(post("nothing here")) == []
@@ -104,3 +109,10 @@ def test_candidates_are_few_when_nothing_matches() -> None:
     index = watch(*[f"word{n}" for n in range(1000)])
     features = PostFeatures.of(post("word7 and word9 but not others"))
     assert set(index.candidates(features)) == {"word7", "word9"}
+
+
+def test_single_term_queries_are_matched_by_the_lookup_alone() -> None:
+    index = watch("pizza", "#nyc OR from:bob", "pizza -pineapple", "coca-cola")
+    found = index.candidates(PostFeatures.of(post("pizza coca-cola", hashtags=("nyc",))))
+    assert found["pizza"] is None and found["#nyc OR from:bob"] is None  # found means matched
+    assert found["pizza -pineapple"] is not None and found["coca-cola"] is not None  # verified

@@ -56,7 +56,13 @@ def test_exact_duplicate_operands_are_dropped_keeping_order() -> None:
 def test_minus_negates_a_term() -> None:
     assert parse("cat #meme -grumpy").tree == And((kw("cat"), Hashtag("meme"), Not(kw("grumpy"))))
     assert parse('cats -"grumpy cat" -#meme -from:bob -is:retweet').tree == And(
-        (kw("cats"), Not(Phrase("grumpy cat")), Not(Hashtag("meme")), Not(Operator("from", "bob")), Not(Flag("is:retweet")))
+        (
+            kw("cats"),
+            Not(Phrase("grumpy cat")),
+            Not(Hashtag("meme")),
+            Not(Operator("from", "bob")),
+            Not(Flag("is:retweet")),
+        )
     )
 
 
@@ -161,7 +167,18 @@ def test_operators_and_local_operators() -> None:
 
 
 def test_local_operators_cover_design_section_2() -> None:
-    assert {"keyword", "phrase", "proximity", "hashtag", "mention", "cashtag", "from", "to", "url", "lang"} <= LOCAL_OPERATORS
+    assert {
+        "keyword",
+        "phrase",
+        "proximity",
+        "hashtag",
+        "mention",
+        "cashtag",
+        "from",
+        "to",
+        "url",
+        "lang",
+    } <= LOCAL_OPERATORS
     assert {"is:retweet", "is:reply", "is:quote", "is:verified"} <= LOCAL_OPERATORS
     assert {"has:links", "has:media", "has:images", "has:videos", "has:mentions", "has:hashtags"} <= LOCAL_OPERATORS
     assert not {"bio", "place", "has:geo", "is:nullcast", "sample", "retweets_of"} & LOCAL_OPERATORS
@@ -220,10 +237,10 @@ def test_tree_is_immutable() -> None:
 
 # -- errors ----------------------------------------------------------------------------------------------------
 
-AMBIGUOUS_OR = 'Ambiguous use of or as a keyword. Use OR to logically join two clauses, or "or" to find occurrences of or in text'
-AMBIGUOUS_AND = (
-    'Ambiguous use of and as a keyword. Use a space to logically join two clauses, or "and" to find occurrences of and in text'
+AMBIGUOUS_OR = (
+    'Ambiguous use of or as a keyword. Use OR to logically join two clauses, or "or" to find occurrences of or in text'
 )
+AMBIGUOUS_AND = 'Ambiguous use of and as a keyword. Use a space to logically join two clauses, or "and" to find occurrences of and in text'
 
 
 @pytest.mark.parametrize(
@@ -258,7 +275,11 @@ AMBIGUOUS_AND = (
         ('"a b"~x', 'A proximity needs a distance from 1 to 6 after ~, e.g. "social media"~5', 6),
         ('"a b"~3x', 'A proximity needs a distance from 1 to 6 after ~, e.g. "social media"~5', 6),
         ('"!!"~3', "A proximity needs words to match between its quotes", 1),
-        ("cats lang:english", "Invalid value 'english' for lang: it takes a language code such as en, es, ja, pt or zh-cn", 11),
+        (
+            "cats lang:english",
+            "Invalid value 'english' for lang: it takes a language code such as en, es, ja, pt or zh-cn",
+            11,
+        ),
         ("cats lang:12", "Invalid value '12' for lang: it takes a language code such as en, es, ja, pt or zh-cn", 11),
         ("cats sample:0", "Invalid value '0' for sample: it takes a percentage from 1 to 100", 13),
         ("cats sample:101", "Invalid value '101' for sample: it takes a percentage from 1 to 100", 13),

@@ -10,6 +10,9 @@ contain (a word token, a hashtag, a mention, a cashtag, an author, a reply-to us
 * negations and conjunction-required operators (``is:``, ``has:``, ``lang:``) register nothing: a query made
   only of those at some level (which X would refuse anyway) goes to a list verified against every post.
 
+A query whose every way of matching is one such term (``#nyc``, ``pizza``, ``from:bob``, ``a OR #b``) is
+"exact": finding its term is matching it, so it is not verified again.
+
 For a post, the index looks its terms up in dictionaries (set intersections done in C), verifies only the
 queries found (the candidates) with their compiled matcher, and returns the keys of those that match. The
 cost per post grows with the post and the number of candidates, not with the number of watched queries.
@@ -50,9 +53,9 @@ Term = tuple[str, str]
 @dataclass(frozen=True, slots=True)
 class _Entry:
     query: Query
-    matcher: Matcher
     terms: frozenset[Term] | None  # None: verified against every post
     order: int
+    verify: Matcher | None  # None: exact, found means matched
 
 
 class QueryIndex:
@@ -60,8 +63,8 @@ class QueryIndex:
 
     def __init__(self) -> None:
         self._entries: dict[str, _Entry] = {}
-        self._postings: dict[str, dict[str, dict[str, Matcher]]] = {ns: {} for ns in _NAMESPACES}
-        self._always: dict[str, Matcher] = {}
+        self._postings: dict[str, dict[str, dict[str, Matcher | None]]] = {ns: {} for ns in _NAMESPACES}
+        self._always: dict[str, Matcher | None] = {}
         self._added = 0
 
     def __len__(self) -> int:
@@ -75,13 +78,14 @@ class QueryIndex:
         self.remove(key)
         terms = required_terms(query.tree)
         self._added += 1
-        entry = _Entry(query, query.matcher, terms, self._added)
+        verify = None if terms is not None and is_exact(query.tree) else query.matcher
+        entry = _Entry(query, terms, self._added, verify)
         self._entries[key] = entry
         if terms is None:
-            self._always[key] = entry.matcher
+            self._always[key] = verify
             return
         for namespace, value in terms:
-            self._postings[namespace].setdefault(value, {})[key] = entry.matcher
+            self._postings[namespace].setdefault(value, {})[key] = verify
 
     def remove(self, key: str) -> None:
         """Stop watching ``key`` (nothing happens if it is not watched)."""
@@ -98,9 +102,9 @@ class QueryIndex:
             if not keys:
                 del postings[value]
 
-    def candidates(self, features: PostFeatures) -> dict[str, Matcher]:
-        """The queries the presearch cannot rule out for this post (key -> matcher)."""
-        found: dict[str, Matcher] = dict(self._always) if self._always else {}
+    def candidates(self, features: PostFeatures) -> dict[str, Matcher | None]:
+        """The queries the presearch cannot rule out for this post (key -> matcher, None if already matched)."""
+        found: dict[str, Matcher | None] = dict(self._always) if self._always else {}
         postings = self._postings
         words = postings[WORD]
         for token in words.keys() & features.token_set:
@@ -134,7 +138,7 @@ class QueryIndex:
         found = self.candidates(features)
         if not found:
             return []
-        keys = [key for key, matcher in found.items() if matcher(features)]
+        keys = [key for key, verify in found.items() if verify is None or verify(features)]
         if len(keys) > 1:
             entries = self._entries
             keys.sort(key=lambda key: entries[key].order)
@@ -175,6 +179,17 @@ def required_terms(node: Node) -> frozenset[Term] | None:
             tokens = tokenize(node.value)
             return frozenset({(URL, max(tokens, key=len))}) if tokens else None
     return None
+
+
+def is_exact(node: Node) -> bool:
+    """True if a post containing one of the terms ``required_terms(node)`` gives always matches ``node``."""
+    if isinstance(node, Or):
+        return all(is_exact(child) for child in node.children)
+    if isinstance(node, Keyword):
+        return len(tokenize(node.text)) == 1
+    if isinstance(node, Operator):
+        return node.name in ("from", "to")
+    return isinstance(node, Hashtag | Mention | Cashtag)
 
 
 def _longest(tokens: list[str]) -> frozenset[Term] | None:

@@ -206,9 +206,7 @@ def _url(term: Operator) -> Matcher:
     tokens = tokenize(term.value)
     needed = frozenset(tokens)
     return lambda f: (
-        bool(f.post.urls)
-        and needed <= f.url_token_set()
-        and any(has_run(seq, tokens) for seq in f.url_tokens())
+        bool(f.post.urls) and needed <= f.url_token_set() and any(has_run(seq, tokens) for seq in f.url_tokens())
     )
 
 

@@ -144,9 +144,7 @@ LANGUAGE_CODES: frozenset[str] = frozenset(
 
 #: X's codes that differ from ISO 639-1 (Indonesian, Hebrew, Yiddish) and Norwegian Bokmål: the same language.
 LANGUAGE_ALIASES: dict[str, frozenset[str]] = {
-    code: group
-    for group in map(frozenset, (("in", "id"), ("iw", "he"), ("ji", "yi"), ("no", "nb")))
-    for code in group
+    code: group for group in map(frozenset, (("in", "id"), ("iw", "he"), ("ji", "yi"), ("no", "nb"))) for code in group
 }
 
 # -- the table ---------------------------------------------------------------------------------------------

@@ -187,7 +187,8 @@ class _Lexer:
                 raise QueryError(_PROXIMITY_DISTANCE, end + 1)
             distance = int(digits.group()) if len(digits.group()) < 4 else 1000
             if not 1 <= distance <= 6:
-                raise QueryError(f"A proximity distance must be from 1 to 6, not {digits.group()}", end + 2)
+                shown = digits.group() if len(digits.group()) < 8 else digits.group()[:6] + "..."
+                raise QueryError(f"A proximity distance must be from 1 to 6, not {shown}", end + 2)
             if not tokenize(phrase):
                 raise QueryError("A proximity needs words to match between its quotes", pos)
             return Proximity(phrase, distance, pos), after

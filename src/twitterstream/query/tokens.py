@@ -94,9 +94,7 @@ def _unicode_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
             cjk.append(cp)
         else:
             word.append(cp)
-    cjk_class = _char_class(_ranges(cjk)) + "".join(
-        f"\\U{a:08x}-\\U{b:08x}" for a, b in CJK_RANGES if b >= _SCAN_END
-    )
+    cjk_class = _char_class(_ranges(cjk)) + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in CJK_RANGES if b >= _SCAN_END)
     word_class = "a-z0-9" + _char_class(_ranges(word))
     emoji_class = _char_class(EMOJI_RANGES)
     low, high = REGIONAL_INDICATORS
