@@ -629,7 +629,9 @@ class FakeX(Endpoints):
                     connection_exception("RuleConfigurationIssue", NO_RULES_DETAIL, self.problems),
                     {},
                 )
-            elif len(self._sessions) >= self.max_connections:
+            # A stream X itself is ending (drop, disconnect) no longer counts: X knows it closed it. A client
+            # that vanished still counts until noticed (see ``hold_dead_connections``).
+            elif sum(1 for s in self._sessions if s.control is None or s.control == "kill") >= self.max_connections:
                 body = connection_exception("TooManyConnections", TOO_MANY_CONNECTIONS_DETAIL, self.problems)
                 answer = (429, body, {})
             else:

@@ -94,10 +94,14 @@ def test_a_streamed_post_reaches_the_query_and_is_embedded_once(fake_x: FakeX, x
     eventually(lambda: [p["id"] for p in x_app.results("cats")] == [post_id])
     eventually(lambda: x_app.results("cats")[0]["embed_html"])
     assert fake_x.oembed_calls == 1
-    metrics = x_app.client.get("/metrics").get_data(as_text=True)
-    assert "twitterstream_posts_received_total 1.0" in metrics
-    assert "twitterstream_posts_matched_total 1.0" in metrics
-    assert "twitterstream_watched_queries 1.0" in metrics
+    metrics = dict(
+        line.split(" ", 1) for line in x_app.client.get("/metrics").get_data(as_text=True).splitlines()
+        if line and not line.startswith("#")
+    )
+    # The backfill search may race the stream and read the same post once more: received is 1 or 2.
+    assert float(metrics["twitterstream_posts_received_total"]) in (1.0, 2.0)
+    assert float(metrics["twitterstream_posts_matched_total"]) == 1.0  # stored once, whichever came first
+    assert float(metrics["twitterstream_watched_queries"]) == 1.0
 
 
 def test_a_drop_mid_stream_loses_nothing_and_duplicates_nothing(fake_x: FakeX, x_app: Harness) -> None:
