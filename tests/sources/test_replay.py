@@ -1,0 +1,139 @@
+"""The replay source: X stream messages, X response pages and Jetstream events, from a file or a FIFO."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from harness import eventually
+from samples import SAMPLES
+
+from twitterstream.config import DEMO_REPLAY_FILE, Settings
+from twitterstream.models import Post
+from twitterstream.sources.base import SourceStatus
+from twitterstream.sources.replay import ReplaySource, decode_replay_line
+
+
+class RecordingSink:
+    """A sink that remembers what the source handed over."""
+
+    def __init__(self) -> None:
+        self.posts: list[Post] = []
+        self.deleted: list[str] = []
+        self.statuses: list[SourceStatus] = []
+
+    def deliver(self, post: Post, query_keys: list[str] | None = None) -> None:
+        self.posts.append(post)
+
+    def delete(self, post_key: str) -> None:
+        self.deleted.append(post_key)
+
+    def set_status(self, status: SourceStatus) -> None:
+        self.statuses.append(status)
+
+    def count_reads(self, posts: int) -> None:
+        pass
+
+    def count_reconnect(self) -> None:
+        pass
+
+    def set_query_problem(self, query_key: str, problem: str | None) -> None:
+        pass
+
+    def newest_post_id(self, query_key: str) -> str | None:
+        return None
+
+    def load_state(self, name: str) -> Any:
+        return None
+
+    def save_state(self, name: str, value: Any) -> None:
+        pass
+
+
+def compact(path: Path) -> str:
+    return json.dumps(json.loads(path.read_text()), ensure_ascii=False, separators=(",", ":"))
+
+
+@pytest.fixture
+def run_replay() -> Iterator[Any]:
+    threads: list[tuple[threading.Thread, threading.Event]] = []
+
+    def start(path: Path, rate: float = 0) -> RecordingSink:
+        sink = RecordingSink()
+        source = ReplaySource(Settings(source="replay", replay_file=str(path), replay_rate=rate), sink)
+        stop = threading.Event()
+        thread = threading.Thread(target=source.run, args=(stop,), daemon=True)
+        thread.start()
+        threads.append((thread, stop))
+        return sink
+
+    yield start
+    for thread, stop in threads:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def test_every_real_sample_replays_without_error(tmp_path: Path, run_replay: Any) -> None:
+    capture = tmp_path / "samples.jsonl"
+    x = sorted((SAMPLES / "x").glob("*.json"))
+    bluesky = sorted((SAMPLES / "bluesky").glob("*.json"))
+    capture.write_text("".join(compact(p) + "\n" for p in [*x, *bluesky] if p.name != "oembed.json"))
+    sink = run_replay(capture)
+    # 1 stream message + 10 + 4 search results + 4 Jetstream post creates; 1 delete; the rest skipped.
+    eventually(lambda: len(sink.posts) == 19 and len(sink.deleted) == 1)
+    assert {p.source for p in sink.posts} == {"x", "bluesky"}
+    assert sink.deleted == ["bluesky:did:plc:4smmjsqf6l5jkzczvw6vsrqc/3mpt73z3ejc2p"]
+    assert sink.statuses[-1].state == "connected"
+
+
+def test_garbage_lines_are_skipped_not_fatal(tmp_path: Path, run_replay: Any) -> None:
+    capture = tmp_path / "mixed.jsonl"
+    capture.write_text('not json\n[1, 2]\n{"meta": {}}\n\n{"data": {"id": "7", "text": "survivor"}}\n')
+    sink = run_replay(capture)
+    eventually(lambda: [p.id for p in sink.posts] == ["7"])
+
+
+def test_the_file_is_followed_as_it_grows(tmp_path: Path, run_replay: Any) -> None:
+    capture = tmp_path / "growing.jsonl"
+    capture.write_text('{"data": {"id": "1", "text": "one"}}\n')
+    sink = run_replay(capture)
+    eventually(lambda: len(sink.posts) == 1)
+    with capture.open("a") as growing:
+        growing.write('{"data": {"id": "2", "text": "tw')  # half a line: not a post yet
+        growing.flush()
+        growing.write('o"}}\n')
+    eventually(lambda: [p.id for p in sink.posts] == ["1", "2"])
+    assert sink.posts[1].text == "two"
+
+
+def test_a_fifo_works(tmp_path: Path, run_replay: Any) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    sink = run_replay(fifo)
+    with fifo.open("w") as writer:  # opens once the source has it open for reading
+        writer.write('{"data": {"id": "1", "text": "through a pipe"}}\n')
+        writer.flush()
+        eventually(lambda: [p.id for p in sink.posts] == ["1"])
+        writer.write('{"data": {"id": "2", "text": "and again"}}\n')
+    eventually(lambda: [p.id for p in sink.posts] == ["1", "2"])
+
+
+def test_a_missing_file_says_so(tmp_path: Path, run_replay: Any) -> None:
+    sink = run_replay(tmp_path / "nope.jsonl")
+    eventually(lambda: sink.statuses and sink.statuses[-1].state == "stopped")
+    assert "cannot open REPLAY_FILE=" in sink.statuses[-1].reason
+
+
+def test_the_demo_file_plays_in_a_loop_with_fresh_ids(run_replay: Any) -> None:
+    lines = Path(DEMO_REPLAY_FILE).read_text().splitlines()
+    assert all(decode_replay_line(line.encode())[0] for line in lines)  # every demo line is a post
+    sink = run_replay(Path(DEMO_REPLAY_FILE))
+    eventually(lambda: len(sink.posts) > len(lines))
+    ids = [p.id for p in sink.posts]
+    assert len(set(ids)) == len(ids)  # the second round has new ids
+    assert not any("demo" not in (p.author.username or "") for p in sink.posts)  # synthetic people only
