@@ -1,0 +1,85 @@
+"""Benchmark: the whole ingest path, replay -> decode -> match -> store (SQLite), with 10 and 2,000 queries.
+
+    .venv/bin/python bench/bench_ingest.py            # about half a minute
+    .venv/bin/python bench/bench_ingest.py --quick
+
+The posts and queries are bench_match.py's (Zipf vocabulary, 8 to 30 words, one- and two-term queries). The
+lines are written into a FIFO that the real ingester reads through the replay source (REPLAY_RATE=0), after the
+ingester has taken the watched queries into its index; the clock stops when the last post has been received
+and stored (storing happens in the same thread, before the next post is read). Embeds are off (replay).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from bench_match import Zipf, make_posts, make_queries, make_vocabulary, stream_line  # noqa: E402
+
+from twitterstream.config import Settings  # noqa: E402
+from twitterstream.ingest import Ingester  # noqa: E402
+from twitterstream.sources.replay import ReplaySource  # noqa: E402
+from twitterstream.store.sqlite import SQLiteStore  # noqa: E402
+
+
+def run(lines: list[bytes], queries: list[str], workdir: Path) -> tuple[float, int]:
+    """Seconds to ingest ``lines`` with ``queries`` watched, and the matches stored."""
+    fifo = workdir / f"replay-{len(queries)}"
+    os.mkfifo(fifo)
+    settings = Settings(source="replay", replay_file=str(fifo), replay_rate=0)
+    store = SQLiteStore(workdir / f"bench-{len(queries)}.sqlite3")
+    for key in queries:
+        store.watch(key, key, "bench", 1, 3600)
+    ingester = Ingester(settings, store, lambda sink: ReplaySource(settings, sink), tick=0.01)
+    ingester.start()
+    while ingester.counters.watched_queries < len(queries):
+        time.sleep(0.01)
+    payload = b"".join(line + b"\n" for line in lines)
+    started = time.perf_counter()
+    writer = threading.Thread(target=fifo.write_bytes, args=(payload,))
+    writer.start()
+    while ingester.counters.posts_received < len(lines):
+        time.sleep(0.001)
+    elapsed = time.perf_counter() - started
+    writer.join()
+    matched = ingester.counters.posts_matched
+    ingester.stop()
+    store.close()
+    return elapsed, matched
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer posts")
+    args = parser.parse_args()
+    rng = random.Random(7)
+    vocabulary = make_vocabulary(rng)
+    posts = make_posts(5_000 if args.quick else 40_000, Zipf(vocabulary, rng), rng)
+    lines = [stream_line(post) for post in posts]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for count in (10, 2_000):
+            keys = [q.key for q in make_queries(count, vocabulary, random.Random(count))]
+            elapsed, matched = run(lines, keys, Path(tmp))
+            rows.append((count, len(lines) / elapsed, matched))
+    base = rows[0][1]
+    print(f"`python bench/bench_ingest.py` (Python {platform.python_version()}, {platform.machine()}; "
+          f"{len(lines):,} posts, replay -> decode -> match -> SQLite)")
+    print()
+    print("| watched queries | posts/s through the ingester | cost vs 10 | matches stored |")
+    print("|---:|---:|---:|---:|")
+    for count, rate, matched in rows:
+        print(f"| {count:,} | {rate:,.0f} | {base / rate:.2f}x | {matched:,} |")
+
+
+if __name__ == "__main__":
+    main()
