@@ -23,12 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_match import Zipf, make_posts, make_queries, make_vocabulary, stream_line  # noqa: E402
-
-from twitterstream.config import Settings  # noqa: E402
-from twitterstream.ingest import Ingester  # noqa: E402
-from twitterstream.sources.replay import ReplaySource  # noqa: E402
-from twitterstream.store.sqlite import SQLiteStore  # noqa: E402
+from bench_match import Zipf, make_posts, make_queries, make_vocabulary, stream_line
+from twitterstream.config import Settings
+from twitterstream.ingest import Ingester
+from twitterstream.sources.replay import ReplaySource
+from twitterstream.store.sqlite import SQLiteStore
 
 
 def run(lines: list[bytes], queries: list[str], workdir: Path) -> tuple[float, int]:
