@@ -62,7 +62,7 @@ from fakes.jetstream import (  # noqa: E402
 from twitterstream.config import Settings  # noqa: E402
 from twitterstream.models import Post  # noqa: E402
 from twitterstream.query import QueryIndex  # noqa: E402
-from twitterstream.sources.base import SourceStatus  # noqa: E402
+from twitterstream.sources.base import NullSink  # noqa: E402
 from twitterstream.sources.bluesky import BlueskySource  # noqa: E402
 
 QUERY_COUNTS = (10, 2_000)
@@ -91,7 +91,7 @@ LANGS: tuple[tuple[list[str], int], ...] = (
 )
 
 
-class RoutingSink:
+class RoutingSink(NullSink):
     """What the ingester does with a post before storing it: the adult check and the query index."""
 
     def __init__(self, index: QueryIndex | None) -> None:
@@ -107,27 +107,6 @@ class RoutingSink:
 
     def delete(self, post_key: str) -> None:
         self.deletes += 1
-
-    def set_status(self, status: SourceStatus) -> None:
-        pass
-
-    def count_reads(self, posts: int) -> None:
-        pass
-
-    def count_reconnect(self) -> None:
-        pass
-
-    def set_query_problem(self, query_key: str, problem: str | None) -> None:
-        pass
-
-    def newest_post_id(self, query_key: str) -> str | None:
-        return None
-
-    def load_state(self, name: str) -> Any:
-        return None
-
-    def save_state(self, name: str, value: Any) -> None:
-        pass
 
 
 class EventMaker:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from twitterstream.models import Author, Post
+from twitterstream.sources.base import NullSink, SourceStatus
 
 BASE_TIME = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -39,3 +40,28 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class RecordingSink(NullSink):
+    """Remembers what a source hands the ingester: posts, deletes, statuses, saved state."""
+
+    def __init__(self, state: dict[str, Any] | None = None) -> None:
+        self.posts: list[Post] = []
+        self.deleted: list[str] = []
+        self.statuses: list[SourceStatus] = []
+        self.state: dict[str, Any] = dict(state or {})
+
+    def deliver(self, post: Post, query_keys: list[str] | None = None) -> None:
+        self.posts.append(post)
+
+    def delete(self, post_key: str) -> None:
+        self.deleted.append(post_key)
+
+    def set_status(self, status: SourceStatus) -> None:
+        self.statuses.append(status)
+
+    def load_state(self, name: str) -> Any:
+        return self.state.get(name)
+
+    def save_state(self, name: str, value: Any) -> None:
+        self.state[name] = value

@@ -4,52 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
+from helpers import RecordingSink
 from samples import SAMPLES
 from twitterstream.config import Settings, load_settings
-from twitterstream.models import Post
-from twitterstream.sources.base import SourceStatus
 from twitterstream.sources.bluesky import REWIND_US, BlueskySource, resume_cursor, subscribe_url
 from twitterstream.sources.bluesky_payload import could_be_post
-
-
-class RecordingSink:
-    """Collects what a source hands the ingester."""
-
-    def __init__(self, state: dict[str, Any] | None = None) -> None:
-        self.posts: list[Post] = []
-        self.deleted: list[str] = []
-        self.state: dict[str, Any] = dict(state or {})
-
-    def deliver(self, post: Post, query_keys: list[str] | None = None) -> None:
-        self.posts.append(post)
-
-    def delete(self, post_key: str) -> None:
-        self.deleted.append(post_key)
-
-    def set_status(self, status: SourceStatus) -> None:
-        pass
-
-    def count_reads(self, posts: int) -> None:
-        pass
-
-    def count_reconnect(self) -> None:
-        pass
-
-    def set_query_problem(self, query_key: str, problem: str | None) -> None:
-        pass
-
-    def newest_post_id(self, query_key: str) -> str | None:
-        return None
-
-    def load_state(self, name: str) -> Any:
-        return self.state.get(name)
-
-    def save_state(self, name: str, value: Any) -> None:
-        self.state[name] = value
 
 
 def raw(name: str) -> str:

@@ -10,50 +10,14 @@ from typing import Any
 import pytest
 
 from fakes.mastodon import FakeMastodon
+from helpers import RecordingSink
 from samples import SAMPLES, load
 from twitterstream.config import Secret, Settings
 from twitterstream.embed import EmbedFetcher, sanitize_mastodon_embed
-from twitterstream.models import Post
-from twitterstream.sources.base import SourceStatus
 from twitterstream.sources.mastodon import GAP_FILL_MAX_PAGES, MastodonSource, tag_timeline_path
 from twitterstream.sources.mastodon_payload import post_from_status
 
 TOKEN = "test-token"
-
-
-class RecordingSink:
-    """Collects what a source hands the ingester."""
-
-    def __init__(self) -> None:
-        self.posts: list[Post] = []
-        self.deleted: list[str] = []
-
-    def deliver(self, post: Post, query_keys: list[str] | None = None) -> None:
-        self.posts.append(post)
-
-    def delete(self, post_key: str) -> None:
-        self.deleted.append(post_key)
-
-    def set_status(self, status: SourceStatus) -> None:
-        pass
-
-    def count_reads(self, posts: int) -> None:
-        pass
-
-    def count_reconnect(self) -> None:
-        pass
-
-    def set_query_problem(self, query_key: str, problem: str | None) -> None:
-        pass
-
-    def newest_post_id(self, query_key: str) -> str | None:
-        return None
-
-    def load_state(self, name: str) -> Any:
-        return None
-
-    def save_state(self, name: str, value: Any) -> None:
-        pass
 
 
 @pytest.fixture

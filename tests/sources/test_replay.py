@@ -10,49 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from harness import eventually
+from helpers import RecordingSink
 from samples import SAMPLES
-
 from twitterstream.config import DEMO_REPLAY_FILE, Settings
-from twitterstream.models import Post
-from twitterstream.sources.base import SourceStatus
 from twitterstream.sources.replay import ReplaySource, decode_replay_line
-
-
-class RecordingSink:
-    """A sink that remembers what the source handed over."""
-
-    def __init__(self) -> None:
-        self.posts: list[Post] = []
-        self.deleted: list[str] = []
-        self.statuses: list[SourceStatus] = []
-
-    def deliver(self, post: Post, query_keys: list[str] | None = None) -> None:
-        self.posts.append(post)
-
-    def delete(self, post_key: str) -> None:
-        self.deleted.append(post_key)
-
-    def set_status(self, status: SourceStatus) -> None:
-        self.statuses.append(status)
-
-    def count_reads(self, posts: int) -> None:
-        pass
-
-    def count_reconnect(self) -> None:
-        pass
-
-    def set_query_problem(self, query_key: str, problem: str | None) -> None:
-        pass
-
-    def newest_post_id(self, query_key: str) -> str | None:
-        return None
-
-    def load_state(self, name: str) -> Any:
-        return None
-
-    def save_state(self, name: str, value: Any) -> None:
-        pass
 
 
 def compact(path: Path) -> str:

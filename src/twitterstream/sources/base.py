@@ -208,6 +208,37 @@ class Sink(Protocol):
         """Save resume state."""
 
 
+class NullSink:
+    """A :class:`Sink` that does nothing: a base for benchmarks and test recorders."""
+
+    def deliver(self, post: Post, query_keys: list[str] | None = None) -> None:
+        pass
+
+    def delete(self, post_key: str) -> None:
+        pass
+
+    def set_status(self, status: SourceStatus) -> None:
+        pass
+
+    def count_reads(self, posts: int) -> None:
+        pass
+
+    def count_reconnect(self) -> None:
+        pass
+
+    def set_query_problem(self, query_key: str, problem: str | None) -> None:
+        pass
+
+    def newest_post_id(self, query_key: str) -> str | None:
+        return None
+
+    def load_state(self, name: str) -> Any:
+        return None
+
+    def save_state(self, name: str, value: Any) -> None:
+        pass
+
+
 class Source(ABC):
     """A client for one service. ``run`` holds the connection until ``stop`` is set."""
 
