@@ -2,59 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import queue
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import orjson
 
+from processes import AppProcess
 
-class Server:
-    """A `twitterstream serve` subprocess on a free port; its output is kept for the test to read."""
+
+class Server(AppProcess):
+    """``twitterstream serve`` on a free port (``port`` 0), or on the port of a server being restarted."""
 
     def __init__(self, env: dict[str, str], cwd: Path, port: int = 0) -> None:
-        """Start serving (``port`` 0: any free port; give the old one to restart a server in place)."""
-        full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1", "LOG_LEVEL": env.get("LOG_LEVEL", "INFO")}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "twitterstream", "serve", "--port", str(port)],
-            env=full_env,
-            cwd=cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: list[str] = []
-        started: queue.Queue[str] = queue.Queue()
-
-        def pump() -> None:
-            assert self.process.stdout is not None
-            for line in self.process.stdout:
-                self.lines.append(line)
-                if "listening on http://" in line:
-                    started.put(line.rsplit("http://", 1)[1].strip().rstrip("/"))
-            started.put("")
-
-        threading.Thread(target=pump, daemon=True).start()
-        address = started.get(timeout=30)
-        if not address:
-            raise AssertionError("serve did not start:\n" + "".join(self.lines))
-        self.url = f"http://{address}"
-        self.port = int(address.rsplit(":", 1)[1])
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-    @property
-    def output(self) -> str:
-        return "".join(self.lines)
+        super().__init__(["serve", "--port", str(port)], {"LOG_LEVEL": "INFO", **env}, cwd)
+        self.port = int(self.url.rsplit(":", 1)[1])
 
 
 def stream_line(post_id: int, text: str, seconds: int, name: str = "Wall Tester") -> bytes:
