@@ -1,0 +1,124 @@
+"""The live stream's protocol over real HTTP: event format, keep-alives, Last-Event-ID resume."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from werkzeug.serving import make_server
+
+from harness import Harness, running_app
+from helpers import make_post
+from twitterstream.config import Settings
+
+
+class Served:
+    """The app on a real HTTP server (threaded werkzeug) on 127.0.0.1, port 0."""
+
+    def __init__(self, harness: Harness) -> None:
+        self.harness = harness
+        self.server = make_server("127.0.0.1", 0, harness.app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def served(settings: Settings, tmp_path: Path) -> Iterator[Served]:
+    settings = settings.with_overrides(sse_keepalive_seconds=0.2)
+    with running_app(settings, tmp_path, start_ingester=False) as harness:
+        served = Served(harness)
+        yield served
+        harness.app.extensions["hub"].stop()  # ends open streams before the server stops
+        served.stop()
+
+
+def read_events(lines: Iterator[str], count: int, kinds: tuple[str, ...] = ("post", "delete", "embed")) -> list[dict]:
+    """The next ``count`` events of ``kinds`` as {"event", "id", "data"} (comments and others skipped)."""
+    events: list[dict] = []
+    current: dict = {}
+    for line in lines:
+        if line == "":
+            if current.get("event") in kinds:
+                events.append(current)
+                if len(events) == count:
+                    return events
+            current = {}
+        elif line.startswith(":"):
+            continue
+        else:
+            name, _, value = line.partition(": ")
+            current[name] = value
+    raise AssertionError("the stream ended early")
+
+
+def test_the_stream_sends_the_contract_format(served: Served) -> None:
+    store = served.harness.store
+    with httpx.stream("GET", f"{served.url}/api/v1/stream", params={"q": "cats"}, timeout=10) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        assert response.headers["cache-control"] == "no-cache"
+        assert response.headers["x-accel-buffering"] == "no"
+        lines = response.iter_lines()
+        assert next(lines) == "retry: 2000"
+        assert next(lines) == "event: status"
+        assert next(lines).startswith("data: {")
+        store.save_post(make_post(1, "cats & dogs"), ["cats"])
+        [event] = read_events(lines, 1)
+        assert event["event"] == "post" and event["id"] == "1"
+        data = orjson.loads(event["data"])
+        assert data["text"] == "cats & dogs"
+        assert set(data) == {"id", "source", "url", "text", "created_at", "author", "lang", "embed_html"}
+
+
+def test_keepalive_comments_arrive(served: Served) -> None:
+    with httpx.stream("GET", f"{served.url}/api/v1/stream", params={"q": "quiet"}, timeout=10) as response:
+        assert any(line == ": keep-alive" for line in response.iter_lines())
+
+
+def test_a_new_stream_starts_with_the_latest_posts_oldest_first(served: Served) -> None:
+    for post_id in range(1, 16):
+        served.harness.store.save_post(make_post(post_id), ["cats"])
+    with httpx.stream("GET", f"{served.url}/api/v1/stream", params={"q": "cats", "limit": 5}, timeout=10) as response:
+        assert [e["id"] for e in read_events(response.iter_lines(), 5)] == ["11", "12", "13", "14", "15"]
+
+
+def test_last_event_id_resumes_with_no_gap_and_no_duplicate(served: Served) -> None:
+    store = served.harness.store
+    for post_id in range(1, 4):
+        store.save_post(make_post(post_id), ["cats"])
+    with httpx.stream("GET", f"{served.url}/api/v1/stream", params={"q": "cats"}, timeout=10) as response:
+        seen = [e["id"] for e in read_events(response.iter_lines(), 3)]
+    assert seen == ["1", "2", "3"]
+    for post_id in range(4, 7):  # published while the client was away
+        store.save_post(make_post(post_id), ["cats"])
+    headers = {"Last-Event-ID": "3"}
+    with httpx.stream("GET", f"{served.url}/api/v1/stream", params={"q": "cats"}, headers=headers, timeout=10) as r:
+        store.save_post(make_post(7), ["cats"])  # and one more, live
+        assert [e["id"] for e in read_events(r.iter_lines(), 4)] == ["4", "5", "6", "7"]
+
+
+def test_deletes_reach_an_open_stream(served: Served) -> None:
+    store = served.harness.store
+    store.save_post(make_post(1), ["cats"])
+    with httpx.stream("GET", f"{served.url}/api/v1/stream", params={"q": "cats"}, timeout=10) as response:
+        lines = response.iter_lines()
+        assert read_events(lines, 1)[0]["id"] == "1"
+        store.delete_post("x:1")
+        [event] = read_events(lines, 1)
+        assert event["event"] == "delete" and orjson.loads(event["data"]) == {"id": "1"}
+        assert "id" not in event  # only posts move the Last-Event-ID
+
+
+def test_a_bad_query_answers_400_json_not_a_stream(served: Served) -> None:
+    answer = httpx.get(f"{served.url}/api/v1/stream", params={"q": "cats or dogs"})
+    assert answer.status_code == 400
+    assert answer.json()["error"]["position"] == 6
