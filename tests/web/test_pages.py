@@ -189,3 +189,16 @@ def test_a_new_query_fills_from_the_recent_window_before_the_first_paint(setting
         eventually(lambda: site.ingester is not None and len(site.ingester.window) == 1)
         body = site.client.get("/results/%23fresh").get_data(as_text=True)
         assert 'data-id="5"' in body
+
+
+def test_without_an_x_token_the_pages_say_what_to_set(tmp_path: Path) -> None:
+    from twitterstream.config import load_settings
+
+    settings = load_settings({}, env_file=None)
+    assert settings.source == "bluesky"
+    with running_app(settings, tmp_path, start_ingester=False) as site:
+        body = site.client.get("/").get_data(as_text=True)
+        assert "X_BEARER_TOKEN is not set" in body
+    explicit = load_settings({"TWITTERSTREAM_SOURCE": "bluesky"}, env_file=None)
+    with running_app(explicit, tmp_path / "b", start_ingester=False) as site:
+        assert "X_BEARER_TOKEN" not in site.client.get("/").get_data(as_text=True)

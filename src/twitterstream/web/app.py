@@ -87,6 +87,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_errors(app)
     app.after_request(_security_headers)
     app.jinja_env.globals["source_status"] = lambda: source_status(app)
+    app.jinja_env.globals["source_hint"] = _source_hint(settings)
     return app
 
 
@@ -120,6 +121,16 @@ def _source_status(app: Flask) -> dict[str, Any]:
     status = dict(state["status"])
     status["counters"] = state.get("counters", {})
     return status
+
+
+def _source_hint(settings: Settings) -> str:
+    """What to set to use X, when Bluesky was chosen only because no X token is set."""
+    if settings.source == "bluesky" and not settings.source_explicit:
+        return (
+            "Showing Bluesky because X_BEARER_TOKEN is not set. To watch X instead, set X_BEARER_TOKEN to your "
+            "X app's bearer token (in the environment or a .env file) and restart."
+        )
+    return ""
 
 
 def query_problem(app: Flask, query_key: str) -> str | None:
