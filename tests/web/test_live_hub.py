@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import orjson
 
+from harness import eventually
 from helpers import make_post
 from twitterstream.store.sqlite import SQLiteStore
 from twitterstream.web.live import CLOSE, LiveHub
@@ -18,8 +19,9 @@ def next_event(subscription, timeout: float = 5.0) -> str:  # type: ignore[no-un
     while True:
         message = subscription.get(timeout=timeout)
         assert message is not None, "no message in time"
-        if not message[1].startswith("event: status"):
-            return message[1]
+        text = message[1].decode()
+        if not text.startswith("event: status"):
+            return text
 
 
 def test_every_subscriber_of_a_query_gets_each_post_once(sqlite_store: SQLiteStore) -> None:
@@ -32,7 +34,7 @@ def test_every_subscriber_of_a_query_gets_each_post_once(sqlite_store: SQLiteSto
         assert text.startswith("event: post\nid: 1\ndata: ")
         assert orjson.loads(text.split("data: ", 1)[1])["text"] == "hi #nyc"
     while (message := other.get(timeout=0.2)) is not None:  # at most a status: no post of another query
-        assert message[1].startswith("event: status")
+        assert message[1].startswith(b"event: status")
     hub.stop()
 
 
@@ -70,3 +72,15 @@ def test_stop_closes_every_stream(sqlite_store: SQLiteStore) -> None:
     hub.stop()
     while (message := subscription.get(timeout=1)) is not CLOSE:
         assert message is not None
+
+
+def test_a_reader_too_far_behind_is_cut_off_and_told_to_reconnect(sqlite_store: SQLiteStore) -> None:
+    hub = LiveHub(
+        sqlite_store, grace_seconds=60, read_status=lambda: {"state": "connected"}, heartbeat_seconds=60, max_pending=3
+    )
+    subscription = hub.subscribe("q", "q")
+    for n in range(1, 6):
+        sqlite_store.save_post(make_post(n), ["q"])
+    eventually(lambda: subscription.dropped)  # nobody reads: the fourth message is one too many
+    assert subscription.get(timeout=5) is CLOSE
+    hub.stop()

@@ -191,6 +191,22 @@ def test_a_new_query_fills_from_the_recent_window_before_the_first_paint(setting
         assert 'data-id="5"' in body
 
 
+def test_only_the_first_view_of_a_query_waits_for_its_first_posts(
+    site: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[dict[str, str]] = []
+    real_wait = site.store.wait_for_events
+
+    def counting_wait(cursors: dict[str, str], timeout: float) -> list:  # type: ignore[type-arg]
+        waits.append(cursors)
+        return real_wait(cursors, 0)
+
+    monkeypatch.setattr(site.store, "wait_for_events", counting_wait)
+    assert site.client.get("/results/nothing-matches-this").status_code == 200
+    assert site.client.get("/results/nothing-matches-this").status_code == 200
+    assert len(waits) == 1
+
+
 def test_without_an_x_token_the_pages_say_what_to_set(tmp_path: Path) -> None:
     from twitterstream.config import load_settings
 

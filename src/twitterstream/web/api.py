@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request, stream_with_context
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from twitterstream.config import Settings
 from twitterstream.query import Query, QueryError
@@ -103,16 +103,18 @@ def stream() -> Response:
         raise
     status = hub.status or {k: v for k, v in source_status(_app()).items() if k != "counters"}
 
-    def generate() -> Iterator[str]:
+    def generate() -> Iterator[bytes]:
+        # Runs after the request context is gone (nothing here needs it): an idle stream keeps only
+        # its subscription and this generator, and the bytes go to the server as they are.
         nonlocal backlog
         try:
-            yield "retry: 2000\n" + format_status(status)
-            yield "".join(backlog)
+            yield b"retry: 2000\n" + format_status(status)
+            yield b"".join(backlog)
             backlog = []
             while True:
                 message = subscription.get(timeout=keepalive)
                 if message is None:
-                    yield ": keep-alive\n\n"
+                    yield b": keep-alive\n\n"
                     continue
                 if message is CLOSE or subscription.dropped:
                     return
@@ -123,13 +125,13 @@ def stream() -> Response:
         finally:
             hub.unsubscribe(subscription)
 
-    response = Response(stream_with_context(generate()), mimetype="text/event-stream")
+    response = Response(generate(), mimetype="text/event-stream", direct_passthrough=True)
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # nginx and friends: do not buffer
     return response
 
 
-def _backlog(store: Store, key: str, last_id: str | None, limit: int) -> tuple[list[str], tuple[int, int]]:
+def _backlog(store: Store, key: str, last_id: str | None, limit: int) -> tuple[list[bytes], tuple[int, int]]:
     """What to send before live events, and the order of the newest event it covers."""
     if last_id:
         cursor = store.find_post_event(key, last_id.strip())
@@ -142,5 +144,5 @@ def _backlog(store: Store, key: str, last_id: str | None, limit: int) -> tuple[l
     posts = store.latest(key, limit)
     texts = []
     for post in reversed(posts):
-        texts.append(format_event(Event("0", key, "post", post.key, post)) or "")
+        texts.append(format_event(Event("0", key, "post", post.key, post)) or b"")
     return texts, boundary

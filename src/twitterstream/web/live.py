@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import socket
 import threading
 import time
 import uuid
 import weakref
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -26,32 +25,33 @@ from twitterstream.store import Event, Store, StoreUnavailable, cursor_order
 
 log = logging.getLogger(__name__)
 
-#: What a subscriber's queue carries: (event order, SSE text). ``CLOSE`` ends the stream.
-Message = tuple[tuple[int, int], str]
-CLOSE: Message = ((-1, -1), "")
+#: What a subscriber's queue carries: (event order, SSE text as sent). ``CLOSE`` ends the stream.
+Message = tuple[tuple[int, int], bytes]
+CLOSE: Message = ((-1, -1), b"")
 STATUS_ORDER = (-2, -2)  # status messages are not ordered with the events
 
 
-def format_event(event: Event) -> str | None:
-    """The SSE text of a store event (None when there is nothing to send)."""
+def format_event(event: Event) -> bytes | None:
+    """The SSE message of a store event, encoded (None when there is nothing to send)."""
     if event.kind == "post":
         if event.post is None:  # deleted or expired before we read it
             return None
-        data = orjson.dumps(event.post.to_json()).decode()
-        return f"event: post\nid: {event.post.id}\ndata: {data}\n\n"
+        data = orjson.dumps(event.post.to_json())
+        return b"event: post\nid: %s\ndata: %s\n\n" % (event.post.id.encode(), data)
     post_id = event.post_key.partition(":")[2]
     if event.kind == "embed":
         if event.post is None or not event.post.embed_html:
             return None
-        data = orjson.dumps({"id": post_id, "embed_html": event.post.embed_html}).decode()
-        return f"event: embed\ndata: {data}\n\n"
+        data = orjson.dumps({"id": post_id, "embed_html": event.post.embed_html})
+        return b"event: embed\ndata: %s\n\n" % data
     if event.kind == "delete":
-        return f"event: delete\ndata: {orjson.dumps({'id': post_id}).decode()}\n\n"
+        return b"event: delete\ndata: %s\n\n" % orjson.dumps({"id": post_id})
     return None
 
 
-def format_status(status: dict[str, Any]) -> str:
-    return f"event: status\ndata: {orjson.dumps(status).decode()}\n\n"
+def format_status(status: dict[str, Any]) -> bytes:
+    """The SSE message of the source's status, encoded."""
+    return b"event: status\ndata: %s\n\n" % orjson.dumps(status)
 
 
 _HUBS: weakref.WeakSet[LiveHub] = weakref.WeakSet()
@@ -64,29 +64,43 @@ def stop_all_hubs() -> None:
 
 
 class Subscription:
-    """One open live stream."""
+    """One open live stream: the messages its reader has not taken yet.
 
-    __slots__ = ("dropped", "query_key", "queue")
+    A deque and one event rather than a ``queue.Queue`` (a lock and three conditions): a thousand of
+    these are held per process, and a put is on the fan-out's hot path.
+    """
+
+    __slots__ = ("_pending", "_ready", "dropped", "max_pending", "query_key")
 
     def __init__(self, query_key: str, max_pending: int) -> None:
         self.query_key = query_key
-        self.queue: queue.Queue[Message] = queue.Queue(maxsize=max_pending)
+        self.max_pending = max_pending
+        self._pending: deque[Message] = deque()
+        self._ready = threading.Event()
         self.dropped = False
 
     def put(self, message: Message) -> None:
-        try:
-            self.queue.put_nowait(message)
-        except queue.Full:
+        if len(self._pending) >= self.max_pending:
             # A reader this far behind is cut off; its browser reconnects with Last-Event-ID and resumes.
             self.dropped = True
+        else:
+            self._pending.append(message)
+        self._ready.set()
 
     def get(self, timeout: float) -> Message | None:
         """The next message, or None after ``timeout`` seconds (time for a keep-alive)."""
         if self.dropped:
             return CLOSE
+        if not self._pending:
+            self._ready.clear()
+            # A put between the check above and the clear has appended before setting: look again.
+            if not self._pending and not self._ready.wait(timeout):
+                return None
+        if self.dropped:
+            return CLOSE
         try:
-            return self.queue.get(timeout=timeout)
-        except queue.Empty:
+            return self._pending.popleft()
+        except IndexError:  # woken with nothing new (a drop, or a set that raced the clear)
             return None
 
 
@@ -116,7 +130,7 @@ class LiveHub:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
-        self._status_text = ""
+        self._status_text = b""
         self.status: dict[str, Any] = {}
         _HUBS.add(self)
 

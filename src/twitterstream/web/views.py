@@ -106,12 +106,14 @@ def results(query: str) -> Any:
     store = _store()
     limit = _limit_choice(request.args.get("limit"))
     head = store.head_cursor(parsed.key)
+    already_watched = any(w.key == parsed.key for w in store.watched())
     store.watch(parsed.key, parsed.text, PAGE_VIEW_HOLDER, 0, settings.watch_grace_seconds)
     wake_ingester(_app())
     posts = store.latest(parsed.key, limit)
-    if not posts and head == "0":
-        # A query nobody watched before: give the ingester a moment to fill it from its recent window
+    if not posts and head == "0" and not already_watched:
+        # A query nobody is watching: give the ingester a moment to fill it from its recent window
         # (or the service's search), so that the first paint is a full page, not an empty state.
+        # A query already watched had that chance: its empty page is the truth, shown at once.
         store.wait_for_events({parsed.key: head}, FIRST_FILL_WAIT)
         posts = store.latest(parsed.key, limit)
     since = next((w.since for w in store.watched() if w.key == parsed.key), None)
