@@ -21,7 +21,8 @@ demo: $(STAMP)
 	TWITTERSTREAM_SOURCE=replay $(BIN)/twitterstream serve
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 

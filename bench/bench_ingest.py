@@ -71,8 +71,10 @@ def main() -> None:
             elapsed, matched = run(lines, keys, Path(tmp))
             rows.append((count, len(lines) / elapsed, matched))
     base = rows[0][1]
-    print(f"`python bench/bench_ingest.py` (Python {platform.python_version()}, {platform.machine()}; "
-          f"{len(lines):,} posts, replay -> decode -> match -> SQLite)")
+    print(
+        f"`python bench/bench_ingest.py` (Python {platform.python_version()}, {platform.machine()}; "
+        f"{len(lines):,} posts, replay -> decode -> match -> SQLite)"
+    )
     print()
     print("| watched queries | posts/s through the ingester | cost vs 10 | matches stored |")
     print("|---:|---:|---:|---:|")

@@ -12,9 +12,14 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 USERS = [
-    ("1001", "ada_demo", "Ada (demo)"), ("1002", "grace_demo", "Grace (demo)"), ("1003", "linus_demo", "Linus (demo)"),
-    ("1004", "maria_demo", "María (demo)"), ("1005", "kenji_demo", "Kenji (demo)"), ("1006", "noor_demo", "Noor (demo)"),
-    ("1007", "citybot_demo", "City Bot (demo)"), ("1008", "weather_demo", "Weather (demo)"),
+    ("1001", "ada_demo", "Ada (demo)"),
+    ("1002", "grace_demo", "Grace (demo)"),
+    ("1003", "linus_demo", "Linus (demo)"),
+    ("1004", "maria_demo", "María (demo)"),
+    ("1005", "kenji_demo", "Kenji (demo)"),
+    ("1006", "noor_demo", "Noor (demo)"),
+    ("1007", "citybot_demo", "City Bot (demo)"),
+    ("1008", "weather_demo", "Weather (demo)"),
 ]
 TEMPLATES = [
     ("en", "Morning coffee and a walk across the bridge. {tag} is beautiful today"),
@@ -49,13 +54,20 @@ def main() -> None:
         offset = 0
         for word in text.split(" "):
             if word.startswith("#"):
-                entities.setdefault("hashtags", []).append({"start": offset, "end": offset + len(word), "tag": word[1:]})
+                entities.setdefault("hashtags", []).append(
+                    {"start": offset, "end": offset + len(word), "tag": word[1:]}
+                )
             offset += len(word) + 1
         if rng.random() < 0.2:
             link = f"https://t.co/demo{n:04d}"
             entities.setdefault("urls", []).append(
-                {"start": len(text) + 1, "end": len(text) + 1 + len(link), "url": link,
-                 "expanded_url": f"https://example.com/story/{n}", "display_url": f"example.com/story/{n}"}
+                {
+                    "start": len(text) + 1,
+                    "end": len(text) + 1 + len(link),
+                    "url": link,
+                    "expanded_url": f"https://example.com/story/{n}",
+                    "display_url": f"example.com/story/{n}",
+                }
             )
             text = f"{text} {link}"
         post_id += rng.randint(1, 5) << 22

@@ -220,9 +220,7 @@ def test_buildspec_tags_the_image_with_the_commit(tmp_path: Path) -> None:
 
 
 def test_imagedefinitions_name_the_containers_of_the_task_definitions(tmp_path: Path) -> None:
-    (command,) = [
-        c for phase, c in buildspec_commands() if phase == "post_build" and "> imagedefinitions.json" in c
-    ]
+    (command,) = [c for phase, c in buildspec_commands() if phase == "post_build" and "> imagedefinitions.json" in c]
     run_bash(command, {"REPOSITORY_URI": FAKE_REPOSITORY_URI, "IMAGE_TAG": "abc1234"}, tmp_path)
     definitions = json.loads((tmp_path / "imagedefinitions.json").read_text())
 

@@ -186,9 +186,7 @@ def detect_facets(text: str, mention_dids: Mapping[str, str] | None = None) -> l
         )
     for match in _URL.finditer(text):
         url = match.group(1)
-        while url and (
-            url[-1] in _TRAILING_URL_PUNCT or (url[-1] == ")" and url.count("(") < url.count(")"))
-        ):
+        while url and (url[-1] in _TRAILING_URL_PUNCT or (url[-1] == ")" and url.count("(") < url.count(")"))):
             url = url[:-1]
         if not url or "@" in url.split("/", 1)[0]:
             continue
@@ -252,9 +250,7 @@ def images_embed(count: int = 1, alt: str = "") -> dict[str, Any]:
     return {"$type": "app.bsky.embed.images", "images": images}
 
 
-def quote_embed(
-    uri: str, cid: str | None = None, *, media: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
+def quote_embed(uri: str, cid: str | None = None, *, media: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A quote post: ``app.bsky.embed.record``, or ``recordWithMedia`` when ``media`` is given."""
     record = {"cid": cid or fake_cid(uri), "uri": uri}
     if media is None:
@@ -262,9 +258,7 @@ def quote_embed(
     return {"$type": "app.bsky.embed.recordWithMedia", "media": dict(media), "record": {"record": record}}
 
 
-def _envelope(
-    did: str, time_us: int | None, kind: str, body_key: str, body: dict[str, Any]
-) -> dict[str, Any]:
+def _envelope(did: str, time_us: int | None, kind: str, body_key: str, body: dict[str, Any]) -> dict[str, Any]:
     event: dict[str, Any] = {"did": did}
     if time_us is not None:
         event["time_us"] = time_us
@@ -318,9 +312,7 @@ def make_post_event(
         if isinstance(reply, Mapping):
             record["reply"] = dict(reply)
         else:
-            parent_uri = (
-                f"at://{fake_did('parent.bsky.social')}/{POST_COLLECTION}/{new_tid(1_700_000_000_000_000)}"
-            )
+            parent_uri = f"at://{fake_did('parent.bsky.social')}/{POST_COLLECTION}/{new_tid(1_700_000_000_000_000)}"
             ref = {"cid": fake_cid(parent_uri), "uri": parent_uri}
             record["reply"] = {"parent": dict(ref), "root": dict(ref)}
     if tags:
@@ -471,9 +463,7 @@ def _parse_dids(values: Sequence[str]) -> frozenset[str] | None:
             raise _InvalidOptions(f"subscribe: invalid options: invalid DID: {raw}")
     dids = frozenset(values)
     if len(dids) > MAX_WANTED_DIDS:
-        raise _InvalidOptions(
-            f"subscribe: invalid options: too many wanted DIDs: {len(dids)} > {MAX_WANTED_DIDS}"
-        )
+        raise _InvalidOptions(f"subscribe: invalid options: too many wanted DIDs: {len(dids)} > {MAX_WANTED_DIDS}")
     return dids
 
 

@@ -196,9 +196,7 @@ _MEDIA_EXTENSIONS = {"image": "png", "video": "mp4", "gifv": "mp4", "audio": "mp
 def _attachment(index: int, kind: str, base_url: str, status_id: str) -> dict[str, Any]:
     media_id = f"{status_id[:12] or '1'}{index:04d}"
     ext = _MEDIA_EXTENSIONS.get(kind, "bin")
-    meta: dict[str, Any] = {
-        "original": {"width": 640, "height": 480, "size": "640x480", "aspect": 1.3333333333333333}
-    }
+    meta: dict[str, Any] = {"original": {"width": 640, "height": 480, "size": "640x480", "aspect": 1.3333333333333333}}
     return {
         "id": media_id,
         "type": kind,
@@ -296,9 +294,7 @@ def make_status(
             {
                 "id": str(200_000 + sum(map(ord, m))),
                 "username": m.partition("@")[0],
-                "url": f"https://{m.partition('@')[2]}/@{m.partition('@')[0]}"
-                if "@" in m
-                else f"{base}/@{m}",
+                "url": f"https://{m.partition('@')[2]}/@{m.partition('@')[0]}" if "@" in m else f"{base}/@{m}",
                 "acct": m,
             }
             for m in mentions
@@ -491,9 +487,7 @@ class FakeMastodon:
         server.fake = self
         self._server = server
         self.port = int(server.server_address[1])
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 
@@ -556,9 +550,7 @@ class FakeMastodon:
                 stream.items.put(("drop", graceful))
         self.wait_for(lambda: all(s not in self._streams for s in streams), 10)
 
-    def fail_requests(
-        self, status: int, *, count: int = 1, path_prefix: str = "/", error: str | None = None
-    ) -> None:
+    def fail_requests(self, status: int, *, count: int = 1, path_prefix: str = "/", error: str | None = None) -> None:
         """Answer the next ``count`` requests under ``path_prefix`` with ``status`` and
         ``{"error": error}`` (a generic message by default)."""
         body = {"error": error or _REASONS.get(status, "Something went wrong")}

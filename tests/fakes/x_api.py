@@ -358,9 +358,7 @@ class FakeX(Endpoints):
             for session in self._sessions:
                 if session.dead:
                     continue
-                session.disconnect_message = b"".join(item.line for item in session.pending) + encode_line(
-                    message
-                )
+                session.disconnect_message = b"".join(item.line for item in session.pending) + encode_line(message)
                 session.pending = []
                 session.control = f"disconnect:{disconnect_type}"
                 session.wake()
@@ -422,9 +420,7 @@ class FakeX(Endpoints):
         with self._cond:
             return len(self._sessions)
 
-    stream_connects = _counter(
-        "stream_connects", "GET /2/tweets/search/stream requests, refused ones included."
-    )
+    stream_connects = _counter("stream_connects", "GET /2/tweets/search/stream requests, refused ones included.")
     max_concurrent_streams = _counter("max_concurrent_streams", "The most streams open at once so far.")
     search_calls = _counter("search_calls", "GET /2/tweets/search/recent requests.")
     oembed_calls = _counter("oembed_calls", "GET /oembed requests.")
@@ -433,9 +429,7 @@ class FakeX(Endpoints):
     messages_sent = _counter("messages_sent", "Post messages (with ``data``) fully written to streams.")
     keepalives_sent = _counter("keepalives_sent", "Keep-alive line ends written to streams.")
 
-    def wait_for(
-        self, predicate: Callable[[], bool], timeout: float = 5.0, description: str | None = None
-    ) -> None:
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0, description: str | None = None) -> None:
         """Block until ``predicate()`` is true; raise AssertionError (with the fake's state) on timeout.
 
         Woken by every change in the fake, and re-checked every 50 ms for state outside it. The predicate
@@ -514,20 +508,14 @@ class FakeX(Endpoints):
         matching = []
         for rule_id, rule in self._rules.items():
             tree = self._rule_trees.get(rule_id)
-            if (
-                tree is not None
-                and self._rule_active_at.get(rule_id, 0) <= now
-                and x_rules.matches(tree, doc)
-            ):
+            if tree is not None and self._rule_active_at.get(rule_id, 0) <= now and x_rules.matches(tree, doc):
                 entry: dict[str, Any] = {"id": rule_id}
                 if "tag" in rule:
                     entry["tag"] = rule["tag"]
                 matching.append(entry)
         return matching
 
-    def _stream_message(
-        self, post: dict[str, Any], fields: Fields, matching: list[dict[str, Any]]
-    ) -> dict[str, Any]:
+    def _stream_message(self, post: dict[str, Any], fields: Fields, matching: list[dict[str, Any]]) -> dict[str, Any]:
         message: dict[str, Any] = {"data": render_post(post, fields)}
         includes = build_includes([post], fields, self._registry)
         if includes:

@@ -64,9 +64,7 @@ class Endpoints:
         ids = [v for raw in query.get("ids", []) for v in raw.split(",") if v]
         bad = [v for v in ids if not ID_PATTERN.fullmatch(v)]
         if bad:
-            raise InvalidRequest(
-                [param_error("ids", bad, f"The `ids` query parameter value [{bad[0]}] is not valid")]
-            )
+            raise InvalidRequest([param_error("ids", bad, f"The `ids` query parameter value [{bad[0]}] is not valid")])
         max_results = _int_param(query, "max_results", 1000, 1, 1000)
         start = 0
         token = (query.get("pagination_token") or [None])[0]
@@ -122,8 +120,7 @@ class Endpoints:
         }
         if missing:
             answer["errors"] = [
-                invalid_request([{"parameters": {}, "message": "Rule does not exist"}], self.problems)
-                for _ in missing
+                invalid_request([{"parameters": {}, "message": "Rule does not exist"}], self.problems) for _ in missing
             ]
         return 200, answer, {}
 
@@ -222,9 +219,7 @@ class Endpoints:
                     bounds[name] = value
                 else:
                     errors.append(
-                        param_error(
-                            name, [value], f"The `{name}` query parameter value [{value}] is not valid"
-                        )
+                        param_error(name, [value], f"The `{name}` query parameter value [{value}] is not valid")
                     )
         times: dict[str, datetime] = {}
         for name in ("start_time", "end_time"):
@@ -363,11 +358,7 @@ def _int_param(query: Mapping[str, list[str]], name: str, default: int, low: int
         return default
     if not raw.strip().lstrip("-").isdigit() or not low <= int(raw) <= high:
         raise InvalidRequest(
-            [
-                param_error(
-                    name, [raw], f"The `{name}` query parameter value [{raw}] is not between {low} and {high}"
-                )
-            ]
+            [param_error(name, [raw], f"The `{name}` query parameter value [{raw}] is not between {low} and {high}")]
         )
     return int(raw)
 

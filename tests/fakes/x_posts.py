@@ -85,9 +85,7 @@ def _display_url(url: str) -> str:
 
 # Entity recognisers, approximating twitter-text: a hashtag/mention/cashtag must not follow a word character.
 _URL_RE = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,:;!?)\]'\u2026]")
-_HASHTAG_RE = re.compile(
-    r"(?<![\w&/])[#\uff03]((?:[^\W_]|_|[\u0300-\u036f])*[^\W\d_](?:[^\W_]|_|[\u0300-\u036f])*)"
-)
+_HASHTAG_RE = re.compile(r"(?<![\w&/])[#\uff03]((?:[^\W_]|_|[\u0300-\u036f])*[^\W\d_](?:[^\W_]|_|[\u0300-\u036f])*)")
 _MENTION_RE = re.compile(r"(?<![\w@/])[@\uff20]([A-Za-z0-9_]{1,15})(?![A-Za-z0-9_@])")
 _CASHTAG_RE = re.compile(r"(?<![\w$])\$([A-Za-z]{1,6}(?:[._][A-Za-z]{1,2})?)(?![A-Za-z0-9_])")
 _TCO_RE = re.compile(r"https://t\.co/[A-Za-z0-9]+")
@@ -160,9 +158,7 @@ def _inside(position: int, spans: list[dict[str, Any]]) -> bool:
     return any(span["start"] <= position < span["end"] for span in spans)
 
 
-def make_user(
-    user_id: str = "1", username: str = "someone", name: str = "Some One", **extra: Any
-) -> dict[str, Any]:
+def make_user(user_id: str = "1", username: str = "someone", name: str = "Some One", **extra: Any) -> dict[str, Any]:
     """An X user object with the fields X returns for the usual ``user.fields``."""
     user: dict[str, Any] = {
         "id": str(user_id),

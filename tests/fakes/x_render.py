@@ -304,8 +304,7 @@ def connection_exception(issue: str, detail: str, problems: str = DEFAULT_PROBLE
 
 
 NO_RULES_DETAIL = (
-    "You must define rules using the POST /2/tweets/search/stream/rules endpoint before connecting to "
-    "filtered stream."
+    "You must define rules using the POST /2/tweets/search/stream/rules endpoint before connecting to filtered stream."
 )
 TOO_MANY_CONNECTIONS_DETAIL = "This stream is currently at the maximum allowed connection limit."
 
@@ -419,9 +418,7 @@ def oembed_paragraph(post: Mapping[str, Any]) -> str:
     spans: list[tuple[int, int, str]] = []
     for url in entities.get("urls", []):
         shown = url.get("display_url", url.get("url", ""))
-        spans.append(
-            (url["start"], url["end"], f'<a href="{html.escape(url["url"])}">{html.escape(shown)}</a>')
-        )
+        spans.append((url["start"], url["end"], f'<a href="{html.escape(url["url"])}">{html.escape(shown)}</a>'))
     for tag in entities.get("hashtags", []):
         name = tag["tag"]
         link = f"https://twitter.com/hashtag/{name}?src=hash&amp;ref_src=twsrc%5Etfw"
@@ -485,9 +482,7 @@ def oembed_html(post: Mapping[str, Any], user: Mapping[str, Any], params: Mappin
     return body if _truthy(params.get("omit_script")) else body + SCRIPT_TAG
 
 
-def oembed_answer(
-    post_id: str, user: Mapping[str, Any], html_text: str, params: Mapping[str, str]
-) -> dict[str, Any]:
+def oembed_answer(post_id: str, user: Mapping[str, Any], html_text: str, params: Mapping[str, str]) -> dict[str, Any]:
     """The oEmbed JSON object (the keys and value types of samples/x/oembed.json)."""
     username = str(user.get("username", "someone"))
     width = 550

@@ -153,14 +153,10 @@ def _tokenize(value: str) -> list[_Token]:
                 proximity = int(match.group(1))
                 i += match.end()
                 if proximity > 6:
-                    raise _error(
-                        f"Proximity operator distance {proximity} exceeds the maximum of 6", start + 1
-                    )
+                    raise _error(f"Proximity operator distance {proximity} exceeds the maximum of 6", start + 1)
             if not phrase.strip():
                 raise _error("no viable alternative at input '\"\"'", start + 1)
-            tokens.append(
-                _Token("term", value[start:i], start + 1, Term("phrase", phrase, start + 1, proximity))
-            )
+            tokens.append(_Token("term", value[start:i], start + 1, Term("phrase", phrase, start + 1, proximity)))
             continue
         while i < n and not value[i].isspace() and value[i] not in '()"':
             i += 1

@@ -34,9 +34,7 @@ T0 = 1_783_175_888_000_000  # realistic microseconds (July 2026)
 
 def sample_texts() -> dict[str, str]:
     """Each capture's exact text (the files are one compact line plus a newline)."""
-    return {
-        path.stem: path.read_text(encoding="utf-8").rstrip("\n") for path in sorted(SAMPLES.glob("*.json"))
-    }
+    return {path.stem: path.read_text(encoding="utf-8").rstrip("\n") for path in sorted(SAMPLES.glob("*.json"))}
 
 
 def recv_all(ws: ClientConnection, count: int, timeout: float = 5.0) -> list[str]:
@@ -86,9 +84,7 @@ def test_samples_replayed_from_history_are_the_same_bytes_in_time_order() -> Non
 
 def test_the_url_and_the_requests_seen(jetstream: FakeJetstream) -> None:
     assert jetstream.url.startswith("ws://127.0.0.1:") and jetstream.url.endswith("/subscribe")
-    with subscribe(
-        jetstream, "wantedCollections=app.bsky.feed.post&wantedCollections=app.bsky.feed.like&cursor=42"
-    ):
+    with subscribe(jetstream, "wantedCollections=app.bsky.feed.post&wantedCollections=app.bsky.feed.like&cursor=42"):
         pass
     request = jetstream.requests[0]
     assert request["path"] == "/subscribe"

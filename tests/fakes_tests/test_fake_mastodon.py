@@ -247,9 +247,7 @@ def test_health(client: httpx.Client) -> None:
     assert (response.status_code, response.text) == (200, "OK")
 
 
-def test_fail_requests_answers_the_next_requests_with_an_error(
-    mastodon: FakeMastodon, client: httpx.Client
-) -> None:
+def test_fail_requests_answers_the_next_requests_with_an_error(mastodon: FakeMastodon, client: httpx.Client) -> None:
     mastodon.fail_requests(503, count=2, path_prefix="/api/v1/timelines")
     assert client.get("/api/v1/timelines/public").status_code == 503
     assert client.get("/api/v1/streaming/health").status_code == 200
@@ -258,9 +256,7 @@ def test_fail_requests_answers_the_next_requests_with_an_error(
 
 
 # -- who gets what ---------------------------------------------------------------------------------------
-def read_events(
-    client: httpx.Client, fake: FakeMastodon, target: str, publish: list[dict], marker: dict
-) -> list[dict]:
+def read_events(client: httpx.Client, fake: FakeMastodon, target: str, publish: list[dict], marker: dict) -> list[dict]:
     """Publish ``publish`` then ``marker`` (which the stream must get) and return what came before it."""
     with connect_sse(client, "GET", target) as source:
         fake.wait_for(lambda: fake.active_streams == 1)
@@ -334,9 +330,7 @@ def test_local_and_remote_public_streams(mastodon: FakeMastodon, client: httpx.C
     local_marker = mastodon.make_status("<p>local marker</p>")
     remote_marker = mastodon.make_status("<p>remote marker</p>", acct="carol@example.net")
     on_local = read_events(client, mastodon, "/api/v1/streaming/public/local", [local, remote], local_marker)
-    on_remote = read_events(
-        client, mastodon, "/api/v1/streaming/public/remote", [local, remote], remote_marker
-    )
+    on_remote = read_events(client, mastodon, "/api/v1/streaming/public/remote", [local, remote], remote_marker)
     assert [s["id"] for s in on_local] == [local["id"]]
     assert [s["id"] for s in on_remote] == [remote["id"]]
 
@@ -355,9 +349,7 @@ def ids(response: httpx.Response) -> list[str]:
     return [s["id"] for s in response.json()]
 
 
-def test_timelines_are_newest_first_with_the_default_limit_of_20(
-    mastodon: FakeMastodon, client: httpx.Client
-) -> None:
+def test_timelines_are_newest_first_with_the_default_limit_of_20(mastodon: FakeMastodon, client: httpx.Client) -> None:
     statuses = [mastodon.make_status(f"<p>{i}</p>") for i in range(45)]
     for status in statuses:
         mastodon.publish(status)
@@ -382,9 +374,7 @@ def test_since_id_gives_the_newest_page_and_min_id_the_oldest(five: list[dict], 
     ]
 
 
-def test_link_header_pages_and_an_unknown_tag_is_an_empty_list(
-    five: list[dict], client: httpx.Client
-) -> None:
+def test_link_header_pages_and_an_unknown_tag_is_an_empty_list(five: list[dict], client: httpx.Client) -> None:
     response = client.get("/api/v1/timelines/tag/cats", params={"limit": 2})
     links = httpx.Response(200, headers={"link": response.headers["link"]}).links
     assert ids(client.get(links["next"]["url"])) == [five[2]["id"], five[1]["id"]]
@@ -407,9 +397,7 @@ def test_timelines_may_require_a_token_and_a_wrong_token_is_refused() -> None:
         assert http.get("/api/v1/timelines/tag/cats", headers=AUTH).status_code == 200
     with FakeMastodon() as fake, httpx.Client(base_url=fake.base_url) as http:
         assert http.get("/api/v1/timelines/public").status_code == 200
-        assert (
-            http.get("/api/v1/timelines/public", headers={"Authorization": "Bearer nope"}).status_code == 401
-        )
+        assert http.get("/api/v1/timelines/public", headers={"Authorization": "Bearer nope"}).status_code == 401
 
 
 def test_rate_limit(client: httpx.Client, mastodon: FakeMastodon) -> None:

@@ -301,9 +301,7 @@ def test_rules_add_get_delete_round_trip(fake: FakeX) -> None:
         ("x" * 1025, 1025),
     ],
 )
-def test_invalid_rule_is_rejected_with_x_details_and_blocks_its_batch(
-    fake: FakeX, value: str, position: int
-) -> None:
+def test_invalid_rule_is_rejected_with_x_details_and_blocks_its_batch(fake: FakeX, value: str, position: int) -> None:
     response = add_rules(fake, {"value": "valid rule"}, {"value": value, "tag": "bad"})
     assert response.status_code == 200  # nothing created: 2xx with errors, never a 4xx
     body = response.json()
@@ -430,12 +428,8 @@ UNAUTHORIZED = {"title": "Unauthorized", "type": "about:blank", "status": 401, "
 
 
 @pytest.mark.parametrize("token", [None, "wrong"])
-@pytest.mark.parametrize(
-    ("method", "path"), [("GET", RULES), ("POST", RULES), ("GET", STREAM), ("GET", SEARCH)]
-)
-def test_bad_token_gets_x_401_and_no_rate_limit_use(
-    fake: FakeX, token: str | None, method: str, path: str
-) -> None:
+@pytest.mark.parametrize(("method", "path"), [("GET", RULES), ("POST", RULES), ("GET", STREAM), ("GET", SEARCH)])
+def test_bad_token_gets_x_401_and_no_rate_limit_use(fake: FakeX, token: str | None, method: str, path: str) -> None:
     fake.add_rule("cat")
     with client(fake, token) as http:
         response = http.request(method, path, params={"query": "cat"}, json={"add": [{"value": "x"}]})
@@ -628,16 +622,12 @@ def test_stream_headers_and_message_shape(fake: FakeX) -> None:
     validate("StreamPostsResponse", message)
     assert message["data"] == {"id": post["id"], "text": post["text"], "edit_history_tweet_ids": [post["id"]],
                                "author_id": "42"}  # fmt: skip
-    assert message["includes"] == {
-        "users": [{"id": "42", "name": "Some One", "username": "owner", "verified": False}]
-    }
+    assert message["includes"] == {"users": [{"id": "42", "name": "Some One", "username": "owner", "verified": False}]}
     assert message["matching_rules"] == [{"id": tagged, "tag": "dogs"}, {"id": untagged}]
     fake.wait_for(lambda: fake.messages_sent == 1)
 
 
-def test_posts_matching_no_rule_are_not_streamed_but_are_searchable(
-    fake: FakeX, raw_streams: list[RawStream]
-) -> None:
+def test_posts_matching_no_rule_are_not_streamed_but_are_searchable(fake: FakeX, raw_streams: list[RawStream]) -> None:
     fake.add_rule("dog")
     stream = open_raw(fake, raw_streams)
     fake.wait_for(lambda: fake.active_streams == 1)
@@ -721,9 +711,7 @@ def test_stall_sends_nothing_until_dropped(raw_streams: list[RawStream]) -> None
         fake.wait_for(lambda: fake.active_streams == 0)
 
 
-def test_drop_mid_line_cuts_a_message_and_closes_without_terminator(
-    fake: FakeX, raw_streams: list[RawStream]
-) -> None:
+def test_drop_mid_line_cuts_a_message_and_closes_without_terminator(fake: FakeX, raw_streams: list[RawStream]) -> None:
     fake.add_rule("cat")
     stream = open_raw(fake, raw_streams)
     fake.wait_for(lambda: fake.active_streams == 1)
@@ -736,9 +724,7 @@ def test_drop_mid_line_cuts_a_message_and_closes_without_terminator(
     fake.wait_for(lambda: fake.active_streams == 0)
 
 
-def test_drop_mid_line_loses_a_queued_post_that_search_still_finds(
-    fake: FakeX, raw_streams: list[RawStream]
-) -> None:
+def test_drop_mid_line_loses_a_queued_post_that_search_still_finds(fake: FakeX, raw_streams: list[RawStream]) -> None:
     fake.add_rule("cat")
     stream = open_raw(fake, raw_streams)
     fake.wait_for(lambda: fake.active_streams == 1)
@@ -751,9 +737,7 @@ def test_drop_mid_line_loses_a_queued_post_that_search_still_finds(
             stream.next_chunk()
     assert post["id"].encode() in stream.data and not stream.data.endswith(b"\r\n")
     with client(fake) as http:
-        assert (
-            http.get(SEARCH, params={"query": "cat", "since_id": "1"}).json()["data"][0]["id"] == post["id"]
-        )
+        assert http.get(SEARCH, params={"query": "cat", "since_id": "1"}).json()["data"][0]["id"] == post["id"]
 
 
 def test_httpx_sees_a_dropped_stream_as_an_incomplete_body(fake: FakeX) -> None:
@@ -766,9 +750,7 @@ def test_httpx_sees_a_dropped_stream_as_an_incomplete_body(fake: FakeX) -> None:
                 pass
 
 
-def test_operational_disconnect_sends_x_errors_message_then_ends(
-    fake: FakeX, raw_streams: list[RawStream]
-) -> None:
+def test_operational_disconnect_sends_x_errors_message_then_ends(fake: FakeX, raw_streams: list[RawStream]) -> None:
     fake.add_rule("cat")
     stream = open_raw(fake, raw_streams)
     fake.wait_for(lambda: fake.active_streams == 1)
@@ -914,9 +896,7 @@ def test_sample_plain_search_page_round_trips() -> None:
 
 
 def test_oembed_answer_has_the_real_shape(fake: FakeX) -> None:
-    post, user = make_post(
-        None, "Owl bet you'll lose <this> & that #owls", username="sandiegozoo", name="Zoo 👻"
-    )
+    post, user = make_post(None, "Owl bet you'll lose <this> & that #owls", username="sandiegozoo", name="Zoo 👻")
     fake.publish(post, users=[user])
     url = f"https://x.com/whoever/status/{post['id']}"
     with httpx.Client(base_url=fake.base_url) as http:
@@ -928,12 +908,8 @@ def test_oembed_answer_has_the_real_shape(fake: FakeX) -> None:
     assert set(body) == set(sample)
     assert {k: type(v) for k, v in body.items()} == {k: type(v) for k, v in sample.items()}
     assert {
-        k: body[k]
-        for k in ("width", "height", "type", "cache_age", "provider_name", "provider_url", "version")
-    } == {
-        k: sample[k]
-        for k in ("width", "height", "type", "cache_age", "provider_name", "provider_url", "version")
-    }
+        k: body[k] for k in ("width", "height", "type", "cache_age", "provider_name", "provider_url", "version")
+    } == {k: sample[k] for k in ("width", "height", "type", "cache_age", "provider_name", "provider_url", "version")}
     assert body["url"] == f"https://twitter.com/sandiegozoo/status/{post['id']}"
     assert body["author_name"] == "Zoo 👻" and body["author_url"] == "https://twitter.com/sandiegozoo"
     html = body["html"]
@@ -948,8 +924,7 @@ def test_oembed_answer_has_the_real_shape(fake: FakeX) -> None:
         html,
     )
     assert with_script.json()["html"].endswith(
-        "</blockquote>\n"
-        '<script async src="https://platform.twitter.com/widgets.js" charset="utf-8"></script>\n'
+        '</blockquote>\n<script async src="https://platform.twitter.com/widgets.js" charset="utf-8"></script>\n'
     )
     assert "authorization" not in fake.requests_to("/oembed")[0].headers
     assert fake.oembed_calls == 2
@@ -960,22 +935,13 @@ def test_oembed_unknown_or_deleted_post_is_404(fake: FakeX) -> None:
     fake.publish(post, users=[user])
     with httpx.Client(base_url=fake.base_url) as http:
         assert http.get("/oembed", params={"url": "https://x.com/a/status/123"}).status_code == 404
-        assert (
-            http.get("/oembed", params={"url": f"https://twitter.com/a/status/{post['id']}"}).status_code
-            == 200
-        )
+        assert http.get("/oembed", params={"url": f"https://twitter.com/a/status/{post['id']}"}).status_code == 200
         fake.delete_post(post["id"])
-        assert (
-            http.get("/oembed", params={"url": f"https://twitter.com/a/status/{post['id']}"}).status_code
-            == 404
-        )
+        assert http.get("/oembed", params={"url": f"https://twitter.com/a/status/{post['id']}"}).status_code == 404
 
 
 def test_oembed_html_can_be_hostile_and_latency_applies(fake: FakeX) -> None:
-    hostile = (
-        '<blockquote class="twitter-tweet"><p onmouseover="alert(1)">hi</p>'
-        "<script>alert(2)</script></blockquote>"
-    )
+    hostile = '<blockquote class="twitter-tweet"><p onmouseover="alert(1)">hi</p><script>alert(2)</script></blockquote>'
     fake.set_oembed_html("99", hostile)
     fake.set_latency(0.2)
     started = time.monotonic()
@@ -989,9 +955,7 @@ def test_oembed_html_can_be_hostile_and_latency_applies(fake: FakeX) -> None:
 
 
 def test_make_post_computes_entities_like_x() -> None:
-    post, user = make_post(
-        None, "Café & crème 😀 #Été @Friend_1 $TWTR see https://example.com/a/b?c=d #x2", media=1
-    )
+    post, user = make_post(None, "Café & crème 😀 #Été @Friend_1 $TWTR see https://example.com/a/b?c=d #x2", media=1)
     text = post["text"]
     assert text.startswith("Café &amp; crème 😀 #Été @Friend_1 $TWTR see https://t.co/")
     entities = post["entities"]
@@ -1001,8 +965,7 @@ def test_make_post_computes_entities_like_x() -> None:
     first_url, media_url = entities["urls"]
     assert text[first_url["start"] : first_url["end"]] == first_url["url"]
     assert (
-        first_url["expanded_url"] == "https://example.com/a/b?c=d"
-        and first_url["display_url"] == "example.com/a/b?c=d"
+        first_url["expanded_url"] == "https://example.com/a/b?c=d" and first_url["display_url"] == "example.com/a/b?c=d"
     )
     assert media_url["media_key"] == post["attachments"]["media_keys"][0]
     assert media_for(post)[0]["type"] == "photo"
@@ -1069,9 +1032,7 @@ def test_retweet_and_quote_matching(fake: FakeX, raw_streams: list[RawStream]) -
 
 
 def test_wait_for_times_out_with_a_description(fake: FakeX) -> None:
-    with pytest.raises(
-        AssertionError, match=r"timed out after 0\.1s waiting for .*messages_sent == 5.*rules=0"
-    ):
+    with pytest.raises(AssertionError, match=r"timed out after 0\.1s waiting for .*messages_sent == 5.*rules=0"):
         fake.wait_for(lambda: fake.messages_sent == 5, timeout=0.1)
 
 

@@ -75,8 +75,11 @@ def test_two_web_processes_and_a_standby_ingester_lose_nothing_and_duplicate_not
         readers = [SSEClient(f"{web.url}/api/v1/stream?q=%23nyc") for web in (web_a, web_b)]
         for reader in readers:
             assert reader.connected.wait(10)
-        fake_x.wait_for(lambda: fake_x.active_streams == 1 and len(fake_x.rules) == 1, timeout=10,
-                        description="rule added and stream open")
+        fake_x.wait_for(
+            lambda: fake_x.active_streams == 1 and len(fake_x.rules) == 1,
+            timeout=10,
+            description="rule added and stream open",
+        )
         first = publish(fake_x, "first #nyc")
         for reader in readers:
             eventually(lambda reader=reader: reader.post_ids == [first], message="live on both web processes")
@@ -86,8 +89,11 @@ def test_two_web_processes_and_a_standby_ingester_lose_nothing_and_duplicate_not
         # kill -9 the active ingester: the standby takes over and fills the gap.
         first_ingester.kill()
         missed = [publish(fake_x, f"while nobody holds the stream {n} #nyc") for n in range(3)]
-        fake_x.wait_for(lambda: fake_x.stream_connects == 2 and fake_x.active_streams == 1, timeout=15,
-                        description="the standby connected")
+        fake_x.wait_for(
+            lambda: fake_x.stream_connects == 2 and fake_x.active_streams == 1,
+            timeout=15,
+            description="the standby connected",
+        )
         last = publish(fake_x, "after the takeover #nyc")
         expected = sorted([first, *missed, last], key=int, reverse=True)
 
@@ -99,8 +105,10 @@ def test_two_web_processes_and_a_standby_ingester_lose_nothing_and_duplicate_not
         events = store.events_after("#nyc", "0")
         assert sorted(e.post_key for e in events if e.kind == "post") == sorted(f"x:{i}" for i in expected)
         for reader in readers:
-            eventually(lambda reader=reader: sorted(reader.post_ids) == sorted(expected),
-                       message="each stream got each post once")
+            eventually(
+                lambda reader=reader: sorted(reader.post_ids) == sorted(expected),
+                message="each stream got each post once",
+            )
         assert fake_x.max_concurrent_streams == 1  # never two stream connections at once
     finally:
         for reader in readers:

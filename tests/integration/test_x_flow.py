@@ -54,8 +54,10 @@ def publish(fake: FakeX, text: str, deliver: bool = True, **fields: Any) -> str:
 
 
 def watch_rule_in_place(fake: FakeX, value: str) -> None:
-    fake.wait_for(lambda: any(r["value"] == value for r in fake.rules.values()) and fake.active_streams == 1,
-                  description=f"a rule {value!r} and an open stream")
+    fake.wait_for(
+        lambda: any(r["value"] == value for r in fake.rules.values()) and fake.active_streams == 1,
+        description=f"a rule {value!r} and an open stream",
+    )
 
 
 def test_search_nyc_shows_the_ten_latest_newest_first_with_sanitised_embeds(fake_x: FakeX, x_app: Harness) -> None:
@@ -95,7 +97,8 @@ def test_a_streamed_post_reaches_the_query_and_is_embedded_once(fake_x: FakeX, x
     eventually(lambda: x_app.results("cats")[0]["embed_html"])
     assert fake_x.oembed_calls == 1
     metrics = dict(
-        line.split(" ", 1) for line in x_app.client.get("/metrics").get_data(as_text=True).splitlines()
+        line.split(" ", 1)
+        for line in x_app.client.get("/metrics").get_data(as_text=True).splitlines()
         if line and not line.startswith("#")
     )
     # The backfill search may race the stream and read the same post once more: received is 1 or 2.
@@ -116,8 +119,9 @@ def test_a_drop_mid_stream_loses_nothing_and_duplicates_nothing(fake_x: FakeX, x
     after = [publish(fake_x, f"after the reconnect {n} #live") for n in range(2)]
 
     expected = sorted(before + during + after, key=int, reverse=True)
-    eventually(lambda: [p["id"] for p in x_app.results("#live", limit=100)] == expected,
-               message="every post exactly once")
+    eventually(
+        lambda: [p["id"] for p in x_app.results("#live", limit=100)] == expected, message="every post exactly once"
+    )
     events = x_app.store.events_after("#live", "0")
     assert sorted(e.post_key for e in events if e.kind == "post") == sorted(f"x:{i}" for i in expected)
     search = fake_x.requests_to("/2/tweets/search/recent")[-1]
@@ -242,8 +246,17 @@ def test_the_bearer_token_appears_in_no_page_log_error_or_metric(
     fake_x.wait_for(lambda: fake_x.stream_connects >= 2, description="reconnected")
     bodies = [
         x_app.client.get(path).get_data(as_text=True)
-        for path in ("/", "/results/cats", "/readyz", "/metrics", "/healthz", "/nope", "/api/v1/results?q=cats",
-                     "/api/v1/results?q=cats%20or%20dogs", "/results/cats%20or%20dogs")
+        for path in (
+            "/",
+            "/results/cats",
+            "/readyz",
+            "/metrics",
+            "/healthz",
+            "/nope",
+            "/api/v1/results?q=cats",
+            "/api/v1/results?q=cats%20or%20dogs",
+            "/results/cats%20or%20dogs",
+        )
     ]
     assert fake_x.requests_to("/2/tweets/search/stream")[0].headers["authorization"] == f"Bearer {TOKEN}"
     for text in [*bodies, caplog.text, repr(x_app.settings)]:

@@ -235,7 +235,7 @@ def test_mastodon_sse_sample_carries_the_same_status() -> None:
 def test_mastodon_html_to_text_keeps_breaks_and_finds_links() -> None:
     text, links = html_to_text(
         '<p>Hello <a href="https://ex.com/a" rel="nofollow"><span class="invisible">https://</span>'
-        '<span>ex.com/a</span></a><br>next &amp; last</p><p>'
+        "<span>ex.com/a</span></a><br>next &amp; last</p><p>"
         '<a href="https://m.s/tags/x" class="mention hashtag" rel="tag">#<span>x</span></a> '
         '<span class="h-card"><a href="https://m.s/@bob" class="u-url mention">@<span>bob</span></a></span></p>'
     )
@@ -245,8 +245,15 @@ def test_mastodon_html_to_text_keeps_breaks_and_finds_links() -> None:
 
 def test_mastodon_reblog_is_a_repost_of_the_inner_status() -> None:
     inner = load("mastodon/status_hashtag_test_mastodon_social.json")
-    outer = {"id": "999", "created_at": "2022-09-01T00:00:00.000Z", "url": None, "uri": "https://m.s/1",
-             "content": "", "reblog": inner, "account": {"id": "5", "acct": "booster"}}
+    outer = {
+        "id": "999",
+        "created_at": "2022-09-01T00:00:00.000Z",
+        "url": None,
+        "uri": "https://m.s/1",
+        "content": "",
+        "reblog": inner,
+        "account": {"id": "5", "acct": "booster"},
+    }
     post = post_from_status(outer)
     assert post.is_retweet
     assert post.id == "999"

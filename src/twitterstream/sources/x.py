@@ -384,5 +384,3 @@ class XSource(Source):
             for post in reversed(posts):  # oldest first, like the stream
                 self.sink.deliver(post, [key])
             log.info("gap fill of %r: %d post(s)", key, len(posts))
-
-

@@ -348,9 +348,7 @@ class SQLiteStore(Store):
         cutoff = time.time() - keep_seconds
         with self._write() as conn:
             conn.execute("DELETE FROM leases WHERE expires_at < ?", (cutoff,))
-            conn.execute(
-                "DELETE FROM matches WHERE query_key NOT IN (SELECT query_key FROM leases)"
-            )
+            conn.execute("DELETE FROM matches WHERE query_key NOT IN (SELECT query_key FROM leases)")
             conn.execute(
                 "DELETE FROM matches WHERE (query_key, post_key) IN (SELECT query_key, post_key FROM "
                 "(SELECT query_key, post_key, ROW_NUMBER() OVER (PARTITION BY query_key "

@@ -97,8 +97,14 @@ def source_status(app: Flask) -> dict[str, Any]:
     Always the keys of :class:`SourceStatus` (source, state, reason, retry_at, since), plus ``counters``.
     """
     status = _source_status(app)
-    return {"source": status.get("source"), "state": status.get("state"), "reason": status.get("reason", ""),
-            "retry_at": status.get("retry_at"), "since": status.get("since"), "counters": status.get("counters", {})}
+    return {
+        "source": status.get("source"),
+        "state": status.get("state"),
+        "reason": status.get("reason", ""),
+        "retry_at": status.get("retry_at"),
+        "since": status.get("since"),
+        "counters": status.get("counters", {}),
+    }
 
 
 def _source_status(app: Flask) -> dict[str, Any]:
