@@ -38,7 +38,7 @@ def run(lines: list[bytes], queries: list[str], workdir: Path) -> tuple[float, i
     store = SQLiteStore(workdir / f"bench-{len(queries)}.sqlite3")
     for key in queries:
         store.watch(key, key, "bench", 1, 3600)
-    ingester = Ingester(settings, store, lambda sink: ReplaySource(settings, sink), tick=0.01)
+    ingester = Ingester(settings, store, lambda sink: ReplaySource(settings, sink))
     ingester.start()
     while ingester.counters.watched_queries < len(queries):
         time.sleep(0.01)
