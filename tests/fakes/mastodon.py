@@ -10,7 +10,10 @@ What it copies from the real thing (mastodon/mastodon ``streaming/index.js``, ``
   ``event: update\\n`` then ``data: <JSON.stringify(status)>\\n\\n`` (``delete`` carries the bare id,
   ``status.update`` an edited status). With ``split_chunks`` some data writes are further cut into
   several chunks at arbitrary byte offsets (inside the JSON, inside a UTF-8 character, between the two
-  final newlines), which is what TCP and proxies do to a real stream.
+  final newlines), which is what TCP and proxies do to a real stream. ``sse_style="generic"`` frames the
+  same events as another server may while still following the SSE specification: CRLF line endings,
+  ``data:`` without the space, a status spread over several ``data:`` lines (indented JSON; the lines
+  join with ``\n``), an ``id:`` line, ``: ping`` heartbeats.
 - Authentication as in 4.2+: no ``Authorization: Bearer`` (nor ``access_token`` parameter) answers
   ``401 {"error":"Missing access token"}``, a wrong one ``401 {"error":"Invalid access token"}``; an
   unknown stream ``400 {"error":"Unknown channel requested"}`` (checked before the token), a hashtag
@@ -439,10 +442,12 @@ class FakeMastodon:
         timelines_require_auth: bool = False,
         rate_limit: int = 300,
         oembed_style: Literal["iframe", "blockquote"] = "iframe",
+        sse_style: Literal["mastodon", "generic"] = "mastodon",
     ) -> None:
         self.access_token = access_token
         self.heartbeat_interval = heartbeat_interval
         self.split_chunks = split_chunks
+        self.sse_style = sse_style
         self.timelines_require_auth = timelines_require_auth
         self.rate_limit = rate_limit
         self.oembed_style = oembed_style
@@ -880,8 +885,10 @@ class FakeMastodon:
         def chunk(data: bytes) -> None:
             h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
+        generic = self.sse_style == "generic"
+        newline = b"\r\n" if generic else b"\n"
         if not self._silent:
-            chunk(b":)\n")
+            chunk(b":)" + newline)
         next_beat = time.monotonic() + self.heartbeat_interval
         while True:
             if _peer_closed(sock):
@@ -893,7 +900,7 @@ class FakeMastodon:
             except queue.Empty:
                 if time.monotonic() >= next_beat:
                     if not self._silent:
-                        chunk(b":thump\n")
+                        chunk(b": ping\r\n" if generic else b":thump\n")
                     next_beat = time.monotonic() + self.heartbeat_interval
                 continue
             if kind == "drop":
@@ -907,8 +914,16 @@ class FakeMastodon:
             if self._silent:
                 continue
             event, data = payload
-            chunk(b"event: %s\n" % event.encode())
-            for piece in self._pieces(b"data: %s\n\n" % data, stream.rng):
+            if generic:
+                chunk(b"id: %d\r\nevent:%s\r\n" % (self.events_sent + 1, event.encode()))
+                lines = [data]  # delete: the bare id
+                if event != "delete":
+                    lines = json.dumps(json.loads(data), ensure_ascii=False, indent=1).encode().split(b"\n")
+                body = b"".join(b"data:%s\r\n" % line for line in lines) + b"\r\n"
+            else:
+                chunk(b"event: %s\n" % event.encode())
+                body = b"data: %s\n\n" % data
+            for piece in self._pieces(body, stream.rng):
                 chunk(piece)
             with self._cond:
                 stream.sent += 1

@@ -198,6 +198,33 @@ def test_httpx_sse_reads_split_events_intact(mastodon: FakeMastodon, client: htt
     assert events[20] == ("delete", statuses[0]["id"])
 
 
+def test_the_generic_sse_style_is_spec_framing_that_decodes_to_the_same_events() -> None:
+    status = make_status("108914430312582020", "<p>two</p>\n<p>paragraphs é😂</p>")
+    with FakeMastodon(heartbeat_interval=0.05, split_chunks=0.0, sse_style="generic") as fake:
+        raw = open_raw(fake, "/api/v1/streaming/public")
+        try:
+            assert raw.chunk() == b":)\r\n"
+            assert raw.chunk() == b": ping\r\n"
+            fake.publish(status)
+            fake.delete(status["id"])
+            wire = b""
+            while wire.count(b"\r\n\r\n") < 2:
+                if (data := raw.chunk()) != b": ping\r\n":
+                    wire += data
+        finally:
+            raw.close()
+    update, delete, _ = wire.decode().split("\r\n\r\n")
+    lines = update.split("\r\n")
+    assert lines[:3] == ["id: 1", "event:update", "data:{"]
+    assert (
+        len(lines) > 10
+        and "\n" not in update.replace("\r\n", "")
+        and all(line.startswith("data:") for line in lines[2:])
+    )
+    assert json.loads("\n".join(line[5:] for line in lines[2:])) == status  # data lines join with "\n"
+    assert delete == "id: 2\r\nevent:delete\r\ndata:108914430312582020"
+
+
 # -- authentication and errors ---------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("headers", "status", "error"),

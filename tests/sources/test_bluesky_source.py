@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 
+from fakes.jetstream import FakeJetstream, encode_event, fake_did, make_delete_event, make_post_event
 from helpers import RecordingSink
 from samples import SAMPLES
 from twitterstream.config import Settings, load_settings
-from twitterstream.sources.bluesky import REWIND_US, BlueskySource, resume_cursor, subscribe_url
+from twitterstream.sources.bluesky import (
+    MAX_RESUME_AGE_US,
+    REWIND_US,
+    BlueskySource,
+    resume_cursor,
+    subscribe_url,
+)
 from twitterstream.sources.bluesky_payload import could_be_post
 
 
@@ -91,6 +99,13 @@ def test_a_replayed_event_is_delivered_once_and_garbage_is_skipped(source: Blues
     assert [p.id for p in sink_of(source).posts] == ["did:plc:tn3hni2jpphsgl6amfbb7ja6/3mptbypfywk2v"]
 
 
+def test_a_binary_frame_is_decoded_like_a_text_frame(source: BlueskySource) -> None:
+    source.handle_message(raw("post_create_tag_facets").encode())
+    source.handle_message(raw("post_delete").encode())
+    assert [p.id for p in sink_of(source).posts] == ["did:plc:tn3hni2jpphsgl6amfbb7ja6/3mptbypfywk2v"]
+    assert sink_of(source).deleted == ["bluesky:did:plc:4smmjsqf6l5jkzczvw6vsrqc/3mpt73z3ejc2p"]
+
+
 def test_the_subscribe_url_asks_for_posts_from_the_cursor() -> None:
     url = subscribe_url("wss://jetstream.example/subscribe?wantedCollections=x&compress=false", 1783175888172335)
     assert url == (
@@ -99,10 +114,77 @@ def test_the_subscribe_url_asks_for_posts_from_the_cursor() -> None:
     assert subscribe_url("ws://127.0.0.1:1/subscribe", None).endswith("?wantedCollections=app.bsky.feed.post")
 
 
+def test_a_bare_host_gets_the_subscribe_path_and_zstd_is_never_asked_for() -> None:
+    posts_only = "wantedCollections=app.bsky.feed.post"
+    assert subscribe_url("wss://jetstream.example", None) == f"wss://jetstream.example/subscribe?{posts_only}"
+    assert subscribe_url("wss://jetstream.example/", None) == f"wss://jetstream.example/subscribe?{posts_only}"
+    assert subscribe_url("wss://j.example/subscribe?compress=true&wantedDids=did:plc:a", None) == (
+        f"wss://j.example/subscribe?wantedDids=did%3Aplc%3Aa&{posts_only}"
+    )
+
+
+def test_an_update_commit_is_decoded_like_a_create_and_delivered_once(source: BlueskySource) -> None:
+    did = fake_did("alice.bsky.social")
+    source.handle_message(encode_event(make_post_event(did, "3aaa", "first words", time_us=10)))
+    source.handle_message(encode_event(make_post_event(did, "3aaa", "new words", time_us=11, operation="update")))
+    source.handle_message(
+        encode_event(make_post_event(did, "3bbb", "changed before we saw it #late", time_us=12, operation="update"))
+    )
+    posts = sink_of(source).posts
+    assert [(p.id, p.text) for p in posts] == [
+        (f"{did}/3aaa", "first words"),  # the version already delivered stays
+        (f"{did}/3bbb", "changed before we saw it #late"),
+    ]
+    assert posts[1].hashtags == ("late",)
+    assert source.cursor == 12
+
+
+def test_the_source_reads_creates_updates_and_deletes_from_a_bare_host_url() -> None:
+    """Over a real WebSocket: a host given without ``/subscribe``, text frames, every documented operation."""
+    did = fake_did("bob.bsky.social")
+    with FakeJetstream() as jetstream:
+        settings = Settings(
+            source="bluesky",
+            bluesky_jetstream_urls=(f"ws://127.0.0.1:{jetstream.port}",),
+            bluesky_profile_url="http://127.0.0.1:9",
+            bluesky_watchdog_seconds=5.0,
+        )
+        sink = RecordingSink()
+        source = BlueskySource(settings, sink)
+        stop = threading.Event()
+        thread = threading.Thread(target=source.run, args=(stop,), daemon=True)
+        thread.start()
+        try:
+            jetstream.wait_for(lambda: jetstream.active == 1)
+            jetstream.publish(make_post_event(did, "3ccc", "created"))
+            jetstream.publish(make_post_event(did, "3ccc", "created, then updated", operation="update"))
+            jetstream.publish(make_post_event(did, "3ddd", "only ever seen updated", operation="update"))
+            jetstream.publish(make_delete_event(did, "3ccc"))
+            jetstream.wait_for(lambda: sink.deleted == [f"bluesky:{did}/3ccc"], message="the delete arrived")
+        finally:
+            stop.set()
+            source.close()
+            thread.join(5)
+    assert [(p.id, p.text) for p in sink.posts] == [
+        (f"{did}/3ccc", "created"),
+        (f"{did}/3ddd", "only ever seen updated"),
+    ]
+    assert [(r["path"], r["wantedCollections"], r["status"]) for r in jetstream.requests] == [
+        ("/subscribe", ["app.bsky.feed.post"], 101)
+    ]
+
+
 def test_a_reconnect_rewinds_the_cursor_a_few_seconds_and_never_below_one() -> None:
-    assert resume_cursor(1783175888172335) == 1783175888172335 - REWIND_US == 1783175883172335
-    assert resume_cursor(42) == 1  # a negative cursor would be refused with 400
-    assert resume_cursor(None) is None  # nothing processed yet: live only
+    now = 1783175890000000
+    assert resume_cursor(1783175888172335, now) == 1783175888172335 - REWIND_US == 1783175883172335
+    assert resume_cursor(42, 42) == 1  # a negative cursor would be refused with 400
+    assert resume_cursor(None, now) is None  # nothing processed yet: live only
+
+
+def test_a_cursor_older_than_an_hour_starts_live_instead_of_replaying_the_backlog() -> None:
+    now = 1783175890000000
+    assert resume_cursor(now - MAX_RESUME_AGE_US, now) == now - MAX_RESUME_AGE_US - REWIND_US
+    assert resume_cursor(now - MAX_RESUME_AGE_US - 1, now) is None
 
 
 @pytest.mark.parametrize(

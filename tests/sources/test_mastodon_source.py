@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -57,7 +58,24 @@ def test_a_gap_fill_pages_forward_from_the_newest_seen_oldest_first(fake: FakeMa
     source._fill_gap(None, int(seen[-1]))
     assert delivered(source) == missed  # all of them, oldest first, none twice
     assert [p["min_id"] for p in timeline_params(fake)] == [seen[-1], missed[39], missed[79], missed[89]]
-    assert all(p["limit"] == "40" and "since_id" not in p for p in timeline_params(fake))
+    assert all(p["limit"] == "40" and p["since_id"] == p["min_id"] for p in timeline_params(fake))
+
+
+def test_a_gap_fill_from_a_server_that_ignores_min_id_delivers_nothing_older(
+    fake: FakeMastodon, source: MastodonSource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reference names only ``since_id``: a server without ``min_id`` answers its newest page."""
+    ids = publish_many(fake, 6)
+    asked: list[dict[str, str]] = []
+
+    def newest_page(path: str, params: dict[str, str]) -> list[dict[str, Any]]:
+        asked.append(params)
+        return fake.statuses  # newest first, whatever was asked
+
+    monkeypatch.setattr(source, "_get", newest_page)
+    source._fill_gap(None, int(ids[2]))
+    assert delivered(source) == ids[3:]  # oldest first, nothing at or below the id asked from
+    assert [p["since_id"] for p in asked] == [ids[2], ids[5]]  # the second page had nothing newer: done
 
 
 def test_a_gap_fill_of_a_hashtag_reads_the_tag_timeline(fake: FakeMastodon, source: MastodonSource) -> None:
@@ -113,6 +131,41 @@ def test_the_sse_capture_is_delivered_once_and_a_delete_names_the_post(source: M
     assert delivered(source) == ["108914430312582020"]
     assert isinstance(source.sink, RecordingSink)
     assert source.sink.deleted == ["mastodon:108914430312582020"]
+
+
+def test_an_update_that_is_not_a_status_object_is_skipped(source: MastodonSource) -> None:
+    for data in ('"108914430312582020"', "[1, 2]", "null"):
+        source.handle_event("update", data)
+    assert delivered(source) == []
+
+
+def test_the_stream_is_read_in_any_valid_sse_framing_and_an_unseen_edit_is_delivered() -> None:
+    """Over a real socket: CRLF, ``data:`` without the space, multi-line data, ``id:`` lines, comments,
+    chunks cut anywhere; ``status.update`` of a status never seen is a post, of one seen is dropped."""
+    with FakeMastodon(access_token=TOKEN, sse_style="generic", split_chunks=1.0, heartbeat_interval=0.05) as fake:
+        settings = Settings(source="mastodon", mastodon_url=fake.base_url, mastodon_access_token=Secret(TOKEN))
+        sink = RecordingSink()
+        source = MastodonSource(settings, sink)
+        stop = threading.Event()
+        thread = threading.Thread(target=source.run, args=(stop,), daemon=True)
+        thread.start()
+        try:
+            fake.wait_for(lambda: fake.active_streams == 1)
+            first = fake.make_status("<p>first é😂 &amp; more</p>", tags=["a"])
+            fake.publish(first)
+            fake.edit({**first, "content": "<p>first, edited</p>"})
+            unseen = fake.make_status("<p>edited before we saw it</p>")
+            fake.edit(unseen)
+            fake.delete(first["id"])
+            fake.wait_for(lambda: sink.deleted == [f"mastodon:{first['id']}"], message="the delete arrived")
+        finally:
+            stop.set()
+            source.close()
+            thread.join(5)
+    assert [(p.id, p.text) for p in sink.posts] == [
+        (first["id"], "first é😂 & more"),
+        (unseen["id"], "edited before we saw it"),
+    ]
 
 
 def test_tag_paths_are_percent_encoded() -> None:

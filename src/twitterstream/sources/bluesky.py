@@ -39,15 +39,39 @@ SAVE_CURSOR_EVERY = 1.0
 UNSUPPORTED = frozenset({"is:verified", "cashtag", "has:cashtags"})
 
 
-def resume_cursor(time_us: int | None) -> int | None:
-    """The ``cursor`` to reconnect with: a few seconds before the last processed event (None: live only)."""
-    return max(time_us - REWIND_US, 1) if time_us else None
+#: The oldest point a (re)connect resumes from. Jetstream keeps a day or more; replaying all of it after a
+#: long outage would take minutes of catching up and fill the pages with stale posts: start live instead.
+MAX_RESUME_AGE_US = 3600 * 1_000_000
+
+
+def resume_cursor(time_us: int | None, now_us: int | None = None) -> int | None:
+    """The ``cursor`` to reconnect with: a few seconds before the last processed event.
+
+    None (live only) when nothing was processed yet, or when that was over an hour ago.
+    """
+    if not time_us:
+        return None
+    now_us = time.time_ns() // 1000 if now_us is None else now_us
+    if now_us - time_us > MAX_RESUME_AGE_US:
+        log.warning("the saved Jetstream cursor is %.1f hours old: starting live", (now_us - time_us) / 3.6e9)
+        return None
+    return max(time_us - REWIND_US, 1)
 
 
 def subscribe_url(base: str, cursor: int | None) -> str:
-    """The Jetstream subscribe URL asking for posts only, from ``cursor`` (microseconds) when given."""
+    """The Jetstream subscribe URL asking for posts only, from ``cursor`` (microseconds) when given.
+
+    A bare host (``wss://jetstream.example``) gets the ``/subscribe`` path. ``compress=true`` is dropped:
+    it asks for zstd frames with a custom dictionary, which this client does not decode.
+    """
     parts = urlsplit(base)
-    params = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("wantedCollections", "cursor")]
+    if parts.path in ("", "/"):
+        parts = parts._replace(path="/subscribe")
+    params = [
+        (k, v)
+        for k, v in parse_qsl(parts.query)
+        if k not in ("wantedCollections", "cursor") and not (k == "compress" and v.lower() == "true")
+    ]
     params.append(("wantedCollections", POST_COLLECTION))
     if cursor:
         params.append(("cursor", str(cursor)))

@@ -1,8 +1,8 @@
 """Decode Bluesky Jetstream events into :class:`Post` objects (and deletes).
 
 Hashtags, mentions and links come from the record's facets (ranges of the text in UTF-8 *byte* offsets)
-and its ``tags`` and embed, never from guessing at the text. Everything that is not a post create or
-delete (likes, follows, identity and account events, other collections) is skipped cheaply: most of it by
+and its ``tags`` and embed, never from guessing at the text. Everything that is not a post create, update
+or delete (likes, follows, identity and account events, other collections) is skipped cheaply: most of it by
 :func:`could_be_post` on the raw text, before any JSON decoding, the rest after one dict look-up.
 """
 
@@ -28,7 +28,7 @@ class JetstreamEvent:
     """What one Jetstream event means to us."""
 
     time_us: int
-    post: Post | None = None  # a post was created
+    post: Post | None = None  # a post was created (or updated)
     deleted_key: str | None = None  # a post was deleted (its Post.key)
 
 
@@ -58,7 +58,11 @@ def post_key(did: str, rkey: str) -> str:
 
 
 def decode_event(event: dict[str, Any]) -> JetstreamEvent | None:
-    """A post create or delete; None for anything else (cheaply)."""
+    """A post create, update or delete; None for anything else (cheaply).
+
+    An ``update`` (a record rewritten in place) carries the whole new record, like a create: it is decoded
+    the same way, and the source's (did, rkey) de-duplication keeps the version already delivered.
+    """
     commit = event.get("commit")
     if commit is None or event.get("kind") != "commit" or commit.get("collection") != POST_COLLECTION:
         return None
@@ -71,8 +75,8 @@ def decode_event(event: dict[str, Any]) -> JetstreamEvent | None:
     if operation == "delete":
         return JetstreamEvent(time_us, deleted_key=post_key(did, rkey))
     record = commit.get("record")
-    if operation != "create" or not isinstance(record, dict):
-        return None  # edits (update) are rare on Bluesky; the stored version stays
+    if operation not in ("create", "update") or not isinstance(record, dict):
+        return None
     return JetstreamEvent(time_us, post=post_from_record(did, rkey, str(commit.get("cid") or ""), record, time_us))
 
 

@@ -207,11 +207,12 @@ class MastodonSource(Source):
             raise Disconnected("Mastodon closed the stream")
 
     def handle_event(self, event: str, data: str) -> None:
-        """One SSE event: ``update`` (a status), ``delete`` (a status id); others are ignored."""
-        if event == "update":
+        """One SSE event: ``update`` or ``status.update`` (a status, new or edited), ``delete`` (a bare status
+        id); others are ignored. A status is delivered once: an edit of one already delivered is dropped."""
+        if event in ("update", "status.update"):
             try:
                 post = post_from_status(orjson.loads(data))
-            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
                 log.warning("skipping an undecodable Mastodon status: %s", exc)
                 return
             self._deliver(post)
@@ -237,7 +238,8 @@ class MastodonSource(Source):
 
         ``min_id`` answers the statuses immediately newer than the id (``since_id`` would answer the newest
         page and skip the rest), so the fill pages forward until a page comes back empty, at most
-        ``GAP_FILL_MAX_PAGES`` pages.
+        ``GAP_FILL_MAX_PAGES`` pages. ``since_id`` is sent too (Mastodon lets ``min_id`` win): a server that
+        only knows ``since_id`` still answers nothing older, and whatever is not newer is dropped here.
         """
         path = tag_timeline_path(tag) if tag else "/api/v1/timelines/public"
         cursor, delivered = after_id, 0
@@ -245,11 +247,11 @@ class MastodonSource(Source):
             if self._closed:
                 return
             try:
-                statuses = self._get(path, {"limit": str(PAGE_LIMIT), "min_id": str(cursor)})
+                statuses = self._get(path, {"limit": str(PAGE_LIMIT), "min_id": str(cursor), "since_id": str(cursor)})
             except (SourceError, httpx.HTTPError, orjson.JSONDecodeError, RuntimeError) as exc:  # Runtime: closed
                 log.warning("Mastodon gap fill failed after %d status(es): %s", delivered, exc)
                 return
-            posts = self._decode_all(statuses)
+            posts = [p for p in self._decode_all(statuses) if not p.id.isdigit() or int(p.id) > cursor]
             newest = max((int(p.id) for p in posts if p.id.isdigit()), default=0)
             if not posts or newest <= cursor:
                 break
@@ -278,7 +280,7 @@ class MastodonSource(Source):
         for status in statuses if isinstance(statuses, list) else ():
             try:
                 posts.append(post_from_status(status))
-            except (KeyError, TypeError, ValueError):
+            except (KeyError, TypeError, ValueError, AttributeError):
                 continue
         return posts
 
