@@ -38,6 +38,7 @@ import random
 import socket
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -113,6 +114,8 @@ class FakeX(Endpoints):
         slow_reader_timeout: float = 10.0,
         rule_propagation_delay: float = 0.0,
         recent_window: timedelta | None = timedelta(days=7),
+        rules_page_size: int = 1000,
+        gzip_stream: bool = False,
     ) -> None:
         """Configure the fake; nothing listens before ``start``.
 
@@ -126,7 +129,10 @@ class FakeX(Endpoints):
           connection limit, as at X after a stall or a crash;
         - ``slow_reader_timeout``: a client that does not read for this long is cut off silently (SlowReader);
         - ``rule_propagation_delay``: seconds before a new rule starts matching;
-        - ``recent_window``: how far back recent search looks (None: no limit, for old captured posts)."""
+        - ``recent_window``: how far back recent search looks (None: no limit, for old captured posts);
+        - ``rules_page_size``: rules per page of ``GET rules`` when the request sets no ``max_results``;
+        - ``gzip_stream``: the stream body is gzip-encoded (``content-encoding: gzip``, flushed at each write)
+          when the request's ``accept-encoding`` allows gzip, as HTTP lets a server do."""
         self.bearer_token = bearer_token
         self.keepalive_interval = keepalive_interval
         self.rule_cap = rule_cap
@@ -140,6 +146,8 @@ class FakeX(Endpoints):
         self.slow_reader_timeout = slow_reader_timeout
         self.rule_propagation_delay = rule_propagation_delay
         self.recent_window = recent_window
+        self.rules_page_size = rules_page_size
+        self.gzip_stream = gzip_stream
         self._latency = latency
         self._rng = random.Random(self.split_seed)
         self._cond = threading.Condition(threading.RLock())
@@ -589,7 +597,7 @@ class FakeX(Endpoints):
             return
         try:
             if endpoint == "stream":
-                self._stream(handler, query, rate_headers)
+                self._stream(handler, query, rate_headers, headers.get("accept-encoding", ""))
                 return
             answer = {
                 "rules_get": lambda: self._get_rules(query),
@@ -608,8 +616,11 @@ class FakeX(Endpoints):
         scheme, _, token = header.partition(" ")
         return scheme.lower() == "bearer" and token.strip() == self.bearer_token
 
-    def _stream(self, handler: Handler, query: Mapping[str, list[str]], rate_headers: dict[str, str]) -> None:
+    def _stream(
+        self, handler: Handler, query: Mapping[str, list[str]], rate_headers: dict[str, str], accept_encoding: str
+    ) -> None:
         fields = parse_fields(query)
+        gzipped = self.gzip_stream and "gzip" in accept_encoding.lower()
         with self._cond:
             if not self._rules:
                 answer: Answer | None = (
@@ -632,6 +643,7 @@ class FakeX(Endpoints):
                     lock=self._cond,
                     keepalive_interval=self.keepalive_interval,
                     on_written=self._on_written,
+                    compressor=zlib.compressobj(wbits=31) if gzipped else None,
                 )
                 self._sessions.append(session)
                 self._counts["max_concurrent_streams"] = max(
@@ -647,6 +659,8 @@ class FakeX(Endpoints):
             handler.send_response(200)
             handler.send_header("content-type", "application/json; charset=utf-8")
             handler.send_header("transfer-encoding", "chunked")
+            if gzipped:
+                handler.send_header("content-encoding", "gzip")
             handler.send_header("cache-control", "no-cache, no-store, max-age=0")
             for name, value in rate_headers.items():
                 handler.send_header(name, value)

@@ -49,6 +49,7 @@ class Endpoints:
     rule_cap: int
     max_rule_length: int
     max_query_length: int
+    rules_page_size: int
     recent_window: timedelta | None
 
     def _changed(self) -> None:
@@ -65,7 +66,7 @@ class Endpoints:
         bad = [v for v in ids if not ID_PATTERN.fullmatch(v)]
         if bad:
             raise InvalidRequest([param_error("ids", bad, f"The `ids` query parameter value [{bad[0]}] is not valid")])
-        max_results = _int_param(query, "max_results", 1000, 1, 1000)
+        max_results = _int_param(query, "max_results", self.rules_page_size, 1, 1000)
         start = 0
         token = (query.get("pagination_token") or [None])[0]
         if token is not None:

@@ -19,6 +19,7 @@ import socket
 import struct
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,6 +84,7 @@ class StreamSession:
     lock: threading.Condition
     keepalive_interval: float
     on_written: Callable[[list[Outgoing], bool], None]  # (items, keepalive) after a successful write
+    compressor: Any = None  # a zlib compressobj when the body is gzip-encoded (each write flushed)
     pending: list[Outgoing] = field(default_factory=list)
     control: str | None = None  # "drop", "drop-mid-line", "reset", "disconnect:<type>", "stop", "kill"
     disconnect_message: bytes = b""
@@ -108,6 +110,8 @@ class StreamSession:
             self.wake()
 
     def _send(self, buffer: bytes) -> None:
+        if self.compressor is not None:
+            buffer = self.compressor.compress(buffer) + self.compressor.flush(zlib.Z_SYNC_FLUSH)
         for piece in split(buffer, self.rng):
             self.write(chunk(piece))
 

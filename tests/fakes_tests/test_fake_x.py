@@ -627,6 +627,21 @@ def test_stream_headers_and_message_shape(fake: FakeX) -> None:
     fake.wait_for(lambda: fake.messages_sent == 1)
 
 
+def test_gzip_stream_is_compressed_only_when_the_client_accepts_gzip(fake: FakeX) -> None:
+    fake.gzip_stream = True
+    fake.add_rule("cat")
+    with client(fake) as http:
+        with http.stream("GET", STREAM, headers={"accept-encoding": "identity"}) as response:
+            assert "content-encoding" not in response.headers
+        fake.wait_for(lambda: fake.active_streams == 0)
+        with http.stream("GET", STREAM, headers={"accept-encoding": "gzip"}) as response:
+            assert response.headers["content-encoding"] == "gzip"
+            fake.wait_for(lambda: fake.active_streams == 1)
+            fake.publish(make_post(None, "a cat \u00e9t\u00e9")[0])
+            message = first_message(response)  # httpx decodes the gzip body
+    assert message["data"]["text"] == "a cat \u00e9t\u00e9"
+
+
 def test_posts_matching_no_rule_are_not_streamed_but_are_searchable(fake: FakeX, raw_streams: list[RawStream]) -> None:
     fake.add_rule("dog")
     stream = open_raw(fake, raw_streams)

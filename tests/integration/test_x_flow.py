@@ -107,6 +107,16 @@ def test_a_streamed_post_reaches_the_query_and_is_embedded_once(fake_x: FakeX, x
     assert float(metrics["twitterstream_watched_queries"]) == 1.0
 
 
+def test_a_gzip_encoded_stream_delivers_like_a_plain_one(fake_x: FakeX, x_app: Harness) -> None:
+    fake_x.gzip_stream = True  # we send accept-encoding: gzip, so X may compress the stream
+    x_app.client.get("/results/cats")
+    watch_rule_in_place(fake_x, "cats")
+    fake_x.wait_for(lambda: fake_x.search_calls == 1, description="the backfill done: only the stream can deliver")
+    post_id = publish(fake_x, "gzipped cats \u00e9t\u00e9")
+    eventually(lambda: [p["id"] for p in x_app.results("cats")] == [post_id])
+    assert "gzip" in fake_x.requests_to("/2/tweets/search/stream")[-1].headers["accept-encoding"]
+
+
 def test_a_drop_mid_stream_loses_nothing_and_duplicates_nothing(fake_x: FakeX, x_app: Harness) -> None:
     x_app.client.get("/results/%23live")
     watch_rule_in_place(fake_x, "#live")

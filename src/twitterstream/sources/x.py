@@ -52,6 +52,8 @@ TAG_PREFIX = "twitterstream:"
 RULE_CAP = 1000
 ADD_BATCH = 100
 RECONCILE_EVERY = 60.0
+#: Recent-search pages (of 100 posts) one query's gap fill reads at most.
+GAP_FILL_MAX_PAGES = 10
 
 
 def rule_tag(query_key: str) -> str:
@@ -210,16 +212,24 @@ class XSource(Source):
             )
         missing = missing[: max(room, 0)]
         for start in range(0, len(missing), ADD_BATCH):
-            created, rejected = self.client.add_rules(missing[start : start + ADD_BATCH])
-            for rule in created:
-                key = wanted.get(str(rule.get("tag")), rule.get("value"))
-                if key in desired:
-                    routes[str(rule["id"])] = key
-            for rejection in rejected:
-                if rejection.kind == "duplicate" and rejection.existing_id:
-                    routes[rejection.existing_id] = rejection.value
-                else:
-                    problems[rejection.value] = f"X rejected this query: {rejection.reason}"
+            batch = missing[start : start + ADD_BATCH]
+            while batch:
+                created, rejected = self.client.add_rules(batch)
+                handled: set[str] = set()
+                for rule in created:
+                    key = wanted.get(str(rule.get("tag")), rule.get("value"))
+                    handled.add(str(key))
+                    if key in desired:
+                        routes[str(rule["id"])] = key
+                for rejection in rejected:
+                    handled.add(rejection.value)
+                    if rejection.kind == "duplicate" and rejection.existing_id:
+                        routes[rejection.existing_id] = rejection.value
+                    else:
+                        problems[rejection.value] = f"X rejected this query: {rejection.reason}"
+                # X creates none of a request's rules when one is invalid: send the others again without it.
+                rest = [rule for rule in batch if rule["value"] not in handled]
+                batch = rest if rejected and len(rest) < len(batch) else []
         with self._cond:
             self._rule_routes = routes
             self._problems = problems
@@ -319,6 +329,8 @@ class XSource(Source):
                     return
         except httpx.ReadTimeout:
             raise Stalled(f"no data from X for {self.settings.x_stream_read_timeout:.0f} s") from None
+        except httpx.DecodingError:
+            raise Disconnected("X sent a compressed stream that does not decode") from None
         except httpx.TransportError:
             if self._closing_on_purpose or self._halted():
                 return
@@ -370,17 +382,33 @@ class XSource(Source):
         for key, since_id in since.items():
             if key not in self._desired or self._halted() or len(key) > SEARCH_QUERY_LIMIT:
                 continue
+            posts: list[Post] = []
+            next_token: str | None = None
             try:
                 # Without a stored post there is nothing to fill from: take the latest page, as a backfill does.
-                page = self.client.search_recent(key, max_results=100 if since_id else 10, since_id=since_id)
+                # With one, follow ``next_token`` through the older pages down to ``since_id``.
+                for _ in range(GAP_FILL_MAX_PAGES if since_id else 1):
+                    page = self.client.search_recent(
+                        key, max_results=100 if since_id else 10, since_id=since_id, next_token=next_token
+                    )
+                    found = posts_from_page(page)
+                    self.sink.count_reads(len(found))
+                    posts += found
+                    next_token = (page.get("meta") or {}).get("next_token")
+                    if not next_token or self._halted():
+                        break
+                else:
+                    if since_id:
+                        log.warning("gap fill of %r stopped after %d pages", key, GAP_FILL_MAX_PAGES)
             except RateLimited:
                 log.warning("gap fill stopped: recent search is rate limited")
+                self._deliver_gap(key, posts)
                 return
             except (SourceError, httpx.HTTPError) as exc:
                 log.warning("gap fill of %r failed: %s", key, exc)
-                continue
-            posts = posts_from_page(page)
-            self.sink.count_reads(len(posts))
-            for post in reversed(posts):  # oldest first, like the stream
-                self.sink.deliver(post, [key])
-            log.info("gap fill of %r: %d post(s)", key, len(posts))
+            self._deliver_gap(key, posts)
+
+    def _deliver_gap(self, key: str, posts: list[Post]) -> None:
+        for post in reversed(posts):  # oldest first, like the stream
+            self.sink.deliver(post, [key])
+        log.info("gap fill of %r: %d post(s)", key, len(posts))

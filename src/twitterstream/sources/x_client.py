@@ -34,6 +34,9 @@ FIELD_PARAMS = {
 }
 #: X limits a recent-search query to 512 characters on self-serve plans.
 SEARCH_QUERY_LIMIT = 512
+#: Pages of stream rules read at most (X pages by up to 1,000 and allows 1,000 rules on pay-per-use).
+RULES_MAX_PAGES = 10
+CAP_REASON = "X's rule limit is reached: no more queries can be watched now"
 
 
 class RuleRejected(Exception):
@@ -68,19 +71,32 @@ class XClient:
 
     # -- rules ------------------------------------------------------------------------------------
     def get_rules(self) -> list[dict[str, Any]]:
-        """Every rule the app has at X (ours and others')."""
-        answer = self._call("GET", RULES_PATH)
-        return [r for r in answer.get("data") or () if isinstance(r, dict)]
+        """Every rule the app has at X (ours and others'), following ``meta.next_token`` across pages."""
+        rules: list[dict[str, Any]] = []
+        params: dict[str, str] = {}
+        for _ in range(RULES_MAX_PAGES):
+            answer = self._call("GET", RULES_PATH, params=params)
+            rules += [r for r in answer.get("data") or () if isinstance(r, dict)]
+            token = (answer.get("meta") or {}).get("next_token")
+            if not token:
+                break
+            params = {"pagination_token": str(token)}
+        return rules
 
     def add_rules(self, rules: list[dict[str, str]]) -> tuple[list[dict[str, Any]], list[RuleRejected]]:
         """Add ``[{"value", "tag"}]``; returns the created rules and the ones X rejected (with X's reason)."""
         response = self._http.post(RULES_PATH, json={"add": rules})
         answer = _json(response)
-        rejected = [_rejection(e) for e in answer.get("errors") or () if isinstance(e, dict) and "value" in e]
+        errors = [e for e in answer.get("errors") or () if isinstance(e, dict)]
+        rejected = [_rejection(e) for e in errors if "value" in e]
+        created = [r for r in answer.get("data") or () if isinstance(r, dict)]
+        if any(_is_rule_cap(e) for e in errors if "value" not in e):
+            # X's rule-cap error names no rule: every rule of the request that was not created hit the cap.
+            done = {str(r.get("value")) for r in created} | {r.value for r in rejected}
+            rejected += [RuleRejected(r["value"], CAP_REASON, "cap") for r in rules if r["value"] not in done]
         # X answers 400 when every rule of the request was rejected: that is an answer, not a failure.
         if response.status_code >= 400 and not (response.status_code == 400 and rejected):
             raise_for_answer(response)
-        created = [r for r in answer.get("data") or () if isinstance(r, dict)]
         return created, rejected
 
     def delete_rules(self, ids: list[str]) -> None:
@@ -88,11 +104,17 @@ class XClient:
             self._call("POST", RULES_PATH, json={"delete": {"ids": ids}})
 
     # -- search -----------------------------------------------------------------------------------
-    def search_recent(self, query: str, max_results: int = 10, since_id: str | None = None) -> dict[str, Any]:
-        """One page of recent search, newest first (the raw answer; decode with ``posts_from_page``)."""
+    def search_recent(
+        self, query: str, max_results: int = 10, since_id: str | None = None, next_token: str | None = None
+    ) -> dict[str, Any]:
+        """One page of recent search, newest first (the raw answer; decode with ``posts_from_page``).
+
+        ``next_token`` (the previous page's ``meta.next_token``) asks for the next, older page."""
         params = {"query": query, "max_results": str(min(max(max_results, 10), 100)), **FIELD_PARAMS}
         if since_id:
             params["since_id"] = since_id
+        if next_token:
+            params["next_token"] = next_token
         return self._call("GET", SEARCH_PATH, params=params)
 
     # -- stream -----------------------------------------------------------------------------------
@@ -123,7 +145,8 @@ class StreamConnection:
         self.response = response
 
     def chunks(self) -> Iterator[bytes]:
-        return self.response.iter_raw()
+        """The body as it arrives, decoded if X compressed it (httpx asks for gzip)."""
+        return self.response.iter_bytes()
 
     def interrupt(self) -> None:
         """Wake a reader blocked on this connection, from another thread."""
@@ -164,7 +187,11 @@ def _rejection(error: dict[str, Any]) -> RuleRejected:
     if kind_url.endswith("duplicate-rules") or error.get("title") == "DuplicateRule":
         existing = error.get("id")
         return RuleRejected(value, "X already holds this rule", "duplicate", str(existing) if existing else None)
-    if kind_url.endswith("rule-cap"):
-        return RuleRejected(value, "X's rule limit is reached: no more queries can be watched now", "cap")
+    if _is_rule_cap(error):
+        return RuleRejected(value, CAP_REASON, "cap")
     details = error.get("details") or [error.get("detail") or error.get("title") or "rejected"]
     return RuleRejected(value, "; ".join(str(d) for d in details), "invalid")
+
+
+def _is_rule_cap(error: dict[str, Any]) -> bool:
+    return str(error.get("type", "")).endswith("rule-cap")
