@@ -630,7 +630,7 @@ class FakeX(Endpoints):
                 )
             # A stream X itself is ending (drop, disconnect) no longer counts: X knows it closed it. A client
             # that vanished still counts until noticed (see ``hold_dead_connections``).
-            elif sum(1 for s in self._sessions if s.control is None or s.control == "kill") >= self.max_connections:
+            elif self._open_connections() >= self.max_connections:
                 body = connection_exception("TooManyConnections", TOO_MANY_CONNECTIONS_DETAIL, self.problems)
                 answer = (429, body, {})
             else:
@@ -647,7 +647,7 @@ class FakeX(Endpoints):
                 )
                 self._sessions.append(session)
                 self._counts["max_concurrent_streams"] = max(
-                    self._counts["max_concurrent_streams"], len(self._sessions)
+                    self._counts["max_concurrent_streams"], self._open_connections()
                 )
                 self._changed()
         if answer is not None:
@@ -680,6 +680,11 @@ class FakeX(Endpoints):
             if session in self._sessions:
                 self._sessions.remove(session)
             self._changed()
+
+    def _open_connections(self) -> int:
+        """Streams that count against the connection limit (and ``max_concurrent_streams``): those X is
+        ending (drop, disconnect) no longer do, even while their handler thread is still winding down."""
+        return sum(1 for s in self._sessions if s.control is None or s.control == "kill")
 
 
 @dataclass
