@@ -80,6 +80,24 @@ def test_an_invalid_rule_does_not_keep_the_rest_of_its_batch_from_being_created(
     assert len(first) == 3 and [r["value"] for r in second] == ["cats", "dogs"]
 
 
+def test_a_query_x_refused_is_not_sent_again_while_it_stays_watched(fake: FakeX) -> None:
+    fake.max_rule_length = 20
+    source = make_source(fake)
+    long_query = '"a phrase too long for this plan"'
+    watch(source, long_query)
+    source._reconcile()
+    posts_after_first = fake.rule_posts
+    source._reconcile()  # the next periodic sync: X's answer would be the same, so it is not asked
+    assert fake.rule_posts == posts_after_first
+    problem = problems_of(source)[long_query]
+    assert problem is not None and problem.startswith("X rejected this query:")
+    watch(source)  # no longer watched: forgotten, so a later watch asks X again
+    source._reconcile()
+    watch(source, long_query)
+    source._reconcile()
+    assert fake.rule_posts == posts_after_first + 1
+
+
 def test_the_rule_cap_error_names_no_rule_and_marks_every_rule_it_kept_out(fake: FakeX) -> None:
     # x-api.md: too many rules come back as an error of type .../problems/rule-cap, which has no ``value``.
     fake.rule_cap = 1

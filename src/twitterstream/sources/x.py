@@ -90,6 +90,9 @@ class XSource(Source):
         self._connection: StreamConnection | None = None
         self._closing_on_purpose = False
         self._problems: dict[str, str] = {}
+        # Queries X refused as invalid, with the reason: not sent again while they stay watched (rule
+        # requests are rate limited, and X's answer will not change).
+        self._refused: dict[str, str] = {}
         self._resumed: dict[str, str | None] = {}  # query key -> newest stored post id, to fill at connect
 
     # -- the ingester's side --------------------------------------------------------------------
@@ -203,8 +206,11 @@ class XSource(Source):
         routes = {str(r["id"]): wanted[tag] for tag, r in ours.items() if tag in wanted}
         # Another rule of the app with the same value delivers the same posts: route it too.
         routes.update({str(r["id"]): r["value"] for r in rules if r.get("value") in desired})
-        problems: dict[str, str] = {}
-        missing = [{"value": key, "tag": tag} for tag, key in wanted.items() if tag not in ours]
+        self._refused = {key: reason for key, reason in self._refused.items() if key in desired}
+        problems: dict[str, str] = dict(self._refused)
+        missing = [
+            {"value": key, "tag": tag} for tag, key in wanted.items() if tag not in ours and key not in self._refused
+        ]
         room = RULE_CAP - (len(rules) - len(stale))
         for rule in missing[max(room, 0) :]:
             problems[rule["value"]] = (
@@ -227,6 +233,8 @@ class XSource(Source):
                         routes[rejection.existing_id] = rejection.value
                     else:
                         problems[rejection.value] = f"X rejected this query: {rejection.reason}"
+                        if rejection.kind == "invalid":
+                            self._refused[rejection.value] = problems[rejection.value]
                 # X creates none of a request's rules when one is invalid: send the others again without it.
                 rest = [rule for rule in batch if rule["value"] not in handled]
                 batch = rest if rejected and len(rest) < len(batch) else []
