@@ -6,7 +6,7 @@
 The posts and queries are bench_match.py's (Zipf vocabulary, 8 to 30 words, one- and two-term queries). The
 lines are written into a FIFO that the real ingester reads through the replay source (REPLAY_RATE=0), after the
 ingester has taken the watched queries into its index; the clock stops when the last post has been received
-and stored (storing happens in the same thread, before the next post is read). Embeds are off (replay).
+and stored (the ingester's writer stores what queued up meanwhile in one transaction). Embeds are off (replay).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ def run(lines: list[bytes], queries: list[str], workdir: Path) -> tuple[float, i
     writer.start()
     while ingester.counters.posts_received < len(lines):
         time.sleep(0.001)
+    ingester.flush()  # and stored
     elapsed = time.perf_counter() - started
     writer.join()
     matched = ingester.counters.posts_matched

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import socket
 import threading
 import time
@@ -32,8 +33,15 @@ LOCK_NAME = "ingester"
 STATE_NAME = "ingester"
 PROBLEMS_STATE = "query_problems"
 BACKFILL_LIMIT = 10
+#: Posts (and other store calls) the source may hand over before it waits for the store: back-pressure.
+WRITE_QUEUE_SIZE = 10_000
+#: Most queued items stored in one transaction.
+WRITE_BATCH = 500
 
 SourceFactory = Callable[["Ingester"], Source]
+#: What the source hands to the writer: a post with its queries, another store call to make in order, or
+#: None (the end).
+Write = tuple[Post, list[str]] | Callable[[], Any] | None
 
 
 class RecentWindow:
@@ -124,6 +132,8 @@ class Ingester:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._writes: queue.Queue[Write] = queue.Queue(WRITE_QUEUE_SIZE)
+        self._writer: threading.Thread | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> Ingester:
@@ -143,6 +153,10 @@ class Ingester:
     def wake(self) -> None:
         """Look at the watched queries now (a page just asked for a new one)."""
         self._wake.set()
+
+    def flush(self) -> None:
+        """Wait until everything the source delivered so far is stored."""
+        self._writes.join()
 
     def run(self) -> None:
         """Take the lock (waiting as a standby), run the source, keep it in step; until stopped."""
@@ -177,6 +191,8 @@ class Ingester:
         self._watched = {}
         self._source_told = False
         source_stop = threading.Event()
+        self._writer = threading.Thread(target=self._write_loop, name="store-writer", daemon=True)
+        self._writer.start()
         thread = threading.Thread(target=self._run_source_thread, args=(source, source_stop), name="source")
         thread.start()
         last_trim = time.monotonic()
@@ -202,6 +218,8 @@ class Ingester:
             source_stop.set()
             source.close()
             thread.join(timeout=10)
+            self._writes.put(None)  # after what the source delivered: the writer stores it all, then ends
+            self._writer.join()
 
     def _run_source_thread(self, source: Source, stop: threading.Event) -> None:
         try:
@@ -275,11 +293,11 @@ class Ingester:
             with self._index_lock:
                 query_keys = self._index.match(post)
         if query_keys:
-            self._store(post, query_keys)
+            self._write((post, query_keys))
 
     def delete(self, post_key: str) -> None:
         self.window.remove(post_key)
-        self._with_store_retry(lambda: self.store.delete_post(post_key))
+        self._write(lambda: self._with_store_retry(lambda: self.store.delete_post(post_key)))
 
     def set_status(self, status: SourceStatus) -> None:
         self.status = status
@@ -311,21 +329,83 @@ class Ingester:
         return self._with_store_retry(lambda: self.store.get_state(f"source:{name}"))
 
     def save_state(self, name: str, value: Any) -> None:
-        self._with_store_retry(lambda: self.store.set_state(f"source:{name}", value))
+        # In order with the posts: a resume cursor is never stored ahead of the posts it covers.
+        self._write(lambda: self._with_store_retry(lambda: self.store.set_state(f"source:{name}", value)))
 
     # -- storing ------------------------------------------------------------------------------------
-    def _store(self, post: Post, query_keys: list[str]) -> None:
-        self._store_many([post], query_keys)
+    def _write(self, item: Write) -> None:
+        """Hand a store write to the writer (waiting while its queue is full), in the source's order."""
+        writer = self._writer
+        if writer is None or not writer.is_alive():  # no source running (a straggler): store it now
+            self._apply_writes([item])
+            return
+        self._writes.put(item)
+
+    def _write_loop(self) -> None:
+        """Store what the source delivers, in order. Posts that queued up while the previous transaction
+        ran go together in the next one (group commit): one post alone waits for nothing, a burst costs one
+        commit per batch rather than one per post."""
+        ended = False
+        while not ended:
+            items = [self._writes.get()]
+            while items[-1] is not None and len(items) < WRITE_BATCH:
+                try:
+                    items.append(self._writes.get_nowait())
+                except queue.Empty:
+                    break
+            ended = items[-1] is None
+            try:
+                self._apply_writes(items)
+            except StoreUnavailable as exc:  # only while stopping: the source resumes from what is stored
+                log.warning("stopping with %d write(s) not stored: %s", len(items), exc)
+            except Exception:
+                log.exception("storing %d write(s) failed", len(items))
+            finally:
+                for _ in items:
+                    self._writes.task_done()
+        self._store_stragglers()
+
+    def _store_stragglers(self) -> None:
+        """What a source that did not stop in time queued after the end marker (later ones are stored at
+        once by :meth:`_write`, which sees the writer gone)."""
+        while True:
+            try:
+                item = self._writes.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                self._apply_writes([item])
+            except Exception:
+                log.exception("storing a late write failed")
+            finally:
+                self._writes.task_done()
+
+    def _apply_writes(self, items: list[Write]) -> None:
+        matches: list[tuple[Post, list[str]]] = []
+        for item in items:
+            if isinstance(item, tuple):
+                matches.append(item)
+                continue
+            if matches:
+                self._store_matches(matches)
+                matches = []
+            if item is not None:
+                item()
+        if matches:
+            self._store_matches(matches)
 
     def _store_many(self, posts: list[Post], query_keys: list[str]) -> None:
-        """Store posts (one transaction), then ask for the embeds of those that were new."""
-        for post in posts:
+        self._store_matches([(post, query_keys) for post in posts])
+
+    def _store_matches(self, matches: list[tuple[Post, list[str]]]) -> None:
+        """Store posts with their queries (one transaction), then ask for the embeds of the new ones."""
+        for post, _ in matches:
             if self.source is not None:
                 self.source.prepare(post)
             if post.source == "bluesky" and post.embed_html is None:
                 post.embed_html = bluesky_blockquote(post)  # built from the event itself: no request
-        results = self._with_store_retry(lambda: self.store.save_posts(posts, query_keys))
-        for post, newly in zip(posts, results, strict=True):
+        results = self._with_store_retry(lambda: self.store.save_matches(matches))
+        for (post, _), newly in zip(matches, results, strict=True):
             if not newly:
                 self.counters.add("duplicates_skipped")
                 continue

@@ -25,6 +25,17 @@ def test_a_post_matching_two_queries_is_stored_once_and_listed_in_both(any_store
     assert any_store.get_post("x:1") == post
 
 
+def test_save_matches_stores_a_batch_each_post_with_its_own_queries(any_store: Store) -> None:
+    one, two, three = make_post(1, "cats"), make_post(2, "dogs"), make_post(3, "cats and dogs")
+    any_store.save_post(one, ["cats"])
+    head = any_store.head_cursor("dogs")
+    results = any_store.save_matches([(one, ["cats"]), (two, ["dogs"]), (three, ["cats", "dogs"]), (two, ["dogs"])])
+    assert results == [[], ["dogs"], ["cats", "dogs"], []]  # already stored ones (even within the batch) skipped
+    assert [p.id for p in any_store.latest("cats", 10)] == ["3", "1"]
+    assert [p.id for p in any_store.latest("dogs", 10)] == ["3", "2"]
+    assert [e.post_key for e in any_store.events_after("dogs", head)] == ["x:2", "x:3"]
+
+
 def test_latest_is_newest_first_by_post_time_and_limited(any_store: Store) -> None:
     for post_id in (3, 1, 5, 2, 4):  # arrival order differs from post time
         any_store.save_post(make_post(post_id), ["q"])

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 import orjson
@@ -38,6 +38,8 @@ POST_TTL = 24 * 3600
 EVENTS_MAXLEN = 1000
 #: Longest single blocking read; keeps a socket timeout above it meaningful.
 MAX_BLOCK_SECONDS = 5.0
+#: Redis connections per process (per web worker); past them a request waits for one.
+MAX_CONNECTIONS = 100
 
 _SAVE = """
 -- KEYS[1] post, KEYS[2] post's queries, then for each query: latest, events
@@ -103,32 +105,45 @@ class RedisStore(Store):
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._redis = redis.Redis.from_url(
+        # A blocking pool: a greenlet past the cap waits for a free connection. The default pool of
+        # redis-py 8 raises "Too many connections" past 100 (a 503 while Redis is fine), which a gevent
+        # worker reaches when a hundred streams open at once.
+        pool = redis.BlockingConnectionPool.from_url(
             url,
+            max_connections=MAX_CONNECTIONS,
+            timeout=MAX_BLOCK_SECONDS + 5,
             socket_timeout=MAX_BLOCK_SECONDS + 5,
             socket_connect_timeout=5,
             health_check_interval=30,
             retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
             retry_on_error=[redis.ConnectionError, redis.TimeoutError],
         )
+        self._redis = redis.Redis(connection_pool=pool)
+        self._redis.auto_close_connection_pool = True  # close() disconnects the pool, as with from_url
         self._save = self._redis.register_script(_SAVE)
         self._lock = self._redis.register_script(_LOCK)
         self._unlock = self._redis.register_script(_UNLOCK)
 
     # -- posts ----------------------------------------------------------------------------------
-    @_guard
     def save_post(self, post: Post, query_keys: Iterable[str]) -> list[str]:
-        keys = list(dict.fromkeys(query_keys))
-        redis_keys = [f"ts:post:{post.key}", f"ts:postq:{post.key}"]
-        for key in keys:
-            redis_keys += [_latest(key), _events(key)]
-        record = orjson.dumps(post.to_record())
-        args: list[bytes | str | int | float] = [record, POST_TTL, post.created_at.timestamp(), post.key, post.id]
-        args += [EVENTS_MAXLEN, *keys]
-        newly = [k.decode() for k in cast(list[bytes], self._save(keys=redis_keys, args=args))]
-        if newly:
-            self._redis.hset("ts:queries", mapping={_qid(k): k for k in newly})
-        return newly
+        return self.save_matches([(post, list(query_keys))])[0]
+
+    @_guard
+    def save_matches(self, matches: Sequence[tuple[Post, Sequence[str]]]) -> list[list[str]]:
+        pipe = self._redis.pipeline(transaction=False)  # one round trip; each post is still one script
+        for post, query_keys in matches:
+            keys = list(dict.fromkeys(query_keys))
+            redis_keys = [f"ts:post:{post.key}", f"ts:postq:{post.key}"]
+            for key in keys:
+                redis_keys += [_latest(key), _events(key)]
+            record = orjson.dumps(post.to_record())
+            args: list[bytes | str | int | float] = [record, POST_TTL, post.created_at.timestamp(), post.key, post.id]
+            args += [EVENTS_MAXLEN, *keys]
+            self._save(keys=redis_keys, args=args, client=pipe)
+        results = [[k.decode() for k in cast(list[bytes], newly)] for newly in pipe.execute()]
+        if any(results):
+            self._redis.hset("ts:queries", mapping={_qid(k): k for newly in results for k in newly})
+        return results
 
     @_guard
     def set_embed(self, post_key: str, embed_html: str) -> list[str]:

@@ -134,12 +134,11 @@ class SQLiteStore(Store):
 
     # -- posts ----------------------------------------------------------------------------------
     def save_post(self, post: Post, query_keys: Iterable[str]) -> list[str]:
-        return self.save_posts([post], query_keys)[0]
+        return self.save_matches([(post, list(query_keys))])[0]
 
-    def save_posts(self, posts: Sequence[Post], query_keys: Iterable[str]) -> list[list[str]]:
-        keys = list(dict.fromkeys(query_keys))
+    def save_matches(self, matches: Sequence[tuple[Post, Sequence[str]]]) -> list[list[str]]:
         with self._write() as conn:
-            results = [self._insert_post(conn, post, keys) for post in posts]
+            results = [self._insert_post(conn, post, list(dict.fromkeys(keys))) for post, keys in matches]
         if any(results):
             self._notify()
         return results
