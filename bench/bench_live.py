@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_live.py             # about a minute (more if the machine is busy: see below)
     .venv/bin/python bench/bench_live.py --quick     # 200 streams, 40 posts: a few seconds
+    .venv/bin/python bench/bench_live.py --production  # the production shape (below), redis-server on PATH
 
 What runs (all on this machine, over loopback):
 
@@ -9,6 +10,11 @@ What runs (all on this machine, over loopback):
   SQLite in a temporary instance folder) with ``TWITTERSTREAM_SOURCE=replay``, ``REPLAY_RATE=0`` and
   ``REPLAY_FILE`` a FIFO this script writes X API v2 stream lines into. The replay source reads a FIFO as
   soon as a line is written, so "written into the FIFO" is "the ingester received it";
+* or, with ``--production``, the production shape: a private ``redis-server`` (no persistence, in the
+  temporary folder), one ``twitterstream ingest`` (the same replay source and FIFO) and one
+  ``twitterstream web --workers 1`` (gunicorn's master and one gevent ``LiveStreamWorker``), both on that
+  Redis. Memory and CPU are the gunicorn worker's (the master's child, found in /proc); the ingester's and
+  Redis's CPU while delivering are reported too. Latency then includes the hop through Redis;
 * the viewers: ``--client-procs`` asyncio processes holding ``--clients`` streams in all on
   ``GET /api/v1/stream?q=...`` (HTTP/1.1, chunked, as a browser's EventSource gets it), parsing the chunked
   framing and the SSE events. Each read takes the kernel's receive timestamp of the socket (``SO_TIMESTAMPNS``)
@@ -45,6 +51,7 @@ import platform
 import re
 import resource
 import shlex
+import shutil
 import signal
 import socket
 import struct
@@ -74,46 +81,92 @@ WARM_STREAMS = 20
 
 
 # -- the server ------------------------------------------------------------------------------------
+LISTENING_RE = r"listening on http://[^:/]+:(\d+)/"  # twitterstream serve and ingest
+GUNICORN_RE = r"Listening at: http://[^:/]+:(\d+)"  # twitterstream web (gunicorn's master)
+
+
+@dataclass
+class Role:
+    """One process of the deployment, its output going to a log file."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    log: Any  # the open log file
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
 class Server:
     """``twitterstream serve`` on port 0, fed through a FIFO."""
+
+    description = "one `twitterstream serve` process (gevent, SQLite, replay source fed through a FIFO)"
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.fifo = folder / "replay.fifo"
         os.mkfifo(self.fifo)
-        self.log_path = folder / "server.log"
+        self.roles: list[Role] = []
+        self.host = "127.0.0.1"
+        try:
+            self.start()
+            self.fd = self._open_fifo()
+        except BaseException:
+            self.stop()
+            raise
+
+    def start(self) -> None:
+        """Start the processes; set ``port`` (the web port) and ``pid`` (the process that serves the streams)."""
+        role = self.spawn(
+            "server", [sys.executable, "-m", "twitterstream", "serve", "--host", self.host, "--port", "0"], self.env()
+        )
+        self.pid = role.process.pid
+        self.port = int(self.wait_for_log(role, LISTENING_RE).group(1))
+
+    def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "X_", "TWITTER_"))}
         env.update(
             TWITTERSTREAM_SOURCE="replay",
             REPLAY_FILE=str(self.fifo),
             REPLAY_RATE="0",
-            TWITTERSTREAM_INSTANCE_PATH=str(folder / "instance"),
+            TWITTERSTREAM_INSTANCE_PATH=str(self.folder / "instance"),
             SECRET_KEY="bench-live",
             LOG_LEVEL="INFO",
             PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")])),
         )
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "twitterstream", "serve", "--host", "127.0.0.1", "--port", "0"],
-            cwd=folder,  # no stray .env from the working folder
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        self.pid = self.process.pid
-        self.host, self.port = "127.0.0.1", self._wait_for_port()
-        self.fd = self._open_fifo()
+        env.update(extra)
+        return env
 
-    def _wait_for_port(self, timeout: float = 30.0) -> int:
+    def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Role:
+        log_path = self.folder / f"{name}.log"
+        log = open(log_path, "wb")  # noqa: SIM115 (closed in stop)
+        try:
+            process = subprocess.Popen(
+                argv,
+                cwd=self.folder,  # no stray .env from the working folder
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        except BaseException:
+            log.close()
+            raise
+        role = Role(name, process, log_path, log)
+        self.roles.append(role)
+        return role
+
+    def wait_for_log(self, role: Role, pattern: str, timeout: float = 30.0) -> re.Match[str]:
+        """The first match of ``pattern`` in the role's log, once it appears."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = re.search(r"listening on http://[^:/]+:(\d+)/", self.log_path.read_text(errors="replace"))
+            found = re.search(pattern, role.log_text())
             if found:
-                return int(found.group(1))
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited ({self.process.returncode}):\n{self.log_text()}")
+                return found
+            if role.process.poll() is not None:
+                raise RuntimeError(f"the {role.name} exited ({role.process.returncode}):\n{role.log_text()}")
             time.sleep(0.05)
-        raise RuntimeError(f"the server did not say where it listens within {timeout:.0f} s:\n{self.log_text()}")
+        raise RuntimeError(f"the {role.name} did not log {pattern!r} within {timeout:.0f} s:\n{role.log_text()}")
 
     def _open_fifo(self, timeout: float = 10.0) -> int:
         deadline = time.monotonic() + timeout
@@ -146,16 +199,17 @@ class Server:
         os.write(self.fd, line + b"\n")  # < PIPE_BUF: one atomic write
 
     def rss_kb(self) -> int:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise RuntimeError("no VmRSS")
+        return rss_kb(self.pid)
 
     def cpu_seconds(self) -> float:
         return cpu_seconds(self.pid)
 
-    def get(self, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+    def other_cpu_seconds(self) -> dict[str, float]:
+        """CPU time of the deployment's other processes, by role (none here: one process does everything)."""
+        return {}
+
+    def get(self, path: str, timeout: float = 10.0, port: int | None = None) -> tuple[int, bytes]:
+        connection = http.client.HTTPConnection(self.host, port or self.port, timeout=timeout)
         try:
             connection.request("GET", path)
             response = connection.getresponse()
@@ -163,28 +217,148 @@ class Server:
         finally:
             connection.close()
 
+    def metric_port(self, name: str) -> int:
+        """Where ``/metrics`` has the live figure ``name``."""
+        return self.port
+
     def metric(self, name: str) -> float:
-        status, body = self.get("/metrics")
+        status, body = self.get("/metrics", port=self.metric_port(name))
         found = re.search(rf"^{name} ([0-9.e+]+)$", body.decode(), re.M)
         if status != 200 or not found:
             raise RuntimeError(f"/metrics has no {name} (status {status})")
         return float(found.group(1))
 
     def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        if len(self.roles) == 1:
+            return self.roles[0].log_text()
+        return "".join(f"[{role.name}] {line}\n" for role in self.roles for line in role.log_text().splitlines())
 
     def stop(self) -> int | None:
+        """Stop the processes (the last started first); the first failing exit status, else 0."""
         with contextlib.suppress(OSError, AttributeError):
             os.close(self.fd)
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+        status: int | None = None
+        for role in reversed(self.roles):
+            if role.process.poll() is None:
+                role.process.send_signal(signal.SIGTERM)
+                try:
+                    role.process.wait(15)
+                except subprocess.TimeoutExpired:
+                    role.process.kill()
+                    role.process.wait(5)
+            role.log.close()
+            if status in (None, 0):
+                status = role.process.returncode
+        return status
+
+
+class ProductionServer(Server):
+    """The production shape: ``redis-server``, one ``twitterstream ingest`` (the replay source fed through
+    the FIFO) and one ``twitterstream web --workers 1`` (gunicorn, one gevent ``LiveStreamWorker``).
+
+    ``pid`` is the gunicorn worker (the master's only child): it holds the streams, so memory and CPU are
+    measured on it; the ingester's and Redis's CPU are reported apart.
+    """
+
+    description = (
+        "gunicorn gevent worker + ingester + Redis: one `twitterstream web --workers 1` (gunicorn, one gevent "
+        '`LiveStreamWorker`; the "server" rows are this worker), one `twitterstream ingest` (replay source fed '
+        "through a FIFO) and one `redis-server`{version}, all sharing the Redis store"
+    )
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("--production needs redis-server on PATH")
+        redis_port = free_port()
+        options = ["--port", str(redis_port), "--bind", self.host, "--save", "", "--appendonly", "no"]
+        redis = self.spawn("redis", [binary, *options, "--dir", str(self.folder)])
+        self.redis_pid = redis.process.pid
+        self._wait_for_redis(redis, redis_port)
+        version = re.search(r"version=([\d.]+)", redis.log_text())
+        self.description = self.description.format(version=f" {version.group(1)}" if version else "")
+        env = self.env(DATABASE_URL=f"redis://{self.host}:{redis_port}/0", PYTHONUNBUFFERED="1")
+        env.pop("GUNICORN_CMD_ARGS", None)  # the bench's settings only
+        command = [sys.executable, "-m", "twitterstream"]
+        ingester = self.spawn("ingester", [*command, "ingest", "--host", self.host, "--port", str(free_port())], env)
+        self.ingester_pid = ingester.process.pid
+        self.ingest_port = int(self.wait_for_log(ingester, LISTENING_RE).group(1))
+        self.wait_for_log(ingester, r"ingester \S+ is active")  # it holds the lock: the source opens the FIFO
+        web = self.spawn(
+            "web", [*command, "web", "--host", self.host, "--port", str(free_port()), "--workers", "1"], env
+        )
+        self.port = int(self.wait_for_log(web, GUNICORN_RE).group(1))
+        self.pid = self._worker_pid(web)
+        wait_until(lambda: self._answers("/healthz"), 30, "the gunicorn worker to answer")
+
+    def _wait_for_redis(self, role: Role, port: int, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
             try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self._log.close()
-        return self.process.returncode
+                with socket.create_connection((self.host, port), timeout=1) as connection:
+                    connection.sendall(b"PING\r\n")
+                    if connection.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            if role.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start:\n{role.log_text()}")
+            time.sleep(0.02)
+
+    def _worker_pid(self, master: Role, timeout: float = 30.0) -> int:
+        """The gunicorn worker: the master's one child process (from /proc)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = child_pids(master.process.pid)
+            if len(found) == 1:
+                return found[0]
+            if master.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn has children {found}, not one worker:\n{master.log_text()}")
+            time.sleep(0.05)
+
+    def _answers(self, path: str) -> bool:
+        try:
+            return self.get(path, timeout=2)[0] == 200
+        except OSError:
+            return False
+
+    def metric_port(self, name: str) -> int:
+        # the web's /metrics has the ingester's figures as last published to the store (every second or
+        # so); the ingester's own /metrics has them live. Open streams are the web worker's.
+        return self.port if name == "twitterstream_live_streams" else self.ingest_port
+
+    def other_cpu_seconds(self) -> dict[str, float]:
+        return {"ingester": cpu_seconds(self.ingester_pid), "Redis": cpu_seconds(self.redis_pid)}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def child_pids(pid: int) -> list[int]:
+    """The child processes of ``pid``: from /proc/<pid>/task/*/children, else from every process's parent."""
+    children: list[int] = []
+    tasks = list(Path(f"/proc/{pid}/task").glob("*/children"))
+    if tasks:
+        for task in tasks:
+            with contextlib.suppress(OSError):
+                children += [int(c) for c in task.read_text().split()]
+        return sorted(children)
+    for stat in Path("/proc").glob("[0-9]*/stat"):  # kernels without CONFIG_PROC_CHILDREN
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            if int(stat.read_text().rpartition(")")[2].split()[1]) == pid:
+                children.append(int(stat.parent.name))
+    return sorted(children)
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
 
 
 def machine_busy_seconds() -> float:
@@ -522,12 +696,14 @@ class Result:
     rss_streams_kb: int = 0
     probes: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     server_cpu: float = 0.0  # fraction of one core while delivering
+    role_cpu: dict[str, float] = field(default_factory=dict)  # the deployment's other processes, likewise
     client_cpu: float = 0.0
     server_cpu_seconds: float = 0.0
     other_cpu: float = 0.0  # cores used by everything else on the machine while delivering (noise)
     delivery_seconds: float = 0.0
     drain_seconds: float = 0.0
     log_problems: list[str] = field(default_factory=list)
+    deployment: str = ""  # what runs the server side, for the header line
     server_exit: int | None = None
     raw: list[tuple[int, float, float, float]] = field(default_factory=list)  # (seq, sent, reached, read)
 
@@ -540,7 +716,8 @@ def run_scenario(args: argparse.Namespace, name: str, queries: int, folder: Path
     result = Result(name, args.clients, queries, args.posts)
     tag = f"bq{os.getpid() % 1000}x{queries}q"  # words no other post or query of this run contains
     words = [f"{tag}{k}" for k in range(queries)]
-    server = Server(folder)
+    server = (ProductionServer if args.production else Server)(folder)
+    result.deployment = server.description
     viewers: Viewers | None = None
     warm_viewers: Viewers | None = None
     try:
@@ -589,6 +766,7 @@ def run_scenario(args: argparse.Namespace, name: str, queries: int, folder: Path
         prober = threading.Thread(target=probe_while_delivering, daemon=True)
         client_pids = [p.pid for p in viewers.processes if p.pid is not None]
         cpu_before, client_before, started = server.cpu_seconds(), sum(map(cpu_seconds, client_pids)), time.time()
+        roles_before = server.other_cpu_seconds()
         machine_before, me_before = machine_busy_seconds(), cpu_seconds(os.getpid())
         prober.start()
         spy = None
@@ -634,9 +812,13 @@ def run_scenario(args: argparse.Namespace, name: str, queries: int, folder: Path
         result.server_cpu = (server.cpu_seconds() - cpu_before) / elapsed
         result.client_cpu = (sum(map(cpu_seconds, client_pids)) - client_before) / elapsed
         result.server_cpu_seconds = server.cpu_seconds() - cpu_before
+        result.role_cpu = {
+            role: (seconds - roles_before[role]) / elapsed for role, seconds in server.other_cpu_seconds().items()
+        }
         result.other_cpu = (
             (machine_busy_seconds() - machine_before - (cpu_seconds(os.getpid()) - me_before)) / elapsed
             - result.server_cpu
+            - sum(result.role_cpu.values())
             - result.client_cpu
         )
         result.probes["while delivering"] = busy
@@ -668,7 +850,9 @@ def run_scenario(args: argparse.Namespace, name: str, queries: int, folder: Path
         result.log_problems = [
             line
             for line in server.log_text().splitlines()
-            if re.search(r"WARNING|ERROR|CRITICAL|Traceback|Exception", line) and "SECRET_KEY" not in line
+            if re.search(r"WARNING|ERROR|CRITICAL|Traceback|Exception", line)
+            and "SECRET_KEY" not in line
+            and "overcommit" not in line  # redis-server on a host with vm.overcommit_memory=0 (no saves here)
         ]
     return result
 
@@ -738,6 +922,8 @@ def table(args: argparse.Namespace, results: list[Result]) -> str:
             for r in results
         ],
     )
+    for role in results[0].role_cpu:
+        row(f"{role} CPU while delivering (share of one core)", [f"{r.role_cpu[role]:.0%}" for r in results])
     row("viewer processes' CPU while delivering (cores)", [f"{r.client_cpu:.2f}" for r in results])
     row("other processes' CPU meanwhile (cores, noise)", [f"{max(r.other_cpu, 0):.2f}" for r in results])
     row("time to open all streams (s)", [f"{r.open_seconds:.1f}" for r in results])
@@ -760,6 +946,11 @@ def main() -> int:
     parser.add_argument("--py-spy", metavar="PREFIX", help="profile the server while it delivers: PREFIX.<n>q.txt")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed, too")
     parser.add_argument("--quick", action="store_true", help="200 streams, 40 posts, 20 requests")
+    parser.add_argument(
+        "--production",
+        action="store_true",
+        help="redis-server + `twitterstream ingest` + `twitterstream web --workers 1` (gunicorn) instead of serve",
+    )
     args = parser.parse_args()
     if args.quick:
         args.clients, args.posts, args.requests = 200, 40, 20
@@ -784,9 +975,9 @@ def main() -> int:
 
     print(
         f"`{command.strip()}`: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
-        f"Python {platform.python_version()}; one `twitterstream serve` process (gevent, SQLite, replay source "
-        f"fed through a FIFO); {args.posts} posts at {args.rate:g}/s; viewers in {args.client_procs} asyncio "
-        f"processes on the same machine; {args.requests} timed requests per probe (new connection each).\n"
+        f"Python {platform.python_version()}; {results[0].deployment}; {args.posts} posts at {args.rate:g}/s; "
+        f"viewers in {args.client_procs} asyncio processes on the same machine; {args.requests} timed requests "
+        "per probe (new connection each).\n"
     )
     print(table(args, results))
     if args.dump:
