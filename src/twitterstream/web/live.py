@@ -218,14 +218,16 @@ class LiveHub:
     def _dispatch(self, events: list[Event]) -> None:
         for event in events:
             text = format_event(event)
+            order = event.order
             with self._lock:
-                if event.query_key in self._cursors and event.order > cursor_order(self._cursors[event.query_key]):
+                if event.query_key in self._cursors and order > cursor_order(self._cursors[event.query_key]):
                     self._cursors[event.query_key] = event.cursor
                 subscribers = list(self._subscribers.get(event.query_key, ()))
             if text is None:
                 continue
+            message = (order, text)  # one message object for every subscriber
             for subscription in subscribers:
-                subscription.put((event.order, text))
+                subscription.put(message)
 
     def _heartbeat(self) -> None:
         with self._lock:
