@@ -12,9 +12,10 @@ What runs (all on this machine, over loopback):
   soon as a line is written, so "written into the FIFO" is "the ingester received it";
 * or, with ``--production``, the production shape: a private ``redis-server`` (no persistence, in the
   temporary folder), one ``twitterstream ingest`` (the same replay source and FIFO) and one
-  ``twitterstream web --workers 1`` (gunicorn's master and one gevent ``LiveStreamWorker``), both on that
-  Redis. Memory and CPU are the gunicorn worker's (the master's child, found in /proc); the ingester's and
-  Redis's CPU while delivering are reported too. Latency then includes the hop through Redis;
+  ``twitterstream web --workers N`` (gunicorn's master and ``--workers`` gevent ``LiveStreamWorker``
+  processes, 2 by default), both on that Redis. Memory and CPU are the gunicorn workers' (the master's
+  children, found in /proc, summed); the ingester's and Redis's CPU while delivering are reported too.
+  Latency then includes the hop through Redis;
 * the viewers: ``--client-procs`` asyncio processes holding ``--clients`` streams in all on
   ``GET /api/v1/stream?q=...`` (HTTP/1.1, chunked, as a browser's EventSource gets it), parsing the chunked
   framing and the SSE events. Each read takes the kernel's receive timestamp of the socket (``SO_TIMESTAMPNS``)
@@ -122,6 +123,7 @@ class Server:
             "server", [sys.executable, "-m", "twitterstream", "serve", "--host", self.host, "--port", "0"], self.env()
         )
         self.pid = role.process.pid
+        self.pids = [self.pid]
         self.port = int(self.wait_for_log(role, LISTENING_RE).group(1))
 
     def env(self, **extra: str) -> dict[str, str]:
@@ -199,10 +201,14 @@ class Server:
         os.write(self.fd, line + b"\n")  # < PIPE_BUF: one atomic write
 
     def rss_kb(self) -> int:
-        return rss_kb(self.pid)
+        return sum(map(rss_kb, self.pids))
 
     def cpu_seconds(self) -> float:
-        return cpu_seconds(self.pid)
+        return sum(map(cpu_seconds, self.pids))
+
+    def open_streams(self) -> float | None:
+        """The streams the server counts as open (None: it cannot tell as a whole)."""
+        return self.metric("twitterstream_live_streams")
 
     def other_cpu_seconds(self) -> dict[str, float]:
         """CPU time of the deployment's other processes, by role (none here: one process does everything)."""
@@ -254,17 +260,26 @@ class Server:
 
 class ProductionServer(Server):
     """The production shape: ``redis-server``, one ``twitterstream ingest`` (the replay source fed through
-    the FIFO) and one ``twitterstream web --workers 1`` (gunicorn, one gevent ``LiveStreamWorker``).
+    the FIFO) and one ``twitterstream web --workers N`` (gunicorn, N gevent ``LiveStreamWorker`` processes).
 
-    ``pid`` is the gunicorn worker (the master's only child): it holds the streams, so memory and CPU are
-    measured on it; the ingester's and Redis's CPU are reported apart.
+    ``pids`` are the gunicorn workers (the master's children): they hold the streams, so memory and CPU are
+    measured on them (summed); the ingester's and Redis's CPU are reported apart.
     """
 
     description = (
-        "gunicorn gevent worker + ingester + Redis: one `twitterstream web --workers 1` (gunicorn, one gevent "
-        '`LiveStreamWorker`; the "server" rows are this worker), one `twitterstream ingest` (replay source fed '
-        "through a FIFO) and one `redis-server`{version}, all sharing the Redis store"
+        "gunicorn gevent workers + ingester + Redis: one `twitterstream web --workers {workers}` (gunicorn, "
+        '{workers} gevent `LiveStreamWorker` processes; the "server" rows are these workers, summed), one '
+        "`twitterstream ingest` (replay source fed through a FIFO) and one `redis-server`{version}, all sharing "
+        "the Redis store"
     )
+
+    def __init__(self, folder: Path, workers: int) -> None:
+        self.workers = workers
+        super().__init__(folder)
+
+    def open_streams(self) -> float | None:
+        # each worker counts its own streams, and /metrics answers from whichever worker accepts
+        return self.metric("twitterstream_live_streams") if self.workers == 1 else None
 
     def start(self) -> None:
         binary = shutil.which("redis-server")
@@ -276,7 +291,9 @@ class ProductionServer(Server):
         self.redis_pid = redis.process.pid
         self._wait_for_redis(redis, redis_port)
         version = re.search(r"version=([\d.]+)", redis.log_text())
-        self.description = self.description.format(version=f" {version.group(1)}" if version else "")
+        self.description = self.description.format(
+            workers=self.workers, version=f" {version.group(1)}" if version else ""
+        )
         env = self.env(DATABASE_URL=f"redis://{self.host}:{redis_port}/0", PYTHONUNBUFFERED="1")
         env.pop("GUNICORN_CMD_ARGS", None)  # the bench's settings only
         command = [sys.executable, "-m", "twitterstream"]
@@ -285,10 +302,13 @@ class ProductionServer(Server):
         self.ingest_port = int(self.wait_for_log(ingester, LISTENING_RE).group(1))
         self.wait_for_log(ingester, r"ingester \S+ is active")  # it holds the lock: the source opens the FIFO
         web = self.spawn(
-            "web", [*command, "web", "--host", self.host, "--port", str(free_port()), "--workers", "1"], env
+            "web",
+            [*command, "web", "--host", self.host, "--port", str(free_port()), "--workers", str(self.workers)],
+            env,
         )
         self.port = int(self.wait_for_log(web, GUNICORN_RE).group(1))
-        self.pid = self._worker_pid(web)
+        self.pids = self._worker_pids(web)
+        self.pid = self.pids[0]  # the one --py-spy profiles
         wait_until(lambda: self._answers("/healthz"), 30, "the gunicorn worker to answer")
 
     def _wait_for_redis(self, role: Role, port: int, timeout: float = 10.0) -> None:
@@ -305,15 +325,15 @@ class ProductionServer(Server):
                 raise RuntimeError(f"redis-server did not start:\n{role.log_text()}")
             time.sleep(0.02)
 
-    def _worker_pid(self, master: Role, timeout: float = 30.0) -> int:
-        """The gunicorn worker: the master's one child process (from /proc)."""
+    def _worker_pids(self, master: Role, timeout: float = 30.0) -> list[int]:
+        """The gunicorn workers: the master's child processes (from /proc)."""
         deadline = time.monotonic() + timeout
         while True:
             found = child_pids(master.process.pid)
-            if len(found) == 1:
-                return found[0]
+            if len(found) == self.workers:
+                return found
             if master.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn has children {found}, not one worker:\n{master.log_text()}")
+                raise RuntimeError(f"gunicorn has children {found}, not {self.workers}:\n{master.log_text()}")
             time.sleep(0.05)
 
     def _answers(self, path: str) -> bool:
@@ -716,7 +736,7 @@ def run_scenario(args: argparse.Namespace, name: str, queries: int, folder: Path
     result = Result(name, args.clients, queries, args.posts)
     tag = f"bq{os.getpid() % 1000}x{queries}q"  # words no other post or query of this run contains
     words = [f"{tag}{k}" for k in range(queries)]
-    server = (ProductionServer if args.production else Server)(folder)
+    server = ProductionServer(folder, args.workers) if args.production else Server(folder)
     result.deployment = server.description
     viewers: Viewers | None = None
     warm_viewers: Viewers | None = None
@@ -741,8 +761,8 @@ def run_scenario(args: argparse.Namespace, name: str, queries: int, folder: Path
         wait_until(
             lambda: server.metric("twitterstream_watched_queries") >= queries + 1, 30, "the ingester to watch all"
         )
-        streams = server.metric("twitterstream_live_streams")
-        if streams != args.clients + WARM_STREAMS:
+        streams = server.open_streams()
+        if streams is not None and streams != args.clients + WARM_STREAMS:
             raise RuntimeError(f"the server counts {streams:.0f} open streams, not {args.clients + WARM_STREAMS}")
         time.sleep(1.0)
         result.rss_streams_kb = settle_rss(server)
@@ -949,7 +969,10 @@ def main() -> int:
     parser.add_argument(
         "--production",
         action="store_true",
-        help="redis-server + `twitterstream ingest` + `twitterstream web --workers 1` (gunicorn) instead of serve",
+        help="redis-server + `twitterstream ingest` + `twitterstream web` (gunicorn) instead of serve",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="gunicorn workers with --production (2, WEB_CONCURRENCY's default)"
     )
     args = parser.parse_args()
     if args.quick:

@@ -81,6 +81,24 @@ def test_a_reader_too_far_behind_is_cut_off_and_told_to_reconnect(sqlite_store: 
     subscription = hub.subscribe("q", "q")
     for n in range(1, 6):
         sqlite_store.save_post(make_post(n), ["q"])
-    eventually(lambda: subscription.dropped)  # nobody reads: the fourth message is one too many
+    # nobody reads while a status and five posts are published: the channel keeps only the last three
+    eventually(lambda: subscription.channel.end >= 6)
     assert subscription.get(timeout=5) is CLOSE
+    assert subscription.dropped
     hub.stop()
+
+
+def test_a_stream_gets_what_is_published_after_it_opened_and_a_stopped_hub_ends_new_streams(
+    sqlite_store: SQLiteStore,
+) -> None:
+    hub = make_hub(sqlite_store)
+    early = hub.subscribe("q", "q")
+    sqlite_store.save_post(make_post(1), ["q"])
+    assert next_event(early).startswith("event: post\nid: 1\n")
+    late = hub.subscribe("q", "q")
+    sqlite_store.save_post(make_post(2), ["q"])
+    assert next_event(late).startswith("event: post\nid: 2\n")  # not post 1: it came before
+    assert next_event(early).startswith("event: post\nid: 2\n")
+    hub.stop()
+    assert early.get(timeout=1) is CLOSE and not early.dropped
+    assert hub.subscribe("q", "q").get(timeout=1) is CLOSE

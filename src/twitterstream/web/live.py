@@ -1,9 +1,9 @@
 """Live fan-out inside one web process: one follower reads the store, every open stream gets a copy.
 
 However many people watch a query, this process reads each of its events from the store once, formats
-it as an SSE message once, and hands the same string to every subscriber's queue. The follower also
-renews this process's lease on every query it serves (with the number of viewers), and broadcasts the
-source's status when it changes.
+it as an SSE message once, and appends it once to the query's channel, which every open stream of that
+query reads from. The follower also renews this process's lease on every query it serves (with the
+number of viewers), and broadcasts the source's status when it changes.
 """
 
 from __future__ import annotations
@@ -63,45 +63,81 @@ def stop_all_hubs() -> None:
         hub.stop()
 
 
-class Subscription:
-    """One open live stream: the messages its reader has not taken yet.
+class Channel:
+    """The recent messages of one query in this process, shared by all its open streams.
 
-    A deque and one event rather than a ``queue.Queue`` (a lock and three conditions): a thousand of
-    these are held per process, and a put is on the fan-out's hot path.
+    Publishing appends once and wakes every reader with one event (a thousand readers cost one ``set``,
+    not a thousand queue puts); each reader keeps only its position. A reader that falls ``max_pending``
+    messages behind is cut off: its browser reconnects with Last-Event-ID and resumes from the store.
     """
 
-    __slots__ = ("_pending", "_ready", "dropped", "max_pending", "query_key")
+    __slots__ = ("closed", "first", "lock", "max_pending", "messages", "ready")
 
-    def __init__(self, query_key: str, max_pending: int) -> None:
-        self.query_key = query_key
+    def __init__(self, max_pending: int) -> None:
         self.max_pending = max_pending
-        self._pending: deque[Message] = deque()
-        self._ready = threading.Event()
-        self.dropped = False
+        self.messages: deque[Message] = deque()
+        self.first = 0  # the sequence number of messages[0]
+        self.lock = threading.Lock()
+        self.ready = threading.Event()
+        self.closed = False
 
-    def put(self, message: Message) -> None:
-        if len(self._pending) >= self.max_pending:
-            # A reader this far behind is cut off; its browser reconnects with Last-Event-ID and resumes.
-            self.dropped = True
-        else:
-            self._pending.append(message)
-        self._ready.set()
+    @property
+    def end(self) -> int:
+        """The sequence number the next message will have."""
+        return self.first + len(self.messages)
+
+    def publish(self, message: Message) -> None:
+        with self.lock:
+            self.messages.append(message)
+            if len(self.messages) > self.max_pending:
+                self.messages.popleft()
+                self.first += 1
+        self._wake()
+
+    def close(self) -> None:
+        self.closed = True
+        self._wake()
+
+    def read(self, position: int) -> Message | None:
+        """The message at ``position``; CLOSE when it is gone (overtaken) or the channel closed; None when
+        it is not published yet."""
+        with self.lock:
+            if self.closed or position < self.first:
+                return CLOSE
+            if position < self.first + len(self.messages):
+                return self.messages[position - self.first]
+            return None
+
+    def _wake(self) -> None:
+        # Readers wait on the event they saw; a fresh one serves the next round (see Subscription.get).
+        woken, self.ready = self.ready, threading.Event()
+        woken.set()
+
+
+class Subscription:
+    """One open live stream: its query's channel and the position of the next message it reads."""
+
+    __slots__ = ("channel", "dropped", "position", "query_key")
+
+    def __init__(self, query_key: str, channel: Channel) -> None:
+        self.query_key = query_key
+        self.channel = channel
+        self.position = channel.end  # only what is published from now on
+        self.dropped = False
 
     def get(self, timeout: float) -> Message | None:
         """The next message, or None after ``timeout`` seconds (time for a keep-alive)."""
-        if self.dropped:
-            return CLOSE
-        if not self._pending:
-            self._ready.clear()
-            # A put between the check above and the clear has appended before setting: look again.
-            if not self._pending and not self._ready.wait(timeout):
+        while True:
+            ready = self.channel.ready  # before reading: a publish after the read sets this one
+            message = self.channel.read(self.position)
+            if message is CLOSE:
+                self.dropped = not self.channel.closed  # overtaken, not shut down
+                return CLOSE
+            if message is not None:
+                self.position += 1
+                return message
+            if not ready.wait(timeout):
                 return None
-        if self.dropped:
-            return CLOSE
-        try:
-            return self._pending.popleft()
-        except IndexError:  # woken with nothing new (a drop, or a set that raced the clear)
-            return None
 
 
 class LiveHub:
@@ -125,6 +161,7 @@ class LiveHub:
         self.max_pending = max_pending
         self.holder = f"web:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._subscribers: dict[str, set[Subscription]] = defaultdict(set)
+        self._channels: dict[str, Channel] = {}
         self._texts: dict[str, str] = {}
         self._cursors: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -137,12 +174,15 @@ class LiveHub:
     # -- subscribers ------------------------------------------------------------------------------
     def subscribe(self, query_key: str, query_text: str) -> Subscription:
         """Start receiving a query's events (from the store's head at this moment on)."""
-        subscription = Subscription(query_key, self.max_pending)
         with self._lock:
             first = not self._subscribers.get(query_key)
             if first:
                 self._cursors[query_key] = self.store.head_cursor(query_key)
                 self._texts[query_key] = query_text
+                self._channels[query_key] = Channel(self.max_pending)
+                if self._stopped.is_set():
+                    self._channels[query_key].close()  # shutting down: the browser goes to another replica
+            subscription = Subscription(query_key, self._channels[query_key])
             self._subscribers[query_key].add(subscription)
             viewers = len(self._subscribers[query_key])
         self._renew(query_key, query_text, viewers)
@@ -162,6 +202,7 @@ class LiveHub:
             text = self._texts.get(key, key)
             if not viewers:
                 del self._subscribers[key]
+                self._channels.pop(key, None)
                 self._cursors.pop(key, None)
                 self._texts.pop(key, None)
         self._renew(key, text, viewers)
@@ -174,10 +215,10 @@ class LiveHub:
         """End every open stream and the follower (before the store is closed)."""
         self._stopped.set()
         with self._lock:
-            subscribers = [s for subs in self._subscribers.values() for s in subs]
+            channels = list(self._channels.values())
             thread = self._thread
-        for subscription in subscribers:
-            subscription.put(CLOSE)
+        for channel in channels:
+            channel.close()
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
 
@@ -222,12 +263,9 @@ class LiveHub:
             with self._lock:
                 if event.query_key in self._cursors and order > cursor_order(self._cursors[event.query_key]):
                     self._cursors[event.query_key] = event.cursor
-                subscribers = list(self._subscribers.get(event.query_key, ()))
-            if text is None:
-                continue
-            message = (order, text)  # one message object for every subscriber
-            for subscription in subscribers:
-                subscription.put(message)
+                channel = self._channels.get(event.query_key)
+            if text is not None and channel is not None:
+                channel.publish((order, text))
 
     def _heartbeat(self) -> None:
         with self._lock:
@@ -254,6 +292,6 @@ class LiveHub:
         self._status_text = text
         self.status = status
         with self._lock:
-            subscribers = [s for subs in self._subscribers.values() for s in subs]
-        for subscription in subscribers:
-            subscription.put((STATUS_ORDER, text))
+            channels = list(self._channels.values())
+        for channel in channels:
+            channel.publish((STATUS_ORDER, text))
