@@ -185,7 +185,12 @@ def test_an_expired_lease_deletes_our_rule_and_leaves_others_alone(fake_x: FakeX
     settings = x_settings(fake_x, watch_grace_seconds=0.5)
     with running_app(settings, tmp_path) as app:
         app.client.get("/results/ephemeral")
-        watch_rule_in_place(fake_x, "ephemeral")
+
+        def added() -> bool:  # the lease is short: by the time we look, the rule may be gone already
+            posts = fake_x.requests_to("/2/tweets/search/stream/rules", "POST")
+            return any(rule["value"] == "ephemeral" for r in posts for rule in r.json().get("add", []))
+
+        fake_x.wait_for(added, timeout=10, description="our rule added")
         fake_x.wait_for(lambda: list(fake_x.rules) == [foreign], timeout=10, description="our rule deleted")
         fake_x.wait_for(lambda: fake_x.active_streams == 0, description="the stream closed")
         eventually(lambda: app.status()["state"] == "idle")

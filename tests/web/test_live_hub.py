@@ -102,3 +102,13 @@ def test_a_stream_gets_what_is_published_after_it_opened_and_a_stopped_hub_ends_
     hub.stop()
     assert early.get(timeout=1) is CLOSE and not early.dropped
     assert hub.subscribe("q", "q").get(timeout=1) is CLOSE
+
+
+def test_every_open_stream_gets_a_keep_alive_each_heartbeat(sqlite_store: SQLiteStore) -> None:
+    hub = LiveHub(sqlite_store, grace_seconds=60, read_status=lambda: {"state": "connected"}, heartbeat_seconds=0.05)
+    streams = [hub.subscribe("a", "a"), hub.subscribe("a", "a"), hub.subscribe("b", "b")]
+    for stream in streams:
+        while (message := stream.get(timeout=5)) is not None and message[1].startswith(b"event: status"):
+            pass
+        assert message is not None and message[1] == b": keep-alive\n\n"
+    hub.stop()

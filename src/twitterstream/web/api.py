@@ -93,7 +93,6 @@ def stream() -> Response:
     last_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
     store: Store = current_app.extensions["store"]
     hub: LiveHub = current_app.extensions["hub"]
-    keepalive = _settings().sse_keepalive_seconds
 
     subscription = hub.subscribe(query.key, query.text)
     try:
@@ -112,11 +111,8 @@ def stream() -> Response:
             yield b"".join(backlog)
             backlog = []
             while True:
-                message = subscription.get(timeout=keepalive)
-                if message is None:
-                    yield b": keep-alive\n\n"
-                    continue
-                if message is CLOSE or subscription.dropped:
+                message = subscription.get()  # the hub sends keep-alives every sse_keepalive_seconds
+                if message is None or message is CLOSE or subscription.dropped:
                     return
                 order, text = message
                 if order[0] >= 0 and order <= boundary:

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 Message = tuple[tuple[int, int], bytes]
 CLOSE: Message = ((-1, -1), b"")
 STATUS_ORDER = (-2, -2)  # status messages are not ordered with the events
+#: Sent to every open stream each heartbeat: proxies keep the connection, and a gone reader is noticed.
+KEEPALIVE: Message = ((-3, -3), b": keep-alive\n\n")
 
 
 def format_event(event: Event) -> bytes | None:
@@ -125,8 +127,8 @@ class Subscription:
         self.position = channel.end  # only what is published from now on
         self.dropped = False
 
-    def get(self, timeout: float) -> Message | None:
-        """The next message, or None after ``timeout`` seconds (time for a keep-alive)."""
+    def get(self, timeout: float | None = None) -> Message | None:
+        """The next message (keep-alives included), or None after ``timeout`` seconds."""
         while True:
             ready = self.channel.ready  # before reading: a publish after the read sets this one
             message = self.channel.read(self.position)
@@ -235,26 +237,31 @@ class LiveHub:
         next_heartbeat = time.monotonic() + self.heartbeat_seconds
         next_status = 0.0
         failures = 0
+        wait = min(0.5, self.heartbeat_seconds)
         while not self._stopped.is_set():
-            with self._lock:
-                cursors = dict(self._cursors)
-            if time.monotonic() >= next_status:
-                next_status = time.monotonic() + 1.0
-                self._refresh_status()
             try:
-                events = self.store.wait_for_events(cursors, timeout=0.5) if cursors else []
-                failures = 0
-            except (StoreUnavailable, OSError) as exc:
-                failures += 1
-                log.warning("live channel: store unavailable (%s)", exc)
-                self._stopped.wait(min(0.25 * failures, 5.0))
-                continue
-            if not cursors:
-                self._stopped.wait(0.5)
-            self._dispatch(events)
-            if time.monotonic() >= next_heartbeat:
-                next_heartbeat = time.monotonic() + self.heartbeat_seconds
-                self._heartbeat()
+                with self._lock:
+                    cursors = dict(self._cursors)
+                if time.monotonic() >= next_status:
+                    next_status = time.monotonic() + 1.0
+                    self._refresh_status()
+                try:
+                    events = self.store.wait_for_events(cursors, timeout=wait) if cursors else []
+                    failures = 0
+                except (StoreUnavailable, OSError) as exc:
+                    failures += 1
+                    log.warning("live channel: store unavailable (%s)", exc)
+                    events = []
+                    self._stopped.wait(min(0.25 * failures, 5.0))
+                if not cursors:
+                    self._stopped.wait(wait)
+                self._dispatch(events)
+                if time.monotonic() >= next_heartbeat:
+                    next_heartbeat = time.monotonic() + self.heartbeat_seconds
+                    self._heartbeat()
+            except Exception:  # the streams' keep-alives depend on this loop: it must go on
+                log.exception("live channel: unexpected error")
+                self._stopped.wait(1.0)
 
     def _dispatch(self, events: list[Event]) -> None:
         for event in events:
@@ -268,8 +275,12 @@ class LiveHub:
                 channel.publish((order, text))
 
     def _heartbeat(self) -> None:
+        """Keep-alives to every open stream, and this process's leases renewed."""
         with self._lock:
             counts = {key: (self._texts.get(key, key), len(subs)) for key, subs in self._subscribers.items()}
+            channels = list(self._channels.values())
+        for channel in channels:
+            channel.publish(KEEPALIVE)
         for key, (text, viewers) in counts.items():
             self._renew(key, text, viewers)
 
