@@ -155,7 +155,7 @@ class Ingester:
         self._wake.set()
 
     def flush(self) -> None:
-        """Wait until everything the source delivered so far is stored."""
+        """Wait until everything the source delivered so far (``counters.posts_received``) is stored."""
         self._writes.join()
 
     def run(self) -> None:
@@ -284,16 +284,21 @@ class Ingester:
 
     # -- the Sink interface (called by the source) ---------------------------------------------------
     def deliver(self, post: Post, query_keys: list[str] | None = None) -> None:
-        """Route, store and embed one post from the source."""
-        self.counters.add("posts_received")
-        if post.extra.get("adult") and not self.settings.bluesky_show_adult:
-            return  # self-labelled adult content stays off the wall unless the operator shows it
-        if query_keys is None:
-            self.window.add(post)
-            with self._index_lock:
-                query_keys = self._index.match(post)
-        if query_keys:
-            self._write((post, query_keys))
+        """Route one post from the source and hand it to the writer (which stores it, then asks for its embed).
+
+        It is counted as received once handed over, so that after :meth:`flush` every post counted is stored.
+        """
+        try:
+            if post.extra.get("adult") and not self.settings.bluesky_show_adult:
+                return  # self-labelled adult content stays off the wall unless the operator shows it
+            if query_keys is None:
+                self.window.add(post)
+                with self._index_lock:
+                    query_keys = self._index.match(post)
+            if query_keys:
+                self._write((post, query_keys))
+        finally:
+            self.counters.add("posts_received")
 
     def delete(self, post_key: str) -> None:
         self.window.remove(post_key)

@@ -133,8 +133,11 @@ def ids(harness: Harness, query: str) -> list[str]:
 
 
 def received(harness: Harness) -> int:
+    """Posts the ingester received, every one of them stored by the time this returns."""
     assert harness.ingester is not None
-    return harness.ingester.counters.posts_received
+    count = harness.ingester.counters.posts_received
+    harness.ingester.flush()
+    return count
 
 
 def sample(name: str) -> str:
