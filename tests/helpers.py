@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from twitterstream.models import Author, Post
-from twitterstream.sources.base import NullSink, SourceStatus
+from twitterstream.sources.base import NullSink, Source, SourceStatus
 
 BASE_TIME = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -65,3 +68,17 @@ class RecordingSink(NullSink):
 
     def save_state(self, name: str, value: Any) -> None:
         self.state[name] = value
+
+
+@contextmanager
+def running(source: Source) -> Iterator[Source]:
+    """Run ``source`` in a thread for the ``with`` block; then stop it, close it and wait for it."""
+    stop = threading.Event()
+    thread = threading.Thread(target=source.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield source
+    finally:
+        stop.set()
+        source.close()
+        thread.join(5)

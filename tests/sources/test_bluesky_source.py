@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 
 from fakes.jetstream import FakeJetstream, encode_event, fake_did, make_delete_event, make_post_event
-from helpers import RecordingSink
+from helpers import RecordingSink, running
 from samples import SAMPLES
 from twitterstream.config import Settings, load_settings
 from twitterstream.sources.bluesky import (
@@ -150,21 +149,13 @@ def test_the_source_reads_creates_updates_and_deletes_from_a_bare_host_url() -> 
             bluesky_watchdog_seconds=5.0,
         )
         sink = RecordingSink()
-        source = BlueskySource(settings, sink)
-        stop = threading.Event()
-        thread = threading.Thread(target=source.run, args=(stop,), daemon=True)
-        thread.start()
-        try:
+        with running(BlueskySource(settings, sink)):
             jetstream.wait_for(lambda: jetstream.active == 1)
             jetstream.publish(make_post_event(did, "3ccc", "created"))
             jetstream.publish(make_post_event(did, "3ccc", "created, then updated", operation="update"))
             jetstream.publish(make_post_event(did, "3ddd", "only ever seen updated", operation="update"))
             jetstream.publish(make_delete_event(did, "3ccc"))
             jetstream.wait_for(lambda: sink.deleted == [f"bluesky:{did}/3ccc"], message="the delete arrived")
-        finally:
-            stop.set()
-            source.close()
-            thread.join(5)
     assert [(p.id, p.text) for p in sink.posts] == [
         (f"{did}/3ccc", "created"),
         (f"{did}/3ddd", "only ever seen updated"),

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from fakes.mastodon import FakeMastodon
-from helpers import RecordingSink
+from helpers import RecordingSink, running
 from samples import SAMPLES, load
 from twitterstream.config import Secret, Settings
 from twitterstream.embed import EmbedFetcher, sanitize_mastodon_embed
@@ -145,11 +144,7 @@ def test_the_stream_is_read_in_any_valid_sse_framing_and_an_unseen_edit_is_deliv
     with FakeMastodon(access_token=TOKEN, sse_style="generic", split_chunks=1.0, heartbeat_interval=0.05) as fake:
         settings = Settings(source="mastodon", mastodon_url=fake.base_url, mastodon_access_token=Secret(TOKEN))
         sink = RecordingSink()
-        source = MastodonSource(settings, sink)
-        stop = threading.Event()
-        thread = threading.Thread(target=source.run, args=(stop,), daemon=True)
-        thread.start()
-        try:
+        with running(MastodonSource(settings, sink)):
             fake.wait_for(lambda: fake.active_streams == 1)
             first = fake.make_status("<p>first é😂 &amp; more</p>", tags=["a"])
             fake.publish(first)
@@ -158,10 +153,6 @@ def test_the_stream_is_read_in_any_valid_sse_framing_and_an_unseen_edit_is_deliv
             fake.edit(unseen)
             fake.delete(first["id"])
             fake.wait_for(lambda: sink.deleted == [f"mastodon:{first['id']}"], message="the delete arrived")
-        finally:
-            stop.set()
-            source.close()
-            thread.join(5)
     assert [(p.id, p.text) for p in sink.posts] == [
         (first["id"], "first é😂 & more"),
         (unseen["id"], "edited before we saw it"),

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from harness import eventually
-from helpers import RecordingSink
+from helpers import RecordingSink, running
 from samples import SAMPLES
 from twitterstream.config import DEMO_REPLAY_FILE, Settings
 from twitterstream.sources.replay import ReplaySource, decode_replay_line
@@ -24,21 +24,15 @@ def compact(path: Path) -> str:
 
 @pytest.fixture
 def run_replay() -> Iterator[Any]:
-    threads: list[tuple[threading.Thread, threading.Event]] = []
+    with contextlib.ExitStack() as sources:
 
-    def start(path: Path, rate: float = 0) -> RecordingSink:
-        sink = RecordingSink()
-        source = ReplaySource(Settings(source="replay", replay_file=str(path), replay_rate=rate), sink)
-        stop = threading.Event()
-        thread = threading.Thread(target=source.run, args=(stop,), daemon=True)
-        thread.start()
-        threads.append((thread, stop))
-        return sink
+        def start(path: Path, rate: float = 0) -> RecordingSink:
+            sink = RecordingSink()
+            settings = Settings(source="replay", replay_file=str(path), replay_rate=rate)
+            sources.enter_context(running(ReplaySource(settings, sink)))
+            return sink
 
-    yield start
-    for thread, stop in threads:
-        stop.set()
-        thread.join(timeout=5)
+        yield start
 
 
 def test_every_real_sample_replays_without_error(tmp_path: Path, run_replay: Any) -> None:
