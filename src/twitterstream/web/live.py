@@ -94,11 +94,14 @@ class Channel:
             if len(self.messages) > self.max_pending:
                 self.messages.popleft()
                 self.first += 1
-        self._wake()
+            woken = self._next_round()
+        woken.set()
 
     def close(self) -> None:
-        self.closed = True
-        self._wake()
+        with self.lock:
+            self.closed = True
+            woken = self._next_round()
+        woken.set()
 
     def read(self, position: int) -> Message | None:
         """The message at ``position``; CLOSE when it is gone (overtaken) or the channel closed; None when
@@ -110,10 +113,11 @@ class Channel:
                 return self.messages[position - self.first]
             return None
 
-    def _wake(self) -> None:
-        # Readers wait on the event they saw; a fresh one serves the next round (see Subscription.get).
+    def _next_round(self) -> threading.Event:
+        """Swap in a fresh event (under the lock) and return the one readers are waiting on: they took it
+        before they last looked, so whatever was just published wakes them (see Subscription.get)."""
         woken, self.ready = self.ready, threading.Event()
-        woken.set()
+        return woken
 
 
 class Subscription:
