@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import socket
+
+import httpx
 import pytest
 
-from twitterstream.sources.base import HTTP, NETWORK, RATE_LIMIT, Disconnected, LineSplitter, ReconnectPolicy
+from helpers import free_port
+from twitterstream.sources.base import (
+    HTTP,
+    NETWORK,
+    RATE_LIMIT,
+    Disconnected,
+    LineSplitter,
+    ReconnectPolicy,
+    network_reason,
+)
 
 
 def test_network_errors_back_off_linearly_to_16_seconds() -> None:
@@ -77,3 +89,15 @@ def test_a_runaway_line_is_an_error_not_a_memory_leak() -> None:
     splitter = LineSplitter(max_line=100)
     with pytest.raises(Disconnected):
         splitter.feed(b"x" * 101)
+
+
+def test_network_failures_are_said_in_words_without_the_url() -> None:
+    with pytest.raises(httpx.ConnectError) as refused:
+        httpx.get(f"http://127.0.0.1:{free_port()}/2/tweets/search/stream?secret=1")
+    assert network_reason(refused.value) == "network error: the connection was refused"
+    unresolved = httpx.ConnectError("[Errno -2] Name or service not known")
+    unresolved.__cause__ = socket.gaierror(-2, "Name or service not known")
+    assert network_reason(unresolved) == "network error: the host name does not resolve (is this machine online?)"
+    assert network_reason(httpx.ReadTimeout("timed out")) == "network error: the connection timed out"
+    assert network_reason(httpx.RemoteProtocolError("peer closed")) == "network error: the connection was dropped"
+    assert network_reason(OSError("odd")) == "network error: OSError"

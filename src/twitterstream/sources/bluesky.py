@@ -26,7 +26,16 @@ from websockets.sync.client import ClientConnection, connect
 from twitterstream.config import Settings
 from twitterstream.models import Post
 from twitterstream.query import LOCAL_OPERATORS
-from twitterstream.sources.base import NETWORK, RATE_LIMIT, RecentKeys, ReconnectPolicy, Sink, Source, Stalled
+from twitterstream.sources.base import (
+    NETWORK,
+    RATE_LIMIT,
+    RecentKeys,
+    ReconnectPolicy,
+    Sink,
+    Source,
+    Stalled,
+    network_reason,
+)
 from twitterstream.sources.bluesky_payload import POST_COLLECTION, could_be_post, decode_event
 
 log = logging.getLogger(__name__)
@@ -177,7 +186,7 @@ class BlueskySource(Source):
                     reason = f"{url} refused the connection ({status})"
                     kind = RATE_LIMIT if status == 429 else NETWORK
                 except (OSError, InvalidHandshake, WebSocketException, TimeoutError) as exc:
-                    reason, kind = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, NETWORK
+                    reason, kind = network_reason(exc), NETWORK
                 if stop.is_set() or self._closed:
                     return
                 self.sink.count_reconnect()

@@ -40,6 +40,7 @@ from twitterstream.sources.base import (
     SourceError,
     Stalled,
     interrupt_response,
+    network_reason,
 )
 from twitterstream.sources.mastodon_payload import post_from_status
 
@@ -166,7 +167,7 @@ class MastodonSource(Source):
                     if self._switching:  # we cut it to change streams
                         self._switching, delay = False, 0.0
                         continue
-                    reason, delay = f"network error: {type(exc).__name__}", policy.delay(NETWORK)
+                    reason, delay = network_reason(exc), policy.delay(NETWORK)
                 reconnecting = True
                 self.sink.count_reconnect()
                 log.warning("Mastodon stream: %s; reconnecting in %.1f s", reason, delay)

@@ -37,6 +37,7 @@ from twitterstream.sources.base import (
     SourceError,
     SourceNotConfigured,
     Stalled,
+    network_reason,
 )
 from twitterstream.sources.x_client import SEARCH_QUERY_LIMIT, StreamConnection, XClient
 from twitterstream.sources.x_payload import StreamMessage, decode_stream_line, posts_from_page
@@ -304,7 +305,7 @@ class XSource(Source):
                 self._reconnecting(str(exc), delay)
             except httpx.TransportError as exc:
                 delay = policy.delay(NETWORK)
-                self._reconnecting(f"network error: {type(exc).__name__}", delay)
+                self._reconnecting(network_reason(exc), delay)
             finally:
                 self._connection = None
             if gap_since is None:
