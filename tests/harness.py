@@ -59,6 +59,11 @@ class Harness:
         body: dict[str, Any] = self.client.get("/readyz").get_json()
         return body["source"]
 
+    def published_state(self) -> str | None:
+        """The source state the ingester last published to the store (None before its first publish)."""
+        published = self.store.get_state("ingester")
+        return str(published["status"]["state"]) if published else None
+
 
 @contextmanager
 def running_app(

@@ -120,7 +120,7 @@ def test_a_refused_token_stops_with_a_clear_status_and_no_retry_loop(mastodon: F
         assert app.ingester is not None
         for _ in range(10):
             app.ingester.wake()
-        eventually(lambda: app.store.get_state("ingester")["status"]["state"] == "stopped")
+        eventually(lambda: app.published_state() == "stopped")
         assert len(stream_requests(mastodon)) == 1
         assert "wrong" not in status["reason"]
 

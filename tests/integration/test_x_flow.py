@@ -209,7 +209,7 @@ def test_a_wrong_token_stops_with_a_clear_status_and_no_retry_storm(fake_x: Fake
         for _ in range(20):  # many ingester ticks later, nothing more was asked of X
             assert app.ingester is not None
             app.ingester.wake()
-        eventually(lambda: app.store.get_state("ingester")["status"]["state"] == "stopped")
+        eventually(lambda: app.published_state() == "stopped")
         assert len(fake_x.requests) == requests_then <= 2
         assert fake_x.stream_connects == 0
 
