@@ -238,10 +238,13 @@ class LiveHub:
                 self._thread.start()
 
     def _follow(self) -> None:
-        next_heartbeat = time.monotonic() + self.heartbeat_seconds
+        wait = min(0.5, self.heartbeat_seconds / 2)
+        # a heartbeat is due up to one wait late: schedule it that much early, so that no stream goes longer
+        # than heartbeat_seconds without a keep-alive (the contract says at least every 15 s)
+        interval = self.heartbeat_seconds - wait
+        next_heartbeat = time.monotonic() + interval
         next_status = 0.0
         failures = 0
-        wait = min(0.5, self.heartbeat_seconds)
         while not self._stopped.is_set():
             try:
                 with self._lock:
@@ -261,7 +264,7 @@ class LiveHub:
                     self._stopped.wait(wait)
                 self._dispatch(events)
                 if time.monotonic() >= next_heartbeat:
-                    next_heartbeat = time.monotonic() + self.heartbeat_seconds
+                    next_heartbeat = time.monotonic() + interval
                     self._heartbeat()
             except Exception:  # the streams' keep-alives depend on this loop: it must go on
                 log.exception("live channel: unexpected error")
