@@ -191,6 +191,7 @@ def test_an_expired_lease_deletes_our_rule_and_leaves_others_alone(fake_x: FakeX
             return any(rule["value"] == "ephemeral" for r in posts for rule in r.json().get("add", []))
 
         fake_x.wait_for(added, timeout=10, description="our rule added")
+        fake_x.wait_for(lambda: fake_x.stream_connects >= 1, description="a stream opened for it")
         fake_x.wait_for(lambda: list(fake_x.rules) == [foreign], timeout=10, description="our rule deleted")
         fake_x.wait_for(lambda: fake_x.active_streams == 0, description="the stream closed")
         eventually(lambda: app.status()["state"] == "idle")
