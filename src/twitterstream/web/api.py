@@ -112,7 +112,7 @@ def stream() -> Response:
             backlog = []
             while True:
                 message = subscription.get()  # the hub sends keep-alives every sse_keepalive_seconds
-                if message is None or message is CLOSE or subscription.dropped:
+                if message is None or message is CLOSE:  # shut down, or overtaken (reconnects and resumes)
                     return
                 order, text = message
                 if order[0] >= 0 and order <= boundary:
