@@ -10,6 +10,8 @@ from typing import Any
 
 from dotenv import dotenv_values
 
+from twitterstream.errors import TwitterStreamError
+
 SOURCE_NAMES = ("x", "bluesky", "mastodon", "replay")
 
 DEFAULT_JETSTREAM_URLS = (
@@ -19,7 +21,7 @@ DEFAULT_JETSTREAM_URLS = (
 DEMO_REPLAY_FILE = str(Path(__file__).parent / "data" / "demo.jsonl")
 
 
-class ConfigError(ValueError):
+class ConfigError(TwitterStreamError, ValueError):
     """A setting has a value the app cannot use; the message names the setting."""
 
 

@@ -27,6 +27,7 @@ class IngestCounters:
     source_reconnects: int = 0
     embeds_fetched: int = 0
     embeds_failed: int = 0
+    embeds_skipped: int = 0
     duplicates_skipped: int = 0
     watched_queries: int = 0
 
@@ -48,6 +49,7 @@ _COUNTERS = {
     "source_reconnects": "Reconnects to the source",
     "embeds_fetched": "Embeds fetched and sanitised",
     "embeds_failed": "Embeds that could not be fetched",
+    "embeds_skipped": "Embed requests dropped because more were waiting than could be fetched",
     "duplicates_skipped": "Posts received again and not stored twice",
 }
 

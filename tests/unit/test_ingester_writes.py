@@ -5,14 +5,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import ClassVar
 
 from harness import eventually
 from helpers import make_post
 from twitterstream.config import Settings
 from twitterstream.ingest import Ingester
 from twitterstream.models import Post
-from twitterstream.query import LOCAL_OPERATORS
 from twitterstream.sources.base import Sink, Source
 from twitterstream.store.sqlite import SQLiteStore
 
@@ -37,7 +35,6 @@ class ScriptedSource(Source):
     """Runs ``script`` against the sink, then waits to be stopped."""
 
     name = "replay"
-    capabilities: ClassVar[frozenset[str]] = LOCAL_OPERATORS
     routes_locally = False
 
     def __init__(self, settings: Settings, sink: Sink, script: Callable[[Sink], None]) -> None:

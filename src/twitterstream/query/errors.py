@@ -7,8 +7,10 @@ rejection recognises ours; the others say what is wrong and how to fix it.
 
 from __future__ import annotations
 
+from twitterstream.errors import TwitterStreamError
 
-class QueryError(ValueError):
+
+class QueryError(TwitterStreamError, ValueError):
     """A query that is not a valid rule.
 
     ``message`` says what is wrong (without the position); ``position`` is the 1-based character position

@@ -17,7 +17,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from twitterstream.query import errors
+import twitterstream.query.errors as errors
 from twitterstream.query.ast import (
     And,
     Cashtag,

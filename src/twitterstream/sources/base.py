@@ -243,8 +243,6 @@ class Source(ABC):
     """A client for one service. ``run`` holds the connection until ``stop`` is set."""
 
     name: ClassVar[str]
-    #: Operators of the query language this source can evaluate (see ``twitterstream.query``).
-    capabilities: ClassVar[frozenset[str]]
     #: True: the service does no filtering, the ingester matches every post with the local index.
     routes_locally: ClassVar[bool] = True
 

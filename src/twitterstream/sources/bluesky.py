@@ -15,7 +15,6 @@ import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from typing import ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -25,7 +24,6 @@ from websockets.sync.client import ClientConnection, connect
 
 from twitterstream.config import Settings
 from twitterstream.models import Post
-from twitterstream.query import LOCAL_OPERATORS
 from twitterstream.sources.base import (
     NETWORK,
     RATE_LIMIT,
@@ -45,8 +43,6 @@ STATE_NAME = "bluesky"
 REWIND_US = 5_000_000
 SAVE_CURSOR_EVERY = 1.0
 #: Bluesky has no verified flag in its events and no cashtags.
-UNSUPPORTED = frozenset({"is:verified", "cashtag", "has:cashtags"})
-
 
 #: The oldest point a (re)connect resumes from. Jetstream keeps a day or more; replaying all of it after a
 #: long outage would take minutes of catching up and fill the pages with stale posts: start live instead.
@@ -142,7 +138,6 @@ class BlueskySource(Source):
     """Every public Bluesky post, live, from Jetstream."""
 
     name = "bluesky"
-    capabilities: ClassVar[frozenset[str]] = LOCAL_OPERATORS - UNSUPPORTED
     routes_locally = True
 
     def __init__(self, settings: Settings, sink: Sink) -> None:

@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
@@ -24,7 +24,6 @@ from httpx_sse import EventSource, SSEError, connect_sse
 
 from twitterstream.config import Settings
 from twitterstream.models import Post, parse_time
-from twitterstream.query import LOCAL_OPERATORS
 from twitterstream.sources.base import (
     HTTP,
     NETWORK,
@@ -49,7 +48,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-UNSUPPORTED = frozenset({"is:verified", "is:quote", "cashtag", "has:cashtags"})
 NO_TOKEN = (
     "MASTODON_ACCESS_TOKEN is not set: Mastodon 4.2+ refuses anonymous streaming. On your instance open "
     "Preferences > Development > New application, tick the read:statuses scope, save, copy 'Your access token' "
@@ -72,7 +70,6 @@ class MastodonSource(Source):
     """Public posts known to one Mastodon instance, live."""
 
     name = "mastodon"
-    capabilities: ClassVar[frozenset[str]] = LOCAL_OPERATORS - UNSUPPORTED
     routes_locally = True
 
     def __init__(self, settings: Settings, sink: Sink) -> None:

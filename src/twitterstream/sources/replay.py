@@ -16,13 +16,11 @@ import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import ClassVar
 
 import orjson
 
 from twitterstream.config import DEMO_REPLAY_FILE
 from twitterstream.models import Post
-from twitterstream.query import LOCAL_OPERATORS
 from twitterstream.sources.base import LineSplitter, Source
 from twitterstream.sources.bluesky_payload import decode_event
 from twitterstream.sources.x_payload import decode_stream_message, posts_from_page
@@ -53,7 +51,6 @@ class ReplaySource(Source):
     """Replays ``REPLAY_FILE`` at ``REPLAY_RATE`` posts per second (0: as fast as possible)."""
 
     name = "replay"
-    capabilities: ClassVar[frozenset[str]] = LOCAL_OPERATORS
     routes_locally = True
 
     def run(self, stop: threading.Event) -> None:

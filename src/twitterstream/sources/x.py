@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -66,7 +66,6 @@ class XSource(Source):
     """X API v2 filtered stream, backfilled and gap-filled by recent search."""
 
     name = "x"
-    capabilities: ClassVar[frozenset[str]] = frozenset()  # X evaluates every operator itself
     routes_locally = False
 
     def __init__(self, settings: Settings, sink: Sink, client: XClient | None = None) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from twitterstream.store.base import Event, Store, StoreUnavailable, Watch, cursor_order
+from twitterstream.store.base import Event, EventKind, Store, StoreUnavailable, Watch, cursor_order
 
-__all__ = ["Event", "Store", "StoreUnavailable", "Watch", "cursor_order", "open_store"]
+__all__ = ["Event", "EventKind", "Store", "StoreUnavailable", "Watch", "cursor_order", "open_store"]
 
 
 def open_store(database_url: str, instance_path: str | Path) -> Store:

@@ -10,15 +10,23 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
+from twitterstream.errors import TwitterStreamError
 from twitterstream.models import Post
 
-EVENT_KINDS = ("post", "embed", "delete")
 
-
-class StoreUnavailable(RuntimeError):
+class StoreUnavailable(TwitterStreamError, RuntimeError):
     """The backend cannot be reached right now (the caller retries with backoff)."""
+
+
+class EventKind(StrEnum):
+    """What an entry of a query's live channel says happened to a post."""
+
+    POST = "post"  # it arrived (or came back: unhidden, unblocked)
+    EMBED = "embed"  # its embed is ready
+    DELETE = "delete"  # it is gone from the query's pages
 
 
 @dataclass(slots=True)
@@ -27,7 +35,7 @@ class Event:
 
     cursor: str
     query_key: str
-    kind: str  # one of EVENT_KINDS
+    kind: EventKind
     post_key: str
     post: Post | None  # the post as stored now; None when it is gone (deleted, expired)
 

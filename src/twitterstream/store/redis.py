@@ -30,7 +30,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from twitterstream.models import Post
-from twitterstream.store.base import Event, Store, StoreUnavailable, Watch
+from twitterstream.store.base import Event, EventKind, Store, StoreUnavailable, Watch
 
 T = TypeVar("T")
 
@@ -153,14 +153,14 @@ class RedisStore(Store):
         record = orjson.loads(raw)
         record["embed_html"] = embed_html
         self._redis.set(f"ts:post:{post_key}", orjson.dumps(record), keepttl=True)
-        return self._publish_for_post(post_key, record["id"], "embed")
+        return self._publish_for_post(post_key, record["id"], EventKind.EMBED)
 
     @_guard
     def delete_post(self, post_key: str) -> list[str]:
         raw = self._redis.get(f"ts:post:{post_key}")
         if raw is None:
             return []
-        keys = self._publish_for_post(post_key, orjson.loads(raw)["id"], "delete")
+        keys = self._publish_for_post(post_key, orjson.loads(raw)["id"], EventKind.DELETE)
         pipe = self._redis.pipeline()
         for key in keys:
             pipe.zrem(_latest(key), post_key)
@@ -168,7 +168,7 @@ class RedisStore(Store):
         pipe.execute()
         return keys
 
-    def _publish_for_post(self, post_key: str, post_id: str, kind: str) -> list[str]:
+    def _publish_for_post(self, post_key: str, post_id: str, kind: EventKind) -> list[str]:
         keys = sorted(k.decode() for k in cast(set[bytes], self._redis.smembers(f"ts:postq:{post_key}")))
         pipe = self._redis.pipeline()
         for key in keys:
@@ -244,7 +244,8 @@ class RedisStore(Store):
         events = []
         for (entry_id, fields), record in zip(entries, records, strict=True):
             post = Post.from_record(orjson.loads(record)) if record is not None else None
-            events.append(Event(entry_id.decode(), query_key, fields[b"k"].decode(), fields[b"p"].decode(), post))
+            kind = EventKind(fields[b"k"].decode())
+            events.append(Event(entry_id.decode(), query_key, kind, fields[b"p"].decode(), post))
         return events
 
     # -- watching ---------------------------------------------------------------------------------

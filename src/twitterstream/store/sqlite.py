@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from twitterstream.models import Post
-from twitterstream.store.base import Event, Store, StoreUnavailable, Watch
+from twitterstream.store.base import Event, EventKind, Store, StoreUnavailable, Watch
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS posts (
@@ -172,7 +172,7 @@ class SQLiteStore(Store):
             record = orjson.loads(row[0])
             record["embed_html"] = embed_html
             conn.execute("UPDATE posts SET record = ? WHERE key = ?", (orjson.dumps(record), post_key))
-            keys = self._publish_for_post(conn, post_key, record["id"], "embed")
+            keys = self._publish_for_post(conn, post_key, record["id"], EventKind.EMBED)
         if keys:
             self._notify()
         return keys
@@ -182,14 +182,14 @@ class SQLiteStore(Store):
             row = conn.execute("SELECT record FROM posts WHERE key = ?", (post_key,)).fetchone()
             if row is None:
                 return []
-            keys = self._publish_for_post(conn, post_key, orjson.loads(row[0])["id"], "delete")
+            keys = self._publish_for_post(conn, post_key, orjson.loads(row[0])["id"], EventKind.DELETE)
             conn.execute("DELETE FROM matches WHERE post_key = ?", (post_key,))
             conn.execute("DELETE FROM posts WHERE key = ?", (post_key,))
         if keys:
             self._notify()
         return keys
 
-    def _publish_for_post(self, conn: sqlite3.Connection, post_key: str, post_id: str, kind: str) -> list[str]:
+    def _publish_for_post(self, conn: sqlite3.Connection, post_key: str, post_id: str, kind: EventKind) -> list[str]:
         keys = [r[0] for r in conn.execute("SELECT query_key FROM matches WHERE post_key = ?", (post_key,))]
         now = time.time()
         conn.executemany(
@@ -276,7 +276,7 @@ class SQLiteStore(Store):
                     if seq <= int(cursors[key] or 0):
                         continue
                     post = Post.from_record(orjson.loads(record)) if record is not None else None
-                    events.append(Event(str(seq), key, kind, post_key, post))
+                    events.append(Event(str(seq), key, EventKind(kind), post_key, post))
         events.sort(key=lambda e: int(e.cursor))
         return events
 

@@ -5,15 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
-from twitterstream.config import Settings
 from twitterstream.query import Query, QueryError
-from twitterstream.store import Event, Store, cursor_order
-from twitterstream.web.app import source_status, wake_ingester
-from twitterstream.web.live import CLOSE, LiveHub, format_event, format_status
+from twitterstream.store import Event, EventKind, Store, cursor_order
+from twitterstream.web.context import (
+    PAGE_VIEW_HOLDER,
+    get_hub,
+    get_settings,
+    get_store,
+    running_source,
+    source_status,
+    this_app,
+    wake_ingester,
+)
+from twitterstream.web.live import CLOSE, format_event, format_status
 from twitterstream.web.queries import read_query
-from twitterstream.web.views import PAGE_VIEW_HOLDER
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -34,21 +41,11 @@ def bad_request(error: BadRequest) -> tuple[Response, int]:
     return jsonify(error={"message": error.message, "position": error.position}), 400
 
 
-def _app() -> Flask:
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    return app
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.config["SETTINGS"]
-    return settings
-
-
 def _query() -> Query:
     if "q" not in request.args:
         raise BadRequest("the q parameter is required: /api/v1/results?q=QUERY")
     try:
-        return read_query(request.args["q"], _settings())
+        return read_query(request.args["q"], running_source(this_app()))
     except QueryError as exc:
         raise BadRequest(exc.message, exc.position) from None
 
@@ -65,18 +62,18 @@ def results() -> Any:
     """The latest matches of a query, newest first. Asking also starts watching it."""
     query = _query()
     limit = _limit()
-    store: Store = current_app.extensions["store"]
-    store.watch(query.key, query.text, PAGE_VIEW_HOLDER, 0, _settings().watch_grace_seconds)
-    wake_ingester(_app())
+    store = get_store()
+    store.watch(query.key, query.text, PAGE_VIEW_HOLDER, 0, get_settings().watch_grace_seconds)
+    wake_ingester(this_app())
     posts = store.latest(query.key, limit)
-    return jsonify(query=query.key, source=_settings().source, posts=[p.to_json() for p in posts])
+    return jsonify(query=query.key, source=running_source(this_app()), posts=[p.to_json() for p in posts])
 
 
 @bp.get("/pace")
 def pace() -> Any:
     """Arrivals per minute over the last 30 minutes (oldest first) and in the last minute."""
     query = _query()
-    store: Store = current_app.extensions["store"]
+    store = get_store()
     per_minute = store.pace(query.key, 30, 60.0)
     return jsonify(query=query.key, per_minute=per_minute, last_minute=per_minute[-1])
 
@@ -91,8 +88,8 @@ def stream() -> Response:
     query = _query()
     limit = _limit()
     last_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
-    store: Store = current_app.extensions["store"]
-    hub: LiveHub = current_app.extensions["hub"]
+    store = get_store()
+    hub = get_hub()
 
     subscription = hub.subscribe(query.key, query.text)
     try:
@@ -100,7 +97,7 @@ def stream() -> Response:
     except BaseException:
         hub.unsubscribe(subscription)
         raise
-    status = hub.status or {k: v for k, v in source_status(_app()).items() if k != "counters"}
+    status = hub.status or {k: v for k, v in source_status(this_app()).items() if k != "counters"}
 
     def generate() -> Iterator[bytes]:
         # Runs after the request context is gone (nothing here needs it): an idle stream keeps only
@@ -140,5 +137,5 @@ def _backlog(store: Store, key: str, last_id: str | None, limit: int) -> tuple[l
     posts = store.latest(key, limit)
     texts = []
     for post in reversed(posts):
-        texts.append(format_event(Event("0", key, "post", post.key, post)) or b"")
+        texts.append(format_event(Event("0", key, EventKind.POST, post.key, post)) or b"")
     return texts, boundary

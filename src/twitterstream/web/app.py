@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +14,13 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from twitterstream.config import Settings, load_settings
-from twitterstream.ingest import PROBLEMS_STATE, STATE_NAME
 from twitterstream.store import Store, StoreUnavailable, open_store
+from twitterstream.web import api, ops, views
+from twitterstream.web.context import get_settings, source_status, wake_ingester
 from twitterstream.web.live import LiveHub
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
-
-#: An ingester that has not written its heartbeat for this long is presumed gone.
-INGESTER_SILENCE = 30.0
 
 _CSP = "; ".join(
     [
@@ -63,7 +60,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     if settings.trusted_proxies:  # behind a load balancer and/or nginx: trust their X-Forwarded-* headers
         hops = settings.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     store: Store = app.config.get("STORE") or open_store(settings.database_url, app.instance_path)
     app.extensions["store"] = store
@@ -75,8 +72,6 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         heartbeat_seconds=settings.sse_keepalive_seconds,
     )
     csrf.init_app(app)
-
-    from twitterstream.web import api, ops, views
 
     app.register_blueprint(ops.bp)
     if app.config.get("ROLE") != "ingest":  # the ingester's port serves operations endpoints only
@@ -91,44 +86,6 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def source_status(app: Flask) -> dict[str, Any]:
-    """What the ingester says about the source, in words (for pages, SSE and /readyz).
-
-    Always the keys of :class:`SourceStatus` (source, state, reason, retry_at, since), plus ``counters``.
-    """
-    status = _source_status(app)
-    return {
-        "source": status.get("source"),
-        "state": status.get("state"),
-        "reason": status.get("reason", ""),
-        "retry_at": status.get("retry_at"),
-        "since": status.get("since"),
-        "counters": status.get("counters", {}),
-    }
-
-
-def _source_status(app: Flask) -> dict[str, Any]:
-    settings: Settings = app.config["SETTINGS"]
-    ingester = app.extensions.get("ingester")
-    if ingester is not None:
-        status = ingester.status.to_json()
-        status["counters"] = ingester.counters.snapshot()
-        return status
-    try:
-        state = app.extensions["store"].get_state(STATE_NAME)
-    except StoreUnavailable as exc:
-        return {"source": settings.source, "state": "unknown", "reason": f"the store does not answer: {exc}"}
-    if not state or time.time() - float(state.get("heartbeat", 0)) > INGESTER_SILENCE:
-        return {
-            "source": settings.source,
-            "state": "stopped",
-            "reason": "no ingester is running: start `twitterstream ingest` (or use `twitterstream serve`)",
-        }
-    status = dict(state["status"])
-    status["counters"] = state.get("counters", {})
-    return status
-
-
 def _source_hint(settings: Settings) -> str:
     """What to set to use X, when Bluesky was chosen only because no X token is set."""
     if settings.source == "bluesky" and not settings.source_explicit:
@@ -137,21 +94,6 @@ def _source_hint(settings: Settings) -> str:
             "X app's bearer token (in the environment or a .env file) and restart."
         )
     return ""
-
-
-def query_problem(app: Flask, query_key: str) -> str | None:
-    """Why the source cannot serve a query (X rejected it, the rule limit is reached...), if it cannot."""
-    try:
-        problems = app.extensions["store"].get_state(PROBLEMS_STATE) or {}
-    except StoreUnavailable:
-        return None
-    return problems.get(query_key)
-
-
-def wake_ingester(app: Flask) -> None:
-    ingester = app.extensions.get("ingester")
-    if ingester is not None:
-        ingester.wake()
 
 
 def _wants_json() -> bool:
@@ -194,17 +136,10 @@ def _register_errors(app: Flask) -> None:
 
 
 def _security_headers(response: Response) -> Response:
-    settings = _settings()
+    settings = get_settings()
     mastodon = settings.mastodon_url if settings.source == "mastodon" else ""
     response.headers.setdefault("Content-Security-Policy", _CSP.format(mastodon=mastodon).replace(" ;", ";"))
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
     return response
-
-
-def _settings() -> Settings:
-    from flask import current_app
-
-    settings: Settings = current_app.config["SETTINGS"]
-    return settings

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 from prometheus_client import CollectorRegistry
 
 from twitterstream.metrics import IngesterCollector, WebCollector, render
 from twitterstream.store import Store, StoreUnavailable
-from twitterstream.web.app import source_status
+from twitterstream.web.context import source_status, this_app
 
 bp = Blueprint("ops", __name__)
 
@@ -23,7 +23,7 @@ def healthz() -> Any:
 @bp.get("/readyz")
 def readyz() -> Any:
     """200 when the store answers (503 otherwise); the body says what the source is doing."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = this_app()
     store: Store = app.extensions["store"]
     try:
         store.ping()
@@ -37,7 +37,7 @@ def readyz() -> Any:
 @bp.get("/metrics")
 def metrics() -> Response:
     """Prometheus text format: the ingester's counters (live, or its last snapshot) and this process's."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = this_app()
     registry = CollectorRegistry(auto_describe=False)
     registry.register(IngesterCollector(lambda: source_status(app).get("counters")))
     registry.register(WebCollector(app.extensions["hub"].open_streams))

@@ -1,27 +1,23 @@
-"""Reading a query from a person: parse it, and check the configured source can evaluate it."""
+"""Reading a query from a person: parse it, and check the running source can evaluate it."""
 
 from __future__ import annotations
 
-from twitterstream.config import Settings
 from twitterstream.query import Query, QueryError, parse
-from twitterstream.sources import source_class
+from twitterstream.web.context import unsupported_reason
 
 EMPTY_QUERY = 'Type something to watch: a word, a #hashtag, an @name or an "exact phrase".'
 
 
-def read_query(text: str | None, settings: Settings) -> Query:
-    """The parsed query, or :class:`QueryError` saying what is wrong and where."""
+def read_query(text: str | None, source: str) -> Query:
+    """The parsed query, or :class:`QueryError` saying what is wrong and where.
+
+    ``source`` is the source the ingester runs (``context.running_source``).
+    """
     text = (text or "").strip()
     if not text:
         raise QueryError(EMPTY_QUERY, None)
     query = parse(text)
-    source = source_class(settings.source)
-    if source.routes_locally:
-        unsupported = query.unsupported(source.capabilities)
-        if unsupported:
-            raise QueryError(
-                f"{', '.join(unsupported)} cannot be evaluated on {source.name} posts: "
-                f"remove {'it' if len(unsupported) == 1 else 'them'} or use the X source",
-                None,
-            )
+    problem = unsupported_reason(query, source)
+    if problem:
+        raise QueryError(problem, None)
     return query

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from twitterstream.config import Settings
 from twitterstream.query import QueryError
-from twitterstream.store import Store
-from twitterstream.web.app import query_problem, source_status, wake_ingester
+from twitterstream.web.context import (
+    PAGE_VIEW_HOLDER,
+    get_settings,
+    get_store,
+    query_problem,
+    running_source,
+    source_status,
+    this_app,
+    wake_ingester,
+)
 from twitterstream.web.forms import SearchForm
 from twitterstream.web.queries import read_query
 
 bp = Blueprint("main", __name__)
 
-#: The holder name under which page views renew a query's lease (SSE streams renew per process).
-PAGE_VIEW_HOLDER = "page-views"
 #: How many posts the results page can keep; the first is the default.
 LIMIT_CHOICES = (10, 25, 100)
 #: The longest a first view of a new query waits for its first posts to be stored (seconds).
@@ -29,24 +34,9 @@ def _limit_choice(raw: str | None) -> int:
     return int(raw) if raw and raw.isdigit() and int(raw) in LIMIT_CHOICES else LIMIT_CHOICES[0]
 
 
-def _app() -> Flask:
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    return app
-
-
-def _store() -> Store:
-    store: Store = current_app.extensions["store"]
-    return store
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.config["SETTINGS"]
-    return settings
-
-
 def _render_form(form: SearchForm, error: QueryError | None = None, status: int = 200) -> tuple[str, int]:
     text = form.query.data or ""
-    store = _store()
+    store = get_store()
     watched = store.watched()[:20]
     return (
         render_template(
@@ -75,7 +65,7 @@ def index() -> Any:
         if not form.validate_on_submit():
             return _render_form(form, QueryError("The form expired. Please search again.", None), 400)
         try:
-            read_query(form.query.data, _settings())
+            read_query(form.query.data, running_source(this_app()))
         except QueryError as exc:
             return _render_form(form, exc, 400)
         return redirect(url_for("main.results", query=form.query.data.strip()), code=303)
@@ -98,17 +88,17 @@ def results_form(query: str) -> Any:
 @bp.get("/results/<path:query>")
 def results(query: str) -> Any:
     """The wall: the latest matches, newest first, then live updates (results.js)."""
-    settings = _settings()
+    settings = get_settings()
     try:
-        parsed = read_query(query, settings)
+        parsed = read_query(query, running_source(this_app()))
     except QueryError as exc:
         return _render_form(SearchForm(formdata=None, query=query), exc, 400)
-    store = _store()
+    store = get_store()
     limit = _limit_choice(request.args.get("limit"))
     head = store.head_cursor(parsed.key)
     already_watched = any(w.key == parsed.key for w in store.watched())
     store.watch(parsed.key, parsed.text, PAGE_VIEW_HOLDER, 0, settings.watch_grace_seconds)
-    wake_ingester(_app())
+    wake_ingester(this_app())
     posts = store.latest(parsed.key, limit)
     if not posts and head == "0" and not already_watched:
         # A query nobody is watching: give the ingester a moment to fill it from its recent window
@@ -123,6 +113,6 @@ def results(query: str) -> Any:
         posts=posts,
         limit=limit,
         watch_since=since,
-        problem=query_problem(_app(), parsed.key),
-        status=source_status(_app()),
+        problem=query_problem(this_app(), parsed.key),
+        status=source_status(this_app()),
     )

@@ -1,0 +1,6 @@
+"""The ingester and its parts (see ``ingester``'s docstring for who does what)."""
+
+from twitterstream.ingest.ingester import Ingester, SourceFactory
+from twitterstream.ingest.window import RecentWindow
+
+__all__ = ["Ingester", "RecentWindow", "SourceFactory"]

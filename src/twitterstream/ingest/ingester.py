@@ -1,0 +1,251 @@
+"""The ingester: the one process that holds the source connection.
+
+It keeps the source in step with the watched queries, routes each post to the queries it matches (the
+service's own routing for X, the local query index otherwise), stores it once, and fetches its embed once,
+off the hot path. With a shared store, ingesters take a lock: one works, the others wait as hot standbys.
+
+Its parts, one job each: ``leader`` (the lock), ``watch`` (watched queries, routing, backfill), ``writer``
+(the single writer), ``embeds`` (oEmbed requests), ``publisher`` (what the web reads), ``window`` (recent
+posts for new queries). This class starts and stops them and is the :class:`Sink` the source talks to.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from twitterstream.config import Settings
+from twitterstream.embed import EmbedFetcher, bluesky_blockquote
+from twitterstream.ingest.embeds import EmbedRequests
+from twitterstream.ingest.leader import Leader
+from twitterstream.ingest.publisher import QueryProblems, publish
+from twitterstream.ingest.watch import LocalRouter, WatchSync
+from twitterstream.ingest.window import RecentWindow
+from twitterstream.ingest.writer import Match, StoreWriter, retry_store
+from twitterstream.metrics import IngestCounters
+from twitterstream.models import Post
+from twitterstream.sources.base import Source, SourceStatus
+from twitterstream.store import Store, StoreUnavailable
+from twitterstream.store.state import IngesterState
+
+log = logging.getLogger(__name__)
+
+SourceFactory = Callable[["Ingester"], Source]
+#: Seconds between trims of old posts from the store.
+TRIM_EVERY = 60.0
+
+
+class Ingester:
+    """Runs a source and turns what it receives into stored, routed, embedded posts."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        source_factory: SourceFactory,
+        embedder: EmbedFetcher | None = None,
+        *,
+        holder: str | None = None,
+        lock_ttl: float = 10.0,
+        tick: float = 1.0,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.source_factory = source_factory
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lock_ttl = lock_ttl
+        self.tick = tick
+        self.counters = IngestCounters()
+        self.source: Source | None = None
+        self.status = SourceStatus(settings.source, "starting")
+        self.window = RecentWindow(settings.recent_window_posts, settings.recent_window_seconds)
+        self.problems = QueryProblems()
+        self.router = LocalRouter()
+        self.leader = Leader(store, self.holder, lock_ttl)
+        self.writer = StoreWriter(self._store_matches)
+        self.embeds = EmbedRequests(embedder, self._save_embed, self.counters) if embedder is not None else None
+        self.watch = WatchSync(
+            store,
+            self.router,
+            self.problems,
+            self.window,
+            self.counters,
+            self.writer.put,
+            self.newest_post_id,
+            settings.keep_per_query,
+        )
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> Ingester:
+        """Run in a background thread (a greenlet under gevent)."""
+        self._thread = threading.Thread(target=self.run, name="ingester", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self.source is not None:
+            self.source.close()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wake(self) -> None:
+        """Look at the watched queries now (a page just asked for a new one)."""
+        self._wake.set()
+
+    def flush(self) -> None:
+        """Wait until everything the source delivered so far (``counters.posts_received``) is stored."""
+        self.writer.flush()
+
+    def snapshot(self, *, stopped: bool = False) -> IngesterState:
+        """The state the web shows: the source's status and the counters."""
+        return IngesterState(self.holder, self.status.to_json(), self.counters.snapshot(), stopped=stopped)
+
+    def run(self) -> None:
+        """Take the lock (waiting as a standby), run the source, keep it in step; until stopped."""
+        if self.embeds is not None:
+            self.embeds.start()
+        try:
+            while not self._stop.is_set():
+                if not self.leader.take():
+                    self.set_status(SourceStatus(self.settings.source, "standby", "another ingester is active"))
+                    self._publish()
+                    self._stop.wait(self.lock_ttl / 3)
+                    continue
+                self._run_source()
+        finally:
+            if self.embeds is not None:
+                self.embeds.stop()
+            self.watch.close()
+            if self.leader.take():  # still ours: say that we stopped, so pages do not wait for the silence
+                self._publish(stopped=True)
+            self.leader.release()
+
+    def _run_source(self) -> None:
+        log.info("ingester %s is active (source: %s)", self.holder, self.settings.source)
+        source = self.source_factory(self)
+        self.source = source
+        self.watch.follow(source)
+        source_stop = threading.Event()
+        self.writer.start()
+        thread = threading.Thread(target=self._run_source_thread, args=(source, source_stop), name="source")
+        thread.start()
+        last_trim = time.monotonic()
+        try:
+            while not self._stop.is_set() and thread.is_alive():
+                if self.leader.take() is False:
+                    log.error("ingester %s lost its lock to another: stopping the source", self.holder)
+                    return
+                self.watch.sync()
+                self._publish()
+                if time.monotonic() - last_trim > TRIM_EVERY:
+                    last_trim = time.monotonic()
+                    self._trim()
+                self._wake.wait(min(self.tick, self.lock_ttl / 3))
+                self._wake.clear()
+            # the source stopped by itself (a fatal error): keep publishing its status until stopped
+            while not self._stop.is_set():
+                self.leader.take()
+                self._publish()
+                self._stop.wait(self.lock_ttl / 3)
+        finally:
+            source_stop.set()
+            source.close()
+            thread.join(timeout=10)
+            self.writer.stop()  # after what the source delivered: the writer stores it all, then ends
+
+    def _run_source_thread(self, source: Source, stop: threading.Event) -> None:
+        try:
+            source.run(stop)
+        except Exception as exc:
+            log.exception("source %s crashed", source.name)
+            self.set_status(SourceStatus(source.name, "stopped", f"internal error: {type(exc).__name__}"))
+
+    # -- the Sink interface (called by the source) ---------------------------------------------------
+    def deliver(self, post: Post, query_keys: list[str] | None = None) -> None:
+        """Route one post from the source and hand it to the writer (which stores it, then asks for its embed).
+
+        It is counted as received once handed over, so that after :meth:`flush` every post counted is stored.
+        """
+        try:
+            if post.extra.get("adult") and not self.settings.bluesky_show_adult:
+                return  # self-labelled adult content stays off the wall unless the operator shows it
+            if query_keys is None:
+                self.window.add(post)
+                query_keys = self.router.route(post)
+            if query_keys:
+                self.writer.put((post, query_keys))
+        finally:
+            self.counters.add("posts_received")
+
+    def delete(self, post_key: str) -> None:
+        self.window.remove(post_key)
+        self.writer.put(lambda: self._retry(lambda: self.store.delete_post(post_key)))
+
+    def set_status(self, status: SourceStatus) -> None:
+        self.status = status
+        self._wake.set()
+
+    def count_reads(self, posts: int) -> None:
+        self.counters.add("source_reads", posts)
+
+    def count_reconnect(self) -> None:
+        self.counters.add("source_reconnects")
+
+    def set_query_problem(self, query_key: str, problem: str | None) -> None:
+        if self.problems.set(query_key, problem):
+            self._wake.set()
+
+    def newest_post_id(self, query_key: str) -> str | None:
+        latest: list[Post] = self._retry(lambda: self.store.latest(query_key, 1))
+        return latest[0].id if latest else None
+
+    def load_state(self, name: str) -> Any:
+        return self._retry(lambda: self.store.get_state(f"source:{name}"))
+
+    def save_state(self, name: str, value: Any) -> None:
+        # In order with the posts: a resume cursor is never stored ahead of the posts it covers.
+        self.writer.put(lambda: self._retry(lambda: self.store.set_state(f"source:{name}", value)))
+
+    # -- storing (on the writer's thread) -----------------------------------------------------------
+    def _store_matches(self, matches: list[Match]) -> None:
+        """Store posts with their queries (one transaction), then ask for the embeds of the new ones."""
+        for post, _ in matches:
+            if self.source is not None:
+                self.source.prepare(post)
+            if post.source == "bluesky" and post.embed_html is None:
+                post.embed_html = bluesky_blockquote(post)  # built from the event itself: no request
+        results = self._retry(lambda: self.store.save_matches(matches))
+        for (post, _), newly in zip(matches, results, strict=True):
+            if not newly:
+                self.counters.add("duplicates_skipped")
+                continue
+            self.counters.add("posts_matched", len(newly))
+            if post.embed_html is None and self.embeds is not None:
+                self.embeds.request(post)
+
+    def _save_embed(self, post_key: str, embed_html: str) -> None:
+        self._retry(lambda: self.store.set_embed(post_key, embed_html))
+
+    def _retry(self, call: Callable[[], Any]) -> Any:
+        return retry_store(call, self._stop)
+
+    # -- housekeeping ---------------------------------------------------------------------------------
+    def _publish(self, *, stopped: bool = False) -> None:
+        publish(self.store, self.snapshot(stopped=stopped), self.problems)
+
+    def _trim(self) -> None:
+        try:
+            self.store.trim(self.settings.keep_per_query, max(self.settings.recent_window_seconds, 3600.0))
+        except StoreUnavailable as exc:
+            log.warning("cannot trim the store: %s", exc)

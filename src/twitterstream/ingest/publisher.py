@@ -1,0 +1,58 @@
+"""What the active ingester tells the web through the store: its state, and the queries it cannot serve."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from twitterstream.store import Store, StoreUnavailable
+from twitterstream.store.state import INGESTER_STATE, QUERY_PROBLEMS, IngesterState
+
+log = logging.getLogger(__name__)
+
+
+class QueryProblems:
+    """Why the source cannot serve some queries, in words (thread-safe: the source and the ingester set it)."""
+
+    def __init__(self) -> None:
+        self._problems: dict[str, str] = {}
+        self._dirty = False
+        self._lock = threading.Lock()
+
+    def set(self, query_key: str, problem: str | None) -> bool:
+        """Record (or, with None, clear) a query's problem; True when that changed anything."""
+        with self._lock:
+            if self._problems.get(query_key) == problem:
+                return False
+            if problem is None:
+                self._problems.pop(query_key, None)
+            else:
+                self._problems[query_key] = problem
+            self._dirty = True
+            return True
+
+    def mark_changed(self) -> None:
+        """Publish the problems again next time (the last publication failed)."""
+        with self._lock:
+            self._dirty = True
+
+    def take_changes(self) -> dict[str, str] | None:
+        """All problems if they changed since the last call, else None."""
+        with self._lock:
+            if not self._dirty:
+                return None
+            self._dirty = False
+            return dict(self._problems)
+
+
+def publish(store: Store, state: IngesterState, problems: QueryProblems) -> None:
+    """Write the ingester's state (and changed query problems) to the store; a store outage is only logged."""
+    changed = problems.take_changes()
+    try:
+        if changed is not None:
+            store.set_state(QUERY_PROBLEMS, changed)
+        store.set_state(INGESTER_STATE, state.to_json())
+    except StoreUnavailable as exc:
+        if changed is not None:
+            problems.mark_changed()
+        log.warning("cannot publish the ingester state: %s", exc)

@@ -1,0 +1,133 @@
+"""What every blueprint reads: the settings, the store, the live hub, the source's status, the ingester.
+
+Blueprints import this module, never the factory (``app.py``), and this module imports no blueprint, no
+source and no ingester: what the ingester says comes through the store (``twitterstream.store.state``), or,
+under ``twitterstream serve``, from the ingester object the command line put in ``app.extensions``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, current_app
+
+from twitterstream.config import Settings
+from twitterstream.query import Query
+from twitterstream.query.capabilities import SOURCE_LABELS, unsupported_on
+from twitterstream.store import Store, StoreUnavailable
+from twitterstream.store.state import INGESTER_STATE, QUERY_PROBLEMS, IngesterState
+
+if TYPE_CHECKING:
+    from twitterstream.web.live import LiveHub
+
+#: The holder name under which page views renew a query's lease (SSE streams renew per process).
+PAGE_VIEW_HOLDER = "page-views"
+
+NO_INGESTER = "no ingester is running: start `twitterstream ingest` (or use `twitterstream serve`)"
+INGESTER_STOPPED = "the ingester has stopped: start `twitterstream ingest` again (or use `twitterstream serve`)"
+
+
+def this_app() -> Flask:
+    """The app of the current request (the real object, for callbacks that outlive the request)."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    return app
+
+
+def get_settings() -> Settings:
+    settings: Settings = current_app.config["SETTINGS"]
+    return settings
+
+
+def get_store() -> Store:
+    store: Store = current_app.extensions["store"]
+    return store
+
+
+def get_hub() -> LiveHub:
+    hub: LiveHub = current_app.extensions["hub"]
+    return hub
+
+
+def ingester_state(app: Flask) -> IngesterState | None:
+    """What the active ingester last published (None: no ingester ever did)."""
+    ingester = app.extensions.get("ingester")
+    if ingester is not None:  # in this process (``serve``): read it live
+        state: IngesterState = ingester.snapshot()
+        return state
+    raw = app.extensions["store"].get_state(INGESTER_STATE)
+    return IngesterState.from_json(raw) if raw else None
+
+
+def running_source(app: Flask) -> str:
+    """The source the ingester runs (what it published), else the one this process was configured with."""
+    try:
+        state = ingester_state(app)
+    except StoreUnavailable:
+        state = None
+    if state is not None and state.status.get("source"):
+        return str(state.status["source"])
+    settings: Settings = app.config["SETTINGS"]
+    return settings.source
+
+
+def source_status(app: Flask) -> dict[str, Any]:
+    """What the ingester says about the source, in words (for pages, SSE and /readyz).
+
+    Always the keys of ``SourceStatus`` (source, state, reason, retry_at, since), plus ``counters``.
+    """
+    settings: Settings = app.config["SETTINGS"]
+    try:
+        state = ingester_state(app)
+    except StoreUnavailable as exc:
+        reason = f"the store does not answer: {exc}"
+        status: dict[str, Any] = {"source": settings.source, "state": "unknown", "reason": reason}
+    else:
+        if state is None:
+            status = {"source": settings.source, "state": "stopped", "reason": NO_INGESTER}
+        elif not state.is_alive():
+            reason = INGESTER_STOPPED if state.stopped else NO_INGESTER
+            status = {"source": state.status.get("source", settings.source), "state": "stopped", "reason": reason}
+        else:
+            status = dict(state.status)
+            status["counters"] = state.counters
+    return {
+        "source": status.get("source"),
+        "state": status.get("state"),
+        "reason": status.get("reason", ""),
+        "retry_at": status.get("retry_at"),
+        "since": status.get("since"),
+        "counters": status.get("counters", {}),
+    }
+
+
+def source_label(name: str) -> str:
+    """A source's name as people write it ("Bluesky", "X")."""
+    return SOURCE_LABELS.get(name, name)
+
+
+def unsupported_reason(query: Query, source: str) -> str | None:
+    """Why ``source`` cannot evaluate ``query`` (operators it lacks), or None when it can."""
+    unsupported = unsupported_on(query, source)
+    if not unsupported:
+        return None
+    return (
+        f"{', '.join(unsupported)} cannot be evaluated on {source} posts: "
+        f"remove {'it' if len(unsupported) == 1 else 'them'} or use the X source"
+    )
+
+
+def query_problem(app: Flask, query_key: str) -> str | None:
+    """Why the source cannot serve a query (X rejected it, the rule limit is reached...), if it cannot."""
+    try:
+        problems = app.extensions["store"].get_state(QUERY_PROBLEMS) or {}
+    except StoreUnavailable:
+        return None
+    problem = problems.get(query_key)
+    return str(problem) if problem is not None else None
+
+
+def wake_ingester(app: Flask) -> None:
+    """Tell an ingester in this process to look at the watched queries now (a page asked for a new one)."""
+    ingester = app.extensions.get("ingester")
+    if ingester is not None:
+        ingester.wake()
