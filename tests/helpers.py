@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from twitterstream.models import Author, Post
-from twitterstream.sources.base import NullSink, Source, SourceStatus
+from twitterstream.sources.base import NullSink, Source
+from twitterstream.status import SourceStatus
 
 BASE_TIME = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 

@@ -8,20 +8,15 @@ import httpx
 import pytest
 
 from helpers import free_port
-from twitterstream.sources.base import (
-    HTTP,
-    NETWORK,
-    RATE_LIMIT,
-    Disconnected,
-    LineSplitter,
-    ReconnectPolicy,
-    network_reason,
-)
+from twitterstream.sources.errors import Disconnected
+from twitterstream.sources.framing import LineSplitter
+from twitterstream.sources.network import network_reason
+from twitterstream.sources.reconnect import Backoff, ReconnectPolicy
 
 
 def test_network_errors_back_off_linearly_to_16_seconds() -> None:
     policy = ReconnectPolicy()
-    delays = [policy.delay(NETWORK) for _ in range(70)]
+    delays = [policy.delay(Backoff.NETWORK) for _ in range(70)]
     assert delays[:4] == [0.0, 0.25, 0.5, 0.75]  # the first reconnect after a drop is immediate
     assert max(delays) == 16.0
     assert delays[-1] == 16.0
@@ -29,32 +24,32 @@ def test_network_errors_back_off_linearly_to_16_seconds() -> None:
 
 def test_http_errors_back_off_exponentially_from_5_to_320_seconds() -> None:
     policy = ReconnectPolicy()
-    assert [policy.delay(HTTP) for _ in range(8)] == [5, 10, 20, 40, 80, 160, 320, 320]
+    assert [policy.delay(Backoff.HTTP) for _ in range(8)] == [5, 10, 20, 40, 80, 160, 320, 320]
 
 
 def test_rate_limits_back_off_from_60_seconds_and_honour_the_reset() -> None:
     policy = ReconnectPolicy()
-    assert policy.delay(RATE_LIMIT) == 60
-    assert policy.delay(RATE_LIMIT) == 120
-    assert policy.delay(RATE_LIMIT, retry_at=1000.0 + 900, now=1000.0) == 900  # the reset is later
-    assert policy.delay(RATE_LIMIT, retry_at=1000.0 + 5, now=1000.0) == 480  # the backoff is later
+    assert policy.delay(Backoff.RATE_LIMIT) == 60
+    assert policy.delay(Backoff.RATE_LIMIT) == 120
+    assert policy.delay(Backoff.RATE_LIMIT, retry_at=1000.0 + 900, now=1000.0) == 900  # the reset is later
+    assert policy.delay(Backoff.RATE_LIMIT, retry_at=1000.0 + 5, now=1000.0) == 480  # the backoff is later
 
 
 def test_delivered_data_resets_every_class() -> None:
     policy = ReconnectPolicy()
-    policy.delay(HTTP)
-    policy.delay(RATE_LIMIT)
+    policy.delay(Backoff.HTTP)
+    policy.delay(Backoff.RATE_LIMIT)
     policy.delivered()
-    assert policy.delay(HTTP) == 5
-    assert policy.delay(RATE_LIMIT) == 60
-    assert policy.delay(NETWORK) == 0
+    assert policy.delay(Backoff.HTTP) == 5
+    assert policy.delay(Backoff.RATE_LIMIT) == 60
+    assert policy.delay(Backoff.NETWORK) == 0
 
 
 def test_jitter_only_lengthens_a_delay() -> None:
     policy = ReconnectPolicy(jitter=0.5)
     for _ in range(10):
         policy.delivered()
-        assert 5 <= policy.delay(HTTP) <= 7.5
+        assert 5 <= policy.delay(Backoff.HTTP) <= 7.5
 
 
 MESSAGES = [
@@ -70,7 +65,7 @@ def test_lines_survive_a_cut_anywhere_even_inside_a_character_or_crlf(cut: int) 
     splitter = LineSplitter()
     lines = splitter.feed(WIRE[:cut]) + splitter.feed(WIRE[cut:])
     assert [line.decode() for line in lines] == MESSAGES
-    assert splitter.pending == 0
+    assert splitter.feed(b"\n") == [b""]  # nothing of a line was left behind
 
 
 def test_lines_survive_one_byte_chunks() -> None:
@@ -82,7 +77,7 @@ def test_lines_survive_one_byte_chunks() -> None:
 def test_an_unfinished_line_stays_pending() -> None:
     splitter = LineSplitter()
     assert splitter.feed(b'{"data":{"id":"1"') == []
-    assert splitter.pending == len(b'{"data":{"id":"1"')
+    assert splitter.feed(b"}}\r\n") == [b'{"data":{"id":"1"}}']
 
 
 def test_a_runaway_line_is_an_error_not_a_memory_leak() -> None:

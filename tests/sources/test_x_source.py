@@ -12,7 +12,7 @@ from fakes.x_posts import make_post
 from helpers import RecordingSink
 from twitterstream.config import Secret, Settings
 from twitterstream.query import parse
-from twitterstream.sources.base import LineSplitter
+from twitterstream.sources.framing import LineSplitter
 from twitterstream.sources.x import TAG_PREFIX, XSource
 from twitterstream.sources.x_client import XClient
 from twitterstream.sources.x_payload import decode_stream_line

@@ -30,7 +30,8 @@ from twitterstream.ingest.window import RecentWindow
 from twitterstream.ingest.writer import Match, StoreWriter, retry_store
 from twitterstream.metrics import IngestCounters
 from twitterstream.models import Post
-from twitterstream.sources.base import Source, SourceStatus
+from twitterstream.sources.base import Source
+from twitterstream.status import SourceState, SourceStatus
 from twitterstream.store import Store, StoreUnavailable
 from twitterstream.store.state import IngesterState
 
@@ -63,7 +64,7 @@ class Ingester:
         self.tick = tick
         self.counters = IngestCounters()
         self.source: Source | None = None
-        self.status = SourceStatus(settings.source, "starting")
+        self.status = SourceStatus(settings.source, SourceState.STARTING)
         self.window = RecentWindow(settings.recent_window_posts, settings.recent_window_seconds)
         self.problems = QueryProblems()
         self.router = LocalRouter()
@@ -118,7 +119,9 @@ class Ingester:
         try:
             while not self._stop.is_set():
                 if not self.leader.take():
-                    self.set_status(SourceStatus(self.settings.source, "standby", "another ingester is active"))
+                    self.set_status(
+                        SourceStatus(self.settings.source, SourceState.STANDBY, "another ingester is active")
+                    )
                     self._publish()
                     self._stop.wait(self.lock_ttl / 3)
                     continue
@@ -169,7 +172,7 @@ class Ingester:
             source.run(stop)
         except Exception as exc:
             log.exception("source %s crashed", source.name)
-            self.set_status(SourceStatus(source.name, "stopped", f"internal error: {type(exc).__name__}"))
+            self.set_status(SourceStatus(source.name, SourceState.STOPPED, f"internal error: {type(exc).__name__}"))
 
     # -- the Sink interface (called by the source) ---------------------------------------------------
     def deliver(self, post: Post, query_keys: list[str] | None = None) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from twitterstream.models import Post
-from twitterstream.sources.base import ReconnectPolicy
+from twitterstream.sources.reconnect import Backoff, ReconnectPolicy
 from twitterstream.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def retry_store(call: Callable[[], T], stop: threading.Event) -> T:
         except StoreUnavailable as exc:
             if stop.is_set():
                 raise
-            delay = max(policy.delay("network"), 0.1)
+            delay = max(policy.delay(Backoff.NETWORK), 0.1)
             log.warning("store unavailable (%s): retrying in %.1f s", exc, delay)
             stop.wait(delay)
 

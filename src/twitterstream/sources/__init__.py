@@ -1,10 +1,17 @@
-"""Clients for the services posts come from. Each yields Posts to a Sink (the ingester)."""
+"""Clients for the services posts come from. Each hands Posts to a Sink (the ingester).
+
+Modules: ``base`` (the Source and Sink interfaces), one module per service (``x`` with ``x_client`` and
+``x_payload``, ``bluesky``, ``mastodon``, ``replay``, each ``*_payload`` decoding that service's JSON), and
+what they share: ``errors`` (the SourceError tree), ``reconnect`` (backoff policy), ``framing`` (lines out of
+a byte stream), ``dedupe`` (replays dropped), ``network`` (failures in words).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from twitterstream.sources.base import Sink, Source, SourceStatus
+from twitterstream.sources.base import Sink, Source
+from twitterstream.status import SourceStatus
 
 if TYPE_CHECKING:
     from twitterstream.config import Settings

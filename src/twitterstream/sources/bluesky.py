@@ -24,17 +24,13 @@ from websockets.sync.client import ClientConnection, connect
 
 from twitterstream.config import Settings
 from twitterstream.models import Post
-from twitterstream.sources.base import (
-    NETWORK,
-    RATE_LIMIT,
-    RecentKeys,
-    ReconnectPolicy,
-    Sink,
-    Source,
-    Stalled,
-    network_reason,
-)
+from twitterstream.sources.base import Sink, Source
 from twitterstream.sources.bluesky_payload import POST_COLLECTION, could_be_post, decode_event
+from twitterstream.sources.dedupe import RecentKeys
+from twitterstream.sources.errors import Stalled
+from twitterstream.sources.network import network_reason
+from twitterstream.sources.reconnect import Backoff, ReconnectPolicy
+from twitterstream.status import SourceState
 
 log = logging.getLogger(__name__)
 
@@ -175,13 +171,13 @@ class BlueskySource(Source):
                     delay = 0.0
                     continue
                 except Stalled as exc:
-                    reason, kind = str(exc), NETWORK
+                    reason, kind = str(exc), Backoff.NETWORK
                 except InvalidStatus as exc:
                     status = exc.response.status_code
                     reason = f"{url} refused the connection ({status})"
-                    kind = RATE_LIMIT if status == 429 else NETWORK
+                    kind = Backoff.RATE_LIMIT if status == 429 else Backoff.NETWORK
                 except (OSError, InvalidHandshake, WebSocketException, TimeoutError) as exc:
-                    reason, kind = network_reason(exc), NETWORK
+                    reason, kind = network_reason(exc), Backoff.NETWORK
                 if stop.is_set() or self._closed:
                     return
                 self.sink.count_reconnect()
@@ -189,7 +185,7 @@ class BlueskySource(Source):
                 delay = max(policy.delay(kind), 0.5)
                 next_url = self.hosts[host % len(self.hosts)]
                 log.warning("Jetstream %s: %s; trying %s in %.1f s", url, reason, next_url, delay)
-                self.report("reconnecting", reason, time.time() + delay)
+                self.report(SourceState.RECONNECTING, reason, time.time() + delay)
         finally:
             self._save_cursor()
             self.profiles.close()
@@ -199,7 +195,7 @@ class BlueskySource(Source):
         watchdog = self.settings.bluesky_watchdog_seconds
         with connect(url, open_timeout=10, close_timeout=2, compression=None, max_size=2**22) as connection:
             self._connection = connection
-            self.report("connected", f"Jetstream {urlsplit(base).netloc}")
+            self.report(SourceState.CONNECTED, f"Jetstream {urlsplit(base).netloc}")
             last_save = time.monotonic()
             delivered = False
             try:

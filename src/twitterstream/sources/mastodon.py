@@ -24,24 +24,13 @@ from httpx_sse import EventSource, SSEError, connect_sse
 
 from twitterstream.config import Settings
 from twitterstream.models import Post, parse_time
-from twitterstream.sources.base import (
-    HTTP,
-    NETWORK,
-    RATE_LIMIT,
-    AuthRejected,
-    Disconnected,
-    RateLimited,
-    RecentKeys,
-    ReconnectPolicy,
-    ServiceError,
-    Sink,
-    Source,
-    SourceError,
-    Stalled,
-    interrupt_response,
-    network_reason,
-)
+from twitterstream.sources.base import Sink, Source
+from twitterstream.sources.dedupe import RecentKeys
+from twitterstream.sources.errors import AuthRejected, Disconnected, RateLimited, ServiceError, SourceError, Stalled
 from twitterstream.sources.mastodon_payload import post_from_status
+from twitterstream.sources.network import interrupt_response, network_reason
+from twitterstream.sources.reconnect import Backoff, ReconnectPolicy
+from twitterstream.status import SourceState
 
 if TYPE_CHECKING:
     from twitterstream.query import Query
@@ -135,7 +124,7 @@ class MastodonSource(Source):
     # -- run --------------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
         if not self._has_token:
-            self.report("stopped", NO_TOKEN)
+            self.report(SourceState.STOPPED, NO_TOKEN)
             return
         policy = ReconnectPolicy(jitter=0.3)
         delay = 0.0
@@ -150,25 +139,25 @@ class MastodonSource(Source):
                     self._switching = False
                     continue
                 except AuthRejected as exc:
-                    self.report("stopped", str(exc))
+                    self.report(SourceState.STOPPED, str(exc))
                     return
                 except RateLimited as exc:
-                    reason, delay = str(exc), policy.delay(RATE_LIMIT, exc.retry_at)
+                    reason, delay = str(exc), policy.delay(Backoff.RATE_LIMIT, exc.retry_at)
                 except ServiceError as exc:
-                    reason, delay = str(exc), policy.delay(HTTP)
+                    reason, delay = str(exc), policy.delay(Backoff.HTTP)
                 except (Stalled, Disconnected) as exc:
-                    reason, delay = str(exc), policy.delay(NETWORK)
+                    reason, delay = str(exc), policy.delay(Backoff.NETWORK)
                 except (httpx.TransportError, SSEError) as exc:
                     if self._closed or stop.is_set():
                         return
                     if self._switching:  # we cut it to change streams
                         self._switching, delay = False, 0.0
                         continue
-                    reason, delay = network_reason(exc), policy.delay(NETWORK)
+                    reason, delay = network_reason(exc), policy.delay(Backoff.NETWORK)
                 reconnecting = True
                 self.sink.count_reconnect()
                 log.warning("Mastodon stream: %s; reconnecting in %.1f s", reason, delay)
-                self.report("reconnecting", reason, time.time() + delay)
+                self.report(SourceState.RECONNECTING, reason, time.time() + delay)
         finally:
             for gap_fill in self._gap_fills:
                 gap_fill.join(timeout=5)
@@ -189,7 +178,9 @@ class MastodonSource(Source):
                 if self._tag != tag:  # the watched queries changed while we connected: switch now
                     self._switching = True
                     return
-                self.report("connected", f"{self.settings.mastodon_url} {'#' + tag if tag else 'public timeline'}")
+                self.report(
+                    SourceState.CONNECTED, f"{self.settings.mastodon_url} {'#' + tag if tag else 'public timeline'}"
+                )
                 if fill_gap and self._newest_id:
                     self._start_gap_fill(tag, self._newest_id)
                 for event in source.iter_sse():

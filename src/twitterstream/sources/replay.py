@@ -21,9 +21,11 @@ import orjson
 
 from twitterstream.config import DEMO_REPLAY_FILE
 from twitterstream.models import Post
-from twitterstream.sources.base import LineSplitter, Source
+from twitterstream.sources.base import Source
 from twitterstream.sources.bluesky_payload import decode_event
+from twitterstream.sources.framing import LineSplitter
 from twitterstream.sources.x_payload import decode_stream_message, posts_from_page
+from twitterstream.status import SourceState
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +61,9 @@ class ReplaySource(Source):
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         except OSError as exc:
-            self.report("stopped", f"cannot open REPLAY_FILE={path}: {exc.strerror}")
+            self.report(SourceState.STOPPED, f"cannot open REPLAY_FILE={path}: {exc.strerror}")
             return
-        self.report("connected", f"replaying {os.path.basename(path)}")
+        self.report(SourceState.CONNECTED, f"replaying {os.path.basename(path)}")
         interval = 1.0 / self.settings.replay_rate if self.settings.replay_rate > 0 else 0.0
         next_at = time.monotonic()
         round_number = 0

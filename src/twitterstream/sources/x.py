@@ -21,26 +21,23 @@ from typing import TYPE_CHECKING
 import httpx
 
 from twitterstream.models import Post
-from twitterstream.sources.base import (
-    HTTP,
-    NETWORK,
-    RATE_LIMIT,
+from twitterstream.sources.base import Sink, Source
+from twitterstream.sources.errors import (
     AuthRejected,
     Disconnected,
-    LineSplitter,
     NoRules,
     RateLimited,
-    ReconnectPolicy,
     ServiceError,
-    Sink,
-    Source,
     SourceError,
     SourceNotConfigured,
     Stalled,
-    network_reason,
 )
+from twitterstream.sources.framing import LineSplitter
+from twitterstream.sources.network import network_reason
+from twitterstream.sources.reconnect import Backoff, ReconnectPolicy
 from twitterstream.sources.x_client import SEARCH_QUERY_LIMIT, StreamConnection, XClient
 from twitterstream.sources.x_payload import StreamMessage, decode_stream_line, posts_from_page
+from twitterstream.status import SourceState
 
 if TYPE_CHECKING:
     from twitterstream.config import Settings
@@ -130,7 +127,7 @@ class XSource(Source):
     # -- run ----------------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
         if self.client is None:
-            self.report("stopped", self.config_problem)
+            self.report(SourceState.STOPPED, self.config_problem)
             return
         watcher = threading.Thread(target=self._forward_stop, args=(stop,), daemon=True, name="x-stop")
         watcher.start()
@@ -141,8 +138,8 @@ class XSource(Source):
         finally:
             self.close()
             rules.join(timeout=5)
-            if self.status.state != "stopped" or not self.status.reason:
-                self.report("stopped", self._fatal or "stopped")
+            if self.status.state != SourceState.STOPPED or not self.status.reason:
+                self.report(SourceState.STOPPED, self._fatal or "stopped")
 
     def _forward_stop(self, stop: threading.Event) -> None:
         stop.wait()
@@ -159,7 +156,7 @@ class XSource(Source):
         with self._cond:
             self._fatal = str(exc)
             self._cond.notify_all()
-        self.report("stopped", str(exc))
+        self.report(SourceState.STOPPED, str(exc))
         self._interrupt()
 
     # -- rules loop -------------------------------------------------------------------------------
@@ -180,13 +177,13 @@ class XSource(Source):
                 self._set_fatal(exc)
                 return
             except RateLimited as exc:
-                delay = policy.delay(RATE_LIMIT, exc.retry_at)
+                delay = policy.delay(Backoff.RATE_LIMIT, exc.retry_at)
             except ServiceError as exc:
                 log.warning("rules sync failed: %s", exc)
-                delay = policy.delay(HTTP)
+                delay = policy.delay(Backoff.HTTP)
             except (httpx.TransportError, SourceError) as exc:
                 log.warning("rules sync failed: %s", exc)
-                delay = policy.delay(NETWORK) or 0.25
+                delay = policy.delay(Backoff.NETWORK) or 0.25
             log.info("next rules sync in %.1f s", delay)
             self._wait(lambda: False, delay)
             with self._cond:
@@ -259,7 +256,9 @@ class XSource(Source):
         delay = 0.0
         while not self._halted():
             if not self._want_stream():
-                self.report("idle", "no watched queries: the stream stays disconnected until someone watches one")
+                self.report(
+                    SourceState.IDLE, "no watched queries: the stream stays disconnected until someone watches one"
+                )
                 self._wait(self._want_stream, None)
                 continue
             if delay:
@@ -274,7 +273,7 @@ class XSource(Source):
                     self._connection = connection
                     if self._halted():
                         return
-                    self.report("connected")
+                    self.report(SourceState.CONNECTED)
                     connected_before = True
                     with self._cond:
                         gap_since = {**self._resumed, **(gap_since or {})}
@@ -288,22 +287,22 @@ class XSource(Source):
                 self._set_fatal(exc)
                 return
             except RateLimited as exc:
-                delay = policy.delay(RATE_LIMIT, None if exc.too_many_connections else exc.retry_at)
+                delay = policy.delay(Backoff.RATE_LIMIT, None if exc.too_many_connections else exc.retry_at)
                 self._reconnecting(str(exc), delay)
             except NoRules as exc:
                 with self._cond:
                     self._rules_dirty = True
                     self._cond.notify_all()
-                delay = policy.delay(HTTP)
+                delay = policy.delay(Backoff.HTTP)
                 self._reconnecting(str(exc), delay)
             except ServiceError as exc:
-                delay = policy.delay(HTTP)
+                delay = policy.delay(Backoff.HTTP)
                 self._reconnecting(str(exc), delay)
             except (Disconnected, Stalled) as exc:
-                delay = policy.delay(NETWORK)
+                delay = policy.delay(Backoff.NETWORK)
                 self._reconnecting(str(exc), delay)
             except httpx.TransportError as exc:
-                delay = policy.delay(NETWORK)
+                delay = policy.delay(Backoff.NETWORK)
                 self._reconnecting(network_reason(exc), delay)
             finally:
                 self._connection = None
@@ -314,7 +313,7 @@ class XSource(Source):
         if self._halted():
             return
         log.warning("X stream: %s; reconnecting in %.2f s", reason, delay)
-        self.report("reconnecting", reason, time.time() + delay)
+        self.report(SourceState.RECONNECTING, reason, time.time() + delay)
 
     def _interrupt(self, on_purpose: bool = False) -> None:
         connection = self._connection

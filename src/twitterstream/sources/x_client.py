@@ -13,14 +13,8 @@ from typing import Any
 import httpx
 import orjson
 
-from twitterstream.sources.base import (
-    AuthRejected,
-    NoRules,
-    RateLimited,
-    ServiceError,
-    SourceNotConfigured,
-    interrupt_response,
-)
+from twitterstream.sources.errors import AuthRejected, NoRules, RateLimited, ServiceError, SourceNotConfigured
+from twitterstream.sources.network import interrupt_response
 from twitterstream.sources.x_payload import EXPANSIONS, MEDIA_FIELDS, TWEET_FIELDS, USER_FIELDS
 
 RULES_PATH = "/2/tweets/search/stream/rules"

@@ -14,6 +14,7 @@ from flask import Flask, current_app
 from twitterstream.config import Settings
 from twitterstream.query import Query
 from twitterstream.query.capabilities import SOURCE_LABELS, unsupported_on
+from twitterstream.status import SourceState
 from twitterstream.store import Store, StoreUnavailable
 from twitterstream.store.state import INGESTER_STATE, QUERY_PROBLEMS, IngesterState
 
@@ -83,10 +84,14 @@ def source_status(app: Flask) -> dict[str, Any]:
         status: dict[str, Any] = {"source": settings.source, "state": "unknown", "reason": reason}
     else:
         if state is None:
-            status = {"source": settings.source, "state": "stopped", "reason": NO_INGESTER}
+            status = {"source": settings.source, "state": SourceState.STOPPED, "reason": NO_INGESTER}
         elif not state.is_alive():
             reason = INGESTER_STOPPED if state.stopped else NO_INGESTER
-            status = {"source": state.status.get("source", settings.source), "state": "stopped", "reason": reason}
+            status = {
+                "source": state.status.get("source", settings.source),
+                "state": SourceState.STOPPED,
+                "reason": reason,
+            }
         else:
             status = dict(state.status)
             status["counters"] = state.counters

@@ -1,0 +1,31 @@
+"""What a source is doing, in words: sources report it, pages, ``/readyz`` and ``/metrics`` show it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class SourceState(StrEnum):
+    STARTING = "starting"
+    CONNECTED = "connected"
+    IDLE = "idle"  # connected to nothing on purpose (X with no watched query)
+    RECONNECTING = "reconnecting"
+    STANDBY = "standby"  # another ingester is active
+    STOPPED = "stopped"  # a fatal error (no token, token refused): until restarted
+
+
+@dataclass
+class SourceStatus:
+    """What the pages and ``/readyz`` say about the source, in words."""
+
+    source: str
+    state: SourceState
+    reason: str = ""
+    retry_at: float | None = None
+    since: float = field(default_factory=time.time)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
