@@ -15,7 +15,8 @@ from fakes.x_render import x_401, x_429_too_many_connections, x_503
 from harness import Harness, eventually, running_app
 from twitterstream.config import Secret, Settings
 from twitterstream.embed import EmbedFetcher
-from twitterstream.sources.x import TAG_PREFIX, XSource
+from twitterstream.sources.x import XSource
+from twitterstream.sources.x_rules import TAG_PREFIX
 from twitterstream.store.sqlite import SQLiteStore
 
 TOKEN = "test-token-Zq9-SECRET"

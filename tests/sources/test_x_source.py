@@ -13,9 +13,10 @@ from helpers import RecordingSink
 from twitterstream.config import Secret, Settings
 from twitterstream.query import parse
 from twitterstream.sources.framing import LineSplitter
-from twitterstream.sources.x import TAG_PREFIX, XSource
+from twitterstream.sources.x import XSource
 from twitterstream.sources.x_client import XClient
 from twitterstream.sources.x_payload import decode_stream_line
+from twitterstream.sources.x_rules import TAG_PREFIX
 
 TOKEN = "test-token"
 

@@ -11,7 +11,6 @@ Two loops run while the source runs:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -37,6 +36,7 @@ from twitterstream.sources.network import network_reason
 from twitterstream.sources.reconnect import Backoff, ReconnectPolicy
 from twitterstream.sources.x_client import SEARCH_QUERY_LIMIT, StreamConnection, XClient
 from twitterstream.sources.x_payload import StreamMessage, decode_stream_line, posts_from_page
+from twitterstream.sources.x_rules import reconcile_rules, rule_tag
 from twitterstream.status import SourceState
 
 if TYPE_CHECKING:
@@ -45,18 +45,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TAG_PREFIX = "twitterstream:"
-#: Filtered stream limits on pay-per-use (x-api.md): rules per app; rules per add request we send.
-RULE_CAP = 1000
-ADD_BATCH = 100
 RECONCILE_EVERY = 60.0
 #: Recent-search pages (of 100 posts) one query's gap fill reads at most.
 GAP_FILL_MAX_PAGES = 10
-
-
-def rule_tag(query_key: str) -> str:
-    """The tag of the rule we create for a query: recognisable as ours, stable across restarts."""
-    return TAG_PREFIX + hashlib.sha256(query_key.encode()).hexdigest()[:16]
 
 
 class XSource(Source):
@@ -193,55 +184,15 @@ class XSource(Source):
         assert self.client is not None
         with self._cond:
             desired = dict(self._desired)
-        wanted = {rule_tag(key): key for key in desired}
-        rules = self.client.get_rules()
-        ours = {str(r.get("tag")): r for r in rules if str(r.get("tag") or "").startswith(TAG_PREFIX)}
-        stale = [str(r["id"]) for tag, r in ours.items() if tag not in wanted]
-        if stale:
-            log.info("deleting %d rule(s) no longer watched", len(stale))
-            self.client.delete_rules(stale)
-        routes = {str(r["id"]): wanted[tag] for tag, r in ours.items() if tag in wanted}
-        # Another rule of the app with the same value delivers the same posts: route it too.
-        routes.update({str(r["id"]): r["value"] for r in rules if r.get("value") in desired})
-        self._refused = {key: reason for key, reason in self._refused.items() if key in desired}
-        problems: dict[str, str] = dict(self._refused)
-        missing = [
-            {"value": key, "tag": tag} for tag, key in wanted.items() if tag not in ours and key not in self._refused
-        ]
-        room = RULE_CAP - (len(rules) - len(stale))
-        for rule in missing[max(room, 0) :]:
-            problems[rule["value"]] = (
-                f"X's limit of {RULE_CAP} stream rules is reached: this query cannot be watched until others expire"
-            )
-        missing = missing[: max(room, 0)]
-        for start in range(0, len(missing), ADD_BATCH):
-            batch = missing[start : start + ADD_BATCH]
-            while batch:
-                created, rejected = self.client.add_rules(batch)
-                handled: set[str] = set()
-                for rule in created:
-                    key = wanted.get(str(rule.get("tag")), rule.get("value"))
-                    handled.add(str(key))
-                    if key in desired:
-                        routes[str(rule["id"])] = key
-                for rejection in rejected:
-                    handled.add(rejection.value)
-                    if rejection.kind == "duplicate" and rejection.existing_id:
-                        routes[rejection.existing_id] = rejection.value
-                    else:
-                        problems[rejection.value] = f"X rejected this query: {rejection.reason}"
-                        if rejection.kind == "invalid":
-                            self._refused[rejection.value] = problems[rejection.value]
-                # X creates none of a request's rules when one is invalid: send the others again without it.
-                rest = [rule for rule in batch if rule["value"] not in handled]
-                batch = rest if rejected and len(rest) < len(batch) else []
+        result = reconcile_rules(self.client, desired, self._refused)
+        self._refused = result.refused
         with self._cond:
-            self._rule_routes = routes
-            self._problems = problems
+            self._rule_routes = result.routes
+            self._problems = result.problems
             self._cond.notify_all()
         for key in desired:
-            self.sink.set_query_problem(key, problems.get(key))
-        if not routes:
+            self.sink.set_query_problem(key, result.problems.get(key))
+        if not result.routes:
             self._interrupt(on_purpose=True)
 
     # -- stream loop ------------------------------------------------------------------------------
