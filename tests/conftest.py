@@ -12,8 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))  # tests/helpers.py and tests/fakes importable
+import redis
 
 from helpers import free_port
 from twitterstream.config import Settings
@@ -57,8 +56,8 @@ def redis_server() -> Iterator[str]:
 def _redis_store(url: str) -> Store:
     from twitterstream.store.redis import RedisStore
 
+    redis.Redis.from_url(url).flushdb()  # a private redis-server: start empty
     store = RedisStore(url)
-    store.flush_all_for_tests()
     return store
 
 

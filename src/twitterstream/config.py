@@ -47,7 +47,6 @@ class Settings:
     x_api_url: str = "https://api.x.com"
     x_oembed_url: str = "https://publish.x.com/oembed"
     bluesky_jetstream_urls: tuple[str, ...] = DEFAULT_JETSTREAM_URLS
-    bluesky_oembed_url: str = "https://embed.bsky.app/oembed"
     bluesky_profile_url: str = "https://public.api.bsky.app"
     bluesky_show_adult: bool = False
     bluesky_watchdog_seconds: float = 30.0
@@ -105,7 +104,6 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         bluesky_jetstream_urls=tuple(
             u.strip() for u in get("BLUESKY_JETSTREAM_URL", ",".join(DEFAULT_JETSTREAM_URLS)).split(",") if u.strip()
         ),
-        bluesky_oembed_url=get("BLUESKY_OEMBED_URL", "https://embed.bsky.app/oembed"),
         bluesky_profile_url=get("BLUESKY_PROFILE_URL", "https://public.api.bsky.app").rstrip("/"),
         bluesky_show_adult=_flag(get("BLUESKY_SHOW_ADULT"), "BLUESKY_SHOW_ADULT"),
         bluesky_watchdog_seconds=_number(get("BLUESKY_WATCHDOG_SECONDS", "30"), "BLUESKY_WATCHDOG_SECONDS"),

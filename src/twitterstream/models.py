@@ -6,9 +6,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-#: Names of the services a post can come from (``Post.source``).
-SOURCES = ("x", "bluesky", "mastodon")
-
 
 @dataclass(slots=True)
 class Author:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from fakes.x_api import FakeX
 from fakes.x_posts import make_post
@@ -27,8 +28,8 @@ def fake_x() -> Iterator[FakeX]:
 
 @pytest.fixture
 def store(redis_server: str) -> Iterator[RedisStore]:
+    redis.Redis.from_url(redis_server).flushdb()  # a private redis-server: start empty
     store = RedisStore(redis_server)
-    store.flush_all_for_tests()
     yield store
     store.close()
 

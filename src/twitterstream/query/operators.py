@@ -56,10 +56,6 @@ class OperatorSpec:
     must_negate: bool = False
     brackets: bool = False  # the value is written [a b c] (point_radius, bounding_box)
 
-    @property
-    def local(self) -> bool:
-        return self.name in LOCAL_OPERATORS
-
 
 # -- value checks ------------------------------------------------------------------------------------------
 

@@ -83,7 +83,6 @@ class ProfileCache:
     """DID -> (handle, display name), fetched in the background from the public profile API."""
 
     def __init__(self, base_url: str, size: int = 20_000) -> None:
-        self._base_url = base_url
         self._profiles: OrderedDict[str, tuple[str, str | None]] = OrderedDict()
         self._pending: set[str] = set()
         self._size = size

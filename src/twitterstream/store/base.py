@@ -73,11 +73,6 @@ class Store(ABC):
         a ``post`` event on each of them. Saving the same post again never stores it twice.
         """
 
-    def save_posts(self, posts: Sequence[Post], query_keys: Iterable[str]) -> list[list[str]]:
-        """:meth:`save_post` for several posts of the same queries (in one transaction where possible)."""
-        keys = list(query_keys)
-        return self.save_matches([(post, keys) for post in posts])
-
     def save_matches(self, matches: Sequence[tuple[Post, Sequence[str]]]) -> list[list[str]]:
         """:meth:`save_post` for several posts, each with its own queries (one transaction or round trip
         where possible): the ingester's group commit."""

@@ -336,7 +336,3 @@ class RedisStore(Store):
 
     def close(self) -> None:
         self._redis.close()
-
-    def flush_all_for_tests(self) -> None:
-        """Empty the database (tests use a private redis-server)."""
-        self._redis.flushdb()
