@@ -56,7 +56,7 @@ class Post:
         return f"{self.source}:{self.id}"
 
     def to_json(self) -> dict[str, Any]:
-        """The contract's Post JSON (DESIGN section 3)."""
+        """The Post JSON of the API and the live stream (the README's HTTP section)."""
         return {
             "id": self.id,
             "source": self.source,

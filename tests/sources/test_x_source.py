@@ -1,4 +1,4 @@
-"""The X source and client without the app, over real HTTP against the fake X: what x-api.md says X may answer."""
+"""The X source and client without the app, over real HTTP against the fake X: what X's documentation says X may answer."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def test_a_query_x_refused_is_not_sent_again_while_it_stays_watched(fake: FakeX)
 
 
 def test_the_rule_cap_error_names_no_rule_and_marks_every_rule_it_kept_out(fake: FakeX) -> None:
-    # x-api.md: too many rules come back as an error of type .../problems/rule-cap, which has no ``value``.
+    # X's docs: too many rules come back as an error of type .../problems/rule-cap, which has no ``value``.
     fake.rule_cap = 1
     fake.add_rule("someone else's rule", tag="theirs")
     source = make_source(fake)

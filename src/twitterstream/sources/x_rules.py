@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TAG_PREFIX = "twitterstream:"
-#: Filtered stream limits on pay-per-use (x-api.md): rules per app; rules per add request we send.
+#: Filtered stream limits on pay-per-use (X's filtered stream docs): rules per app; rules per add request we send.
 RULE_CAP = 1000
 ADD_BATCH = 100
 
