@@ -8,9 +8,13 @@ with gevent workers, which do the same in each worker.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import socket
 import sys
 from typing import Any
+
+SOURCES = ("x", "bluesky", "mastodon", "replay")  # config.SOURCE_NAMES, without importing config here
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,9 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="web and ingester in one process (SQLite by default)")
     web = commands.add_parser("web", help="web only (use with a shared store: DATABASE_URL=redis://...)")
     ingest = commands.add_parser("ingest", help="ingester only; serves /healthz, /readyz, /metrics on --port")
-    for command, port in ((serve, 5000), (web, 5000), (ingest, 9000)):
+    for command, port in ((serve, "PORT or 5000"), (web, "PORT or 5000"), (ingest, "9000")):
         command.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
-        command.add_argument("--port", type=int, default=port, help="port to listen on (default %(default)s)")
+        command.add_argument("--port", type=int, default=None, help=f"port to listen on (default {port})")
     web.add_argument(
         "--workers",
         type=int,
@@ -29,14 +33,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="gunicorn gevent workers (default: WEB_CONCURRENCY or 2)",
     )
     check = commands.add_parser("check", help="parse a query: print its canonical form, or the error (exit 2)")
-    check.add_argument("query", help='the query, e.g. "#nyc -is:retweet lang:en"')
+    check.add_argument("--source", choices=SOURCES, help="the source to check against (default TWITTERSTREAM_SOURCE)")
+    check.add_argument(
+        "query",
+        nargs="+",
+        help='the query, e.g. "#nyc -is:retweet lang:en" (options go before it; it may start with -)',
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_query_is_not_an_option(list(sys.argv[1:] if argv is None else argv)))
     if args.command == "check":
-        return check(args.query)
+        return check(" ".join(args.query), args.source)
     if args.command in ("serve", "ingest"):
         from gevent import monkey
 
@@ -50,24 +59,81 @@ def main(argv: list[str] | None = None) -> int:
     from twitterstream.logs import configure_logging
 
     configure_logging(settings.log_level, settings.log_format, secret_values(settings))
+    port = args.port if args.port is not None else 9000 if args.command == "ingest" else settings.port
+    try:  # bind before anything starts: a busy port is one line, not a traceback from deep in a server
+        listener = _listen(args.host, port)
+    except OSError as exc:
+        print(
+            f"twitterstream: {_listen_problem(exc, args.host, port, args.command, args.port is not None)}",
+            file=sys.stderr,
+        )
+        return 1
     if args.command == "serve":
-        return serve(args.host, args.port)
+        return serve(listener)
     if args.command == "ingest":
-        return ingest(args.host, args.port)
-    return web(args.host, args.port, args.workers)
+        return ingest(listener)
+    listener.close()  # gunicorn binds itself; the port was free a moment ago
+    return web(args.host, port, args.workers)
 
 
-def check(text: str) -> int:
-    """Print the canonical form of a query (exit 0) or what is wrong and where (exit 2)."""
-    from twitterstream.query import QueryError, parse
+def _query_is_not_an_option(argv: list[str]) -> list[str]:
+    """``check -cats dogs``: put ``--`` before the query so that argparse does not read ``-cats`` as an option."""
+    if not argv or argv[0] != "check":
+        return argv
+    i = 1
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            return argv
+        if arg in ("-h", "--help") or arg.startswith("--source="):
+            i += 1
+        elif arg == "--source":
+            i += 2
+        else:
+            return [*argv[:i], "--", *argv[i:]]
+    return argv
+
+
+def check(text: str, source: str | None = None) -> int:
+    """Print the canonical form of a query (exit 0) or what is wrong and where (exit 2), for ``source``
+    (default: the configured ``TWITTERSTREAM_SOURCE``): a query that source cannot evaluate is an error too."""
+    if source is None:
+        try:
+            source = _settings().source
+        except ValueError as exc:  # ConfigError
+            print(f"twitterstream: {exc}", file=sys.stderr)
+            return 2
+    from twitterstream.query import QueryError
+    from twitterstream.web.queries import read_query
 
     try:
-        query = parse(text)
+        query = read_query(text, source)
     except QueryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(query.key)
     return 0
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (raises OSError: the port is in use, the address is not ours...)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: restart over TIME_WAIT
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _listen_problem(exc: OSError, host: str, port: int, command: str, port_given: bool) -> str:
+    if exc.errno != errno.EADDRINUSE:
+        return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    other = f"--port {port + 1}" if port_given or command == "ingest" else f"PORT={port + 1}"
+    return f"port {port} is in use (is another TwitterStream running? try {other})"
 
 
 def _settings() -> Any:
@@ -98,7 +164,7 @@ def _start_ingester(app: Any) -> Any:
     return ingester.start()
 
 
-def _serve_forever(app: Any, host: str, port: int, on_stop: Any) -> int:
+def _serve_forever(app: Any, listener: socket.socket, on_stop: Any) -> int:
     import logging
     import signal
 
@@ -106,7 +172,7 @@ def _serve_forever(app: Any, host: str, port: int, on_stop: Any) -> int:
     from gevent.pywsgi import WSGIServer
 
     log = logging.getLogger("twitterstream")
-    server = WSGIServer((host, port), app, log=None, error_log=logging.getLogger("twitterstream.http"))
+    server = WSGIServer(listener, app, log=None, error_log=logging.getLogger("twitterstream.http"))
 
     def stop() -> None:
         log.info("stopping")
@@ -117,8 +183,9 @@ def _serve_forever(app: Any, host: str, port: int, on_stop: Any) -> int:
 
     gevent.signal_handler(signal.SIGTERM, stop)
     gevent.signal_handler(signal.SIGINT, stop)
-    server.start()  # bind now, so that the real port is known with --port 0
-    log.info("listening on http://%s:%d/", host, server.server_port)
+    server.start()
+    host, port = listener.getsockname()[:2]  # the real port, with --port 0
+    log.info("listening on http://%s:%d/", host, port)
     try:
         server.serve_forever()
     finally:
@@ -126,7 +193,7 @@ def _serve_forever(app: Any, host: str, port: int, on_stop: Any) -> int:
     return 0
 
 
-def serve(host: str, port: int) -> int:
+def serve(listener: socket.socket) -> int:
     """Web and ingester in one process."""
     from twitterstream import create_app
 
@@ -138,10 +205,10 @@ def serve(host: str, port: int) -> int:
         ingester.stop()
         app.extensions["store"].close()
 
-    return _serve_forever(app, host, port, on_stop)
+    return _serve_forever(app, listener, on_stop)
 
 
-def ingest(host: str, port: int) -> int:
+def ingest(listener: socket.socket) -> int:
     """The ingester alone, with its operations endpoints."""
     from twitterstream import create_app
 
@@ -152,7 +219,7 @@ def ingest(host: str, port: int) -> int:
         ingester.stop()
         app.extensions["store"].close()
 
-    return _serve_forever(app, host, port, on_stop)
+    return _serve_forever(app, listener, on_stop)
 
 
 def web(host: str, port: int, workers: int) -> int:

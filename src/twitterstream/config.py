@@ -64,6 +64,8 @@ class Settings:
     ingester_lock_ttl: float = 10.0
     #: Proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
     trusted_proxies: int = 0
+    #: The port ``serve`` and ``web`` listen on unless ``--port`` says otherwise.
+    port: int = 5000
     #: How long a query stays watched after its last viewer leaves, in seconds.
     watch_grace_seconds: float = 300.0
     #: How many recent posts a locally matching source keeps to fill a new query's page at once.
@@ -118,6 +120,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         watch_grace_seconds=_number(get("TWITTERSTREAM_WATCH_GRACE", "300"), "TWITTERSTREAM_WATCH_GRACE"),
         ingester_lock_ttl=_number(get("TWITTERSTREAM_LOCK_TTL", "10"), "TWITTERSTREAM_LOCK_TTL"),
         trusted_proxies=int(_number(get("TWITTERSTREAM_TRUSTED_PROXIES", "0"), "TWITTERSTREAM_TRUSTED_PROXIES")),
+        port=int(_number(get("PORT", "5000"), "PORT")),
     )
     if settings.log_format not in ("text", "json"):
         raise ConfigError(f"LOG_FORMAT={settings.log_format!r} must be 'text' or 'json'")

@@ -94,6 +94,10 @@ def _pattern(pattern: re.Pattern[str], reason: str) -> Callable[[str], str]:
     return check
 
 
+def _range_example(name: str, value: str) -> str:
+    return f"takes a number or a range, e.g. {name}:{value}"
+
+
 def _url(value: str) -> str:
     value = _text(value)
     if not tokenize(value):
@@ -175,11 +179,11 @@ _SPECS = [
     OperatorSpec("bio_name", True, _text),
     OperatorSpec("bio_location", True, _text),
     OperatorSpec("place", True, _text),
-    OperatorSpec("place_country", True, _pattern(_COUNTRY, "takes a two-letter country code, e.g. US")),
+    OperatorSpec("place_country", True, _pattern(_COUNTRY, "takes a two-letter country code, e.g. place_country:US")),
     OperatorSpec(
         "point_radius",
         True,
-        _pattern(_POINT_RADIUS, "takes [longitude latitude radius], e.g. [2.355128 48.861118 16km]"),
+        _pattern(_POINT_RADIUS, "takes [longitude latitude radius], e.g. point_radius:[2.355128 48.861118 16km]"),
         brackets=True,
     ),
     OperatorSpec(
@@ -193,10 +197,10 @@ _SPECS = [
     OperatorSpec("url_contains", True, _text),
     OperatorSpec("source", True, _text),
     OperatorSpec("min_followers", True, _pattern(_DIGITS, "takes a number")),
-    OperatorSpec("followers_count", True, _pattern(_RANGE, "takes a number or a range, e.g. 1000..10000")),
-    OperatorSpec("tweets_count", True, _pattern(_RANGE, "takes a number or a range, e.g. 1000..10000")),
-    OperatorSpec("following_count", True, _pattern(_RANGE, "takes a number or a range, e.g. 1000..10000")),
-    OperatorSpec("listed_count", True, _pattern(_RANGE, "takes a number or a range, e.g. 10..100")),
+    OperatorSpec("followers_count", True, _pattern(_RANGE, _range_example("followers_count", "1000..10000"))),
+    OperatorSpec("tweets_count", True, _pattern(_RANGE, _range_example("tweets_count", "1000..10000"))),
+    OperatorSpec("following_count", True, _pattern(_RANGE, _range_example("following_count", "500..1000"))),
+    OperatorSpec("listed_count", True, _pattern(_RANGE, _range_example("listed_count", "10..100"))),
     OperatorSpec("embedding", True, _text, negatable=False),
     OperatorSpec("embedding_threshold", False, _pattern(_THRESHOLD, "takes a number from 0 to 1")),
     OperatorSpec("sample", False, _sample, negatable=False),

@@ -36,6 +36,7 @@ from twitterstream.query.ast import (
     make_or,
     negate,
 )
+from twitterstream.query.canonical import render_term
 from twitterstream.query.errors import QueryError
 from twitterstream.query.operators import FLAG_ALIASES, FLAGS, SPECS, VALUE_OPERATORS, is_standalone
 from twitterstream.query.tokens import collapse_whitespace, tokenize
@@ -51,7 +52,7 @@ _MENTION = re.compile(r"\w(?:[\w.@-]*\w)?")
 _RUN_END = frozenset('()"')
 _PROXIMITY_DIGITS = re.compile(r"[0-9]+")
 _UNOPENED = "Unbalanced parentheses: this ')' has no matching '('"
-_NOTHING_TO_EXCLUDE = "Nothing to exclude: write '-' right before the term to exclude, e.g. -snow"
+_NOTHING_TO_EXCLUDE = "Nothing to exclude: write '-' right before the term to exclude, e.g. weather -snow"
 _USE_DOUBLE_QUOTES = 'use double quotes for an exact phrase, e.g. "coca cola"'
 _QUOTE_PUNCTUATION = 'put punctuation in a "quoted phrase"'
 _PROXIMITY_DISTANCE = 'A proximity needs a distance from 1 to 6 after ~, e.g. "social media"~5'
@@ -162,7 +163,7 @@ class _Lexer:
             return Mention(_mention(word, pos), pos), end
         if char == "$" and len(word) > 1 and word[1].isascii() and word[1].isalpha():
             if not _CASHTAG.fullmatch(word[1:]):
-                raise QueryError(f"{word!r} is not a valid $cashtag (letters, e.g. $TWTR)", pos)
+                raise QueryError(f"{word!r} is not a valid $cashtag: a letter, then letters or digits, e.g. $TWTR", pos)
             return Cashtag(word[1:].upper(), pos), end
         keyword = _canonical_text(word)
         if _OPERATOR_NAME.match(keyword):  # the Kelvin sign's lower case is ASCII: it made an operator name
@@ -226,25 +227,15 @@ class _Lexer:
             end = self._run_end(value_start)
             raw = text[value_start:end]
         if not raw.strip():
-            raise QueryError(f"{name}: needs a value, e.g. {_EXAMPLES.get(name, name + ':value')}", pos)
+            raise QueryError(f"{name}: needs a value, e.g. {errors.operator_example(name)}", pos)
         if spec.brackets and first != "[":
-            raise QueryError(f"{name}: takes its value in brackets, e.g. {_EXAMPLES[name]}", pos)
+            raise QueryError(f"{name}: takes its value in brackets, e.g. {errors.operator_example(name)}", pos)
         assert spec.check is not None
         try:
             value = spec.check(raw)
         except ValueError as exc:
             raise QueryError(f"Invalid value {raw!r} for {name}: it {exc}", value_start + 1) from None
         return Operator(name, value, pos), end
-
-
-_EXAMPLES = {
-    "from": "from:XDevelopers",
-    "to": "to:XDevelopers",
-    "url": 'url:"developer.x.com"',
-    "lang": "lang:en",
-    "point_radius": "point_radius:[2.355128 48.861118 16km]",
-    "bounding_box": "bounding_box:[-105.301758 39.964069 -105.178505 40.09455]",
-}
 
 
 def _ends_term(char: str) -> bool:
@@ -372,7 +363,7 @@ def _unanchored(node: Node, root: bool) -> tuple[str, int | None]:
                 return _unanchored(child, root=False)
     conjunction = _first_conjunction_required(node)
     if conjunction is not None:
-        return errors.standalone_required(conjunction.operator), conjunction.pos
+        return errors.standalone_required(conjunction.operator, render_term(conjunction)), conjunction.pos
     return errors.NON_NEGATION, 1 if root else node.pos
 
 
