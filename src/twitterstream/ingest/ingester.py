@@ -154,6 +154,10 @@ class Ingester:
                         continue
                     self._run_source()
                     failures = 0
+                except StoreUnavailable as exc:  # raised by a store call only once stopping: nothing to report
+                    if not self._stop.is_set():
+                        self.outage.failed(exc)
+                        self._stop.wait(self.lock_ttl / 3)
                 except Exception:
                     failures += 1
                     delay = min(float(2 ** (failures - 1)), MAX_RESTART_DELAY)

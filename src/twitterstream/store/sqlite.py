@@ -63,6 +63,8 @@ CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, holder TEXT NOT NULL, e
 """
 
 _POLL_SECONDS = 0.25
+#: Seconds between whole-file checks by :meth:`SQLiteStore.ping` (/readyz) while nothing has failed.
+CHECK_EVERY = 60.0
 
 #: SQLite's primary result codes (``sqlite3.Error.sqlite_errorcode & 0xFF``) in the words an operator needs.
 _CODE_WORDS = {
@@ -95,6 +97,7 @@ class SQLiteStore(Store):
         self.path = str(path)
         #: The last failure in words, until a check (:meth:`ping`) finds the database usable again.
         self.problem: str | None = None
+        self._checked_at: float | None = None  # time.monotonic() of the last whole-file check
         if self.path != ":memory:":
             try:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -385,11 +388,13 @@ class SQLiteStore(Store):
 
     # -- housekeeping -------------------------------------------------------------------------------
     def ping(self) -> None:
-        """Read the schema; after a failure, :meth:`check` the whole file too, so that /readyz says unavailable
-        until the database is usable again (not only while its schema still reads)."""
+        """Read the schema; also :meth:`check` the whole file after a failure (until it passes) and every
+        ``CHECK_EVERY`` seconds, so that /readyz sees damage that only some pages have."""
         with self._read() as conn:
             conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-        if self.problem is not None:
+        due = self._checked_at is None or time.monotonic() - self._checked_at > CHECK_EVERY
+        if self.problem is not None or due:
+            self._checked_at = time.monotonic()
             self.check()
 
     def check(self) -> None:
