@@ -35,7 +35,7 @@ def test_a_damaged_store_answers_pages_api_and_streams_with_503_and_readyz_says_
 ) -> None:
     path = tmp_path / "store.sqlite3"
     store = SQLiteStore(path)
-    store.save_posts([make_post(n, "cats") for n in (1, 2, 3)], ["cats"])
+    store.save_matches([(make_post(n, "cats"), ["cats"]) for n in (1, 2, 3)])
     store.close()
     damage_page_of(path, "matches_newest")
     with running_app(settings, tmp_path, store=SQLiteStore(path), start_ingester=False) as app:

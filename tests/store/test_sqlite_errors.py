@@ -15,7 +15,7 @@ from twitterstream.store.sqlite import SQLiteStore
 
 def stored_store(path: Path) -> None:
     store = SQLiteStore(path)
-    store.save_posts([make_post(n, "cats") for n in (1, 2, 3)], ["cats"])
+    store.save_matches([(make_post(n, "cats"), ["cats"]) for n in (1, 2, 3)])
     store.close()
 
 
@@ -29,7 +29,7 @@ def test_a_damaged_page_makes_reads_and_writes_unavailable_and_says_so(tmp_path:
             store.latest("cats")
         assert isinstance(read.value.__cause__, sqlite3.DatabaseError)
         with pytest.raises(StoreUnavailable, match="damaged"):
-            store.save_posts([make_post(4, "cats")], ["cats"])
+            store.save_matches([(make_post(4, "cats"), ["cats"])])
         with pytest.raises(StoreUnavailable, match="damaged"):
             store.ping()
         assert store.problem is not None and str(tmp_path) not in store.problem
@@ -65,17 +65,17 @@ def test_a_folder_that_cannot_be_made_is_said_in_words(tmp_path: Path) -> None:
 def test_a_read_only_database_refuses_writes_until_it_is_writable_again(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "store.sqlite3")
     try:
-        store.save_posts([make_post(1, "cats")], ["cats"])
+        store.save_matches([(make_post(1, "cats"), ["cats"])])
         make_read_only(store)
         with pytest.raises(StoreUnavailable, match="read-only"):
-            store.save_posts([make_post(2, "cats")], ["cats"])
+            store.save_matches([(make_post(2, "cats"), ["cats"])])
         assert [p.id for p in store.latest("cats")] == ["1"]  # reads still work
         with pytest.raises(StoreUnavailable, match="read-only"):
             store.ping()  # /readyz keeps saying so, not only the write that failed
         make_read_only(store, False)
         store.ping()
         assert store.problem is None
-        store.save_posts([make_post(2, "cats")], ["cats"])
+        store.save_matches([(make_post(2, "cats"), ["cats"])])
         assert [p.id for p in store.latest("cats")] == ["2", "1"]
     finally:
         store.close()
