@@ -59,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     from twitterstream.logs import configure_logging
 
     configure_logging(settings.log_level, settings.log_format, secret_values(settings))
+    problem = _sqlite_problem(settings)
+    if problem is not None:
+        print(f"twitterstream: {problem}", file=sys.stderr)
+        return 2
     port = args.port if args.port is not None else 9000 if args.command == "ingest" else settings.port
     try:  # bind before anything starts: a busy port is one line, not a traceback from deep in a server
         listener = _listen(args.host, port)
@@ -140,6 +144,30 @@ def _settings() -> Any:
     from twitterstream.config import load_settings
 
     return load_settings()
+
+
+def _sqlite_problem(settings: Any) -> str | None:
+    """Why the SQLite store cannot be used (a damaged file, a read-only or unwritable folder), in one line;
+    None when it can. A Redis store is not checked here: the app waits for Redis as it waits for a restart."""
+    if settings.database_url.startswith(("redis://", "rediss://")):
+        return None
+    from pathlib import Path
+
+    from twitterstream.store import StoreUnavailable, sqlite_path
+    from twitterstream.store.sqlite import SQLiteStore
+
+    # the instance folder as the app factory finds it
+    instance_path = os.environ.get("TWITTERSTREAM_INSTANCE_PATH", str(Path.cwd() / "instance"))
+    path = sqlite_path(settings.database_url, instance_path)
+    try:
+        store = SQLiteStore(path)
+        try:
+            store.check()
+        finally:
+            store.close()
+    except StoreUnavailable as exc:
+        return f"cannot use the store at {path}: {exc}"
+    return None
 
 
 def _start_ingester(app: Any) -> Any:

@@ -27,7 +27,7 @@ from twitterstream.ingest.leader import Leader
 from twitterstream.ingest.publisher import QueryProblems, publish
 from twitterstream.ingest.watch import LocalRouter, WatchSync
 from twitterstream.ingest.window import RecentWindow
-from twitterstream.ingest.writer import Match, StoreWriter, retry_store
+from twitterstream.ingest.writer import Match, StoreOutage, StoreWriter, retry_store
 from twitterstream.metrics import IngestCounters
 from twitterstream.models import Post
 from twitterstream.sources.base import Source
@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 SourceFactory = Callable[["Ingester"], Source]
 #: Seconds between trims of old posts from the store.
 TRIM_EVERY = 60.0
+#: Longest pause before the ingester starts over after an unexpected error (it never gives up).
+MAX_RESTART_DELAY = 16.0
 
 
 class Ingester:
@@ -68,7 +70,8 @@ class Ingester:
         self.window = RecentWindow(settings.recent_window_posts, settings.recent_window_seconds)
         self.problems = QueryProblems()
         self.router = LocalRouter()
-        self.leader = Leader(store, self.holder, lock_ttl)
+        self.outage = StoreOutage()
+        self.leader = Leader(store, self.holder, lock_ttl, self.outage)
         self.writer = StoreWriter(self._store_matches)
         self.embeds = EmbedRequests(embedder, self._save_embed, self.counters) if embedder is not None else None
         self.watch = WatchSync(
@@ -84,6 +87,8 @@ class Ingester:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        #: When the run loop last went round (epoch seconds): it stops when the loop stops or hangs.
+        self.heartbeat = time.time()
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> Ingester:
@@ -108,24 +113,56 @@ class Ingester:
         """Wait until everything the source delivered so far (``counters.posts_received``) is stored."""
         self.writer.flush()
 
+    @property
+    def alive(self) -> bool:
+        """True while the ingester's thread runs (also before :meth:`start`, when nothing has failed yet)."""
+        return self._thread is None or self._thread.is_alive()
+
     def snapshot(self, *, stopped: bool = False) -> IngesterState:
-        """The state the web shows: the source's status and the counters."""
-        return IngesterState(self.holder, self.status.to_json(), self.counters.snapshot(), stopped=stopped)
+        """The state the web shows: the source's status, the counters, and the run loop's heartbeat."""
+        return IngesterState(
+            self.holder,
+            self.status.to_json(),
+            self.counters.snapshot(),
+            heartbeat=self.heartbeat,
+            stopped=stopped or not self.alive,
+        )
 
     def run(self) -> None:
-        """Take the lock (waiting as a standby), run the source, keep it in step; until stopped."""
+        """Take the lock (waiting as a standby), run the source, keep it in step; until stopped.
+
+        Nothing but :meth:`stop` ends it: a store that does not answer is waited for, and an unexpected
+        error is logged and the source started over, with a growing pause.
+        """
         if self.embeds is not None:
             self.embeds.start()
+        failures = 0
         try:
             while not self._stop.is_set():
-                if not self.leader.take():
-                    self.set_status(
-                        SourceStatus(self.settings.source, SourceState.STANDBY, "another ingester is active")
-                    )
-                    self._publish()
-                    self._stop.wait(self.lock_ttl / 3)
-                    continue
-                self._run_source()
+                self.heartbeat = time.time()
+                try:
+                    taken = self.leader.take()
+                    if taken is None:  # the store does not answer (logged once by the outage): wait for it
+                        self._stop.wait(self.lock_ttl / 3)
+                        continue
+                    if not taken:
+                        self.set_status(
+                            SourceStatus(self.settings.source, SourceState.STANDBY, "another ingester is active")
+                        )
+                        self._publish()
+                        self._stop.wait(self.lock_ttl / 3)
+                        continue
+                    self._run_source()
+                    failures = 0
+                except StoreUnavailable as exc:  # raised by a store call only once stopping: nothing to report
+                    if not self._stop.is_set():
+                        self.outage.failed(exc)
+                        self._stop.wait(self.lock_ttl / 3)
+                except Exception:
+                    failures += 1
+                    delay = min(float(2 ** (failures - 1)), MAX_RESTART_DELAY)
+                    log.exception("ingester: unexpected error; starting over in %.0f s", delay)
+                    self._stop.wait(delay)
         finally:
             if self.embeds is not None:
                 self.embeds.stop()
@@ -146,6 +183,7 @@ class Ingester:
         last_trim = time.monotonic()
         try:
             while not self._stop.is_set() and thread.is_alive():
+                self.heartbeat = time.time()
                 if self.leader.take() is False:
                     log.error("ingester %s lost its lock to another: stopping the source", self.holder)
                     return
@@ -158,6 +196,7 @@ class Ingester:
                 self._wake.clear()
             # the source stopped by itself (a fatal error): keep publishing its status until stopped
             while not self._stop.is_set():
+                self.heartbeat = time.time()
                 self.leader.take()
                 self._publish()
                 self._stop.wait(self.lock_ttl / 3)
@@ -241,14 +280,14 @@ class Ingester:
         self._retry(lambda: self.store.set_embed(post_key, embed_html))
 
     def _retry(self, call: Callable[[], Any]) -> Any:
-        return retry_store(call, self._stop)
+        return retry_store(call, self._stop, self.outage)
 
     # -- housekeeping ---------------------------------------------------------------------------------
     def _publish(self, *, stopped: bool = False) -> None:
-        publish(self.store, self.snapshot(stopped=stopped), self.problems)
+        publish(self.store, self.snapshot(stopped=stopped), self.problems, self.outage)
 
     def _trim(self) -> None:
         try:
             self.store.trim(self.settings.keep_per_query, max(self.settings.recent_window_seconds, 3600.0))
         except StoreUnavailable as exc:
-            log.warning("cannot trim the store: %s", exc)
+            self.outage.failed(exc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from twitterstream.ingest.writer import StoreOutage
 from twitterstream.store import Store, StoreUnavailable
 from twitterstream.store.state import INGESTER_STATE, QUERY_PROBLEMS, IngesterState
 
@@ -45,8 +46,9 @@ class QueryProblems:
             return dict(self._problems)
 
 
-def publish(store: Store, state: IngesterState, problems: QueryProblems) -> None:
-    """Write the ingester's state (and changed query problems) to the store; a store outage is only logged."""
+def publish(store: Store, state: IngesterState, problems: QueryProblems, outage: StoreOutage | None = None) -> None:
+    """Write the ingester's state (and changed query problems) to the store; a store outage is only logged
+    (once, by ``outage``): the next tick publishes again."""
     changed = problems.take_changes()
     try:
         if changed is not None:
@@ -55,4 +57,7 @@ def publish(store: Store, state: IngesterState, problems: QueryProblems) -> None
     except StoreUnavailable as exc:
         if changed is not None:
             problems.mark_changed()
-        log.warning("cannot publish the ingester state: %s", exc)
+        (outage or StoreOutage()).failed(exc)
+        return
+    if outage is not None:
+        outage.answered()

@@ -27,21 +27,50 @@ Write = Match | Callable[[], Any] | None
 T = TypeVar("T")
 
 
-def retry_store(call: Callable[[], T], stop: threading.Event) -> T:
+class StoreOutage:
+    """Whether the store answered the ingester's last call: logs an outage once when it begins (or its
+    cause changes) and once when it ends, however many calls retry in between (thread-safe)."""
+
+    def __init__(self) -> None:
+        self.problem: str | None = None
+        self._lock = threading.Lock()
+
+    def failed(self, exc: StoreUnavailable) -> None:
+        with self._lock:
+            if self.problem == str(exc):
+                return
+            self.problem = str(exc)
+        log.warning("store unavailable: %s (the ingester keeps what it receives and retries)", exc)
+
+    def answered(self) -> None:
+        if self.problem is None:  # the usual case: no lock
+            return
+        with self._lock:
+            if self.problem is None:
+                return
+            self.problem = None
+        log.info("the store answers again")
+
+
+def retry_store(call: Callable[[], T], stop: threading.Event, outage: StoreOutage | None = None) -> T:
     """Run a store call, waiting out an unavailable store (what reached the ingester is not dropped).
 
-    Raises :class:`StoreUnavailable` only once ``stop`` is set.
+    Backs off as a network reconnect does (at most 16 s between tries). Raises :class:`StoreUnavailable`
+    only once ``stop`` is set.
     """
+    outage = outage or StoreOutage()
     policy = ReconnectPolicy(jitter=0.2)
     while True:
         try:
-            return call()
+            result = call()
         except StoreUnavailable as exc:
             if stop.is_set():
                 raise
-            delay = max(policy.delay(Backoff.NETWORK), 0.1)
-            log.warning("store unavailable (%s): retrying in %.1f s", exc, delay)
-            stop.wait(delay)
+            outage.failed(exc)
+            stop.wait(max(policy.delay(Backoff.NETWORK), 0.1))
+            continue
+        outage.answered()
+        return result
 
 
 class StoreWriter:

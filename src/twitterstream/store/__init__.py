@@ -6,7 +6,7 @@ from pathlib import Path
 
 from twitterstream.store.base import Event, EventKind, Store, StoreUnavailable, Watch, cursor_order
 
-__all__ = ["Event", "EventKind", "Store", "StoreUnavailable", "Watch", "cursor_order", "open_store"]
+__all__ = ["Event", "EventKind", "Store", "StoreUnavailable", "Watch", "cursor_order", "open_store", "sqlite_path"]
 
 
 def open_store(database_url: str, instance_path: str | Path) -> Store:
@@ -17,8 +17,13 @@ def open_store(database_url: str, instance_path: str | Path) -> Store:
         return RedisStore(database_url)
     from twitterstream.store.sqlite import SQLiteStore
 
+    return SQLiteStore(sqlite_path(database_url, instance_path))
+
+
+def sqlite_path(database_url: str, instance_path: str | Path) -> Path:
+    """The SQLite file that ``DATABASE_URL`` names (empty: ``twitterstream.sqlite3`` in the instance folder)."""
     path = database_url.removeprefix("sqlite://").removeprefix("/") if database_url else ""
     if not path:
-        return SQLiteStore(Path(instance_path) / "twitterstream.sqlite3")
+        return Path(instance_path) / "twitterstream.sqlite3"
     # sqlite:///relative.db and sqlite:////absolute/path.db, as SQLAlchemy spells them
-    return SQLiteStore(path)
+    return Path(path)

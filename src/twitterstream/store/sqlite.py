@@ -4,6 +4,9 @@ WAL mode lets readers (the web) run while the ingester writes. Writes go through
 lock; reads use a small pool. The live channel is the ``events`` table: waiters in this process are woken
 at once by a condition variable, and waiters in other processes (``twitterstream web`` beside
 ``twitterstream ingest`` on one file) notice new rows by polling every quarter second.
+
+Every use of a connection goes through ``SQLiteStore._mapped``: whatever ``sqlite3.Error`` SQLite raises (a damaged
+file, a read-only folder, a full disk) leaves this module as :class:`StoreUnavailable` with a message in words.
 """
 
 from __future__ import annotations
@@ -60,6 +63,31 @@ CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, holder TEXT NOT NULL, e
 """
 
 _POLL_SECONDS = 0.25
+#: Seconds between whole-file checks by :meth:`SQLiteStore.ping` (/readyz) while nothing has failed.
+CHECK_EVERY = 60.0
+
+#: SQLite's primary result codes (``sqlite3.Error.sqlite_errorcode & 0xFF``) in the words an operator needs.
+_CODE_WORDS = {
+    sqlite3.SQLITE_CORRUPT: "the SQLite database file is damaged",
+    sqlite3.SQLITE_NOTADB: "the SQLite database file is damaged (it is not a database)",
+    sqlite3.SQLITE_READONLY: "the SQLite database is read-only (check the instance folder and its -wal and -shm files)",
+    sqlite3.SQLITE_CANTOPEN: "the SQLite database file cannot be opened (check that its folder exists and is writable)",
+    sqlite3.SQLITE_PERM: "the SQLite database file is not accessible (permission denied)",
+    sqlite3.SQLITE_BUSY: "the SQLite database is locked by another process",
+    sqlite3.SQLITE_LOCKED: "the SQLite database is locked by another process",
+    sqlite3.SQLITE_IOERR: "the disk under the SQLite database fails (I/O error)",
+    sqlite3.SQLITE_FULL: "the disk under the SQLite database is full",
+}
+
+
+def _in_words(exc: sqlite3.Error) -> str:
+    """What went wrong, for pages, logs and /readyz (never a path: SQLite's own text is not shown)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in _CODE_WORDS:
+        return _CODE_WORDS[code & 0xFF]
+    if isinstance(exc, sqlite3.ProgrammingError | sqlite3.InterfaceError):
+        return "the SQLite store is closed"
+    return f"SQLite cannot do what was asked ({type(exc).__name__})"
 
 
 class SQLiteStore(Store):
@@ -67,13 +95,21 @@ class SQLiteStore(Store):
 
     def __init__(self, path: str | Path, pool_size: int = 4) -> None:
         self.path = str(path)
+        #: The last failure in words, until a check (:meth:`ping`) finds the database usable again.
+        self.problem: str | None = None
+        self._checked_at: float | None = None  # time.monotonic() of the last whole-file check
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                reason = "a file of that name is in the way" if isinstance(exc, FileExistsError) else exc.strerror
+                raise StoreUnavailable(f"the SQLite database's folder cannot be created ({reason})") from None
         self._write_lock = threading.Lock()
         self._changed = threading.Condition()
         self._generation = 0
         self._writer = self._connect()
-        self._writer.executescript(_SCHEMA)
+        with self._mapped():
+            self._writer.executescript(_SCHEMA)
         self._readers: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
         self._pool_size = pool_size
         self._opened_readers = 0
@@ -82,14 +118,21 @@ class SQLiteStore(Store):
         self._closed = False
 
     # -- connections ----------------------------------------------------------------------------
-    def _connect(self) -> sqlite3.Connection:
+    @contextmanager
+    def _mapped(self) -> Iterator[None]:
+        """Turn any ``sqlite3.Error`` of the block into :class:`StoreUnavailable` (and remember it)."""
         try:
+            yield
+        except sqlite3.Error as exc:
+            self.problem = _in_words(exc)
+            raise StoreUnavailable(self.problem) from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        with self._mapped():
             conn = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=10000")
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from exc
         return conn
 
     @contextmanager
@@ -104,12 +147,18 @@ class SQLiteStore(Store):
                 if grow:
                     self._opened_readers += 1
             if grow:
-                conn = self._connect()
+                try:
+                    conn = self._connect()
+                except StoreUnavailable:
+                    with self._pool_lock:  # the slot stays free: the next reader tries again
+                        self._opened_readers -= 1
+                    raise
                 self._all_connections.append(conn)
             else:
                 conn = self._readers.get()
         try:
-            yield conn
+            with self._mapped():
+                yield conn
         finally:
             self._readers.put(conn)
 
@@ -119,13 +168,15 @@ class SQLiteStore(Store):
             if self._closed:
                 raise StoreUnavailable("the store is closed")
             conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+            with self._mapped():
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    if conn.in_transaction:  # SQLite may have rolled back already (a full disk, a damaged page)
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
 
     def _notify(self) -> None:
         with self._changed:
@@ -337,11 +388,26 @@ class SQLiteStore(Store):
 
     # -- housekeeping -------------------------------------------------------------------------------
     def ping(self) -> None:
-        try:
-            with self._read() as conn:
-                conn.execute("SELECT 1").fetchone()
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"SQLite does not answer: {exc}") from exc
+        """Read the schema; also :meth:`check` the whole file after a failure (until it passes) and every
+        ``CHECK_EVERY`` seconds, so that /readyz sees damage that only some pages have."""
+        with self._read() as conn:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        due = self._checked_at is None or time.monotonic() - self._checked_at > CHECK_EVERY
+        if self.problem is not None or due:
+            self._checked_at = time.monotonic()
+            self.check()
+
+    def check(self) -> None:
+        """Raise :class:`StoreUnavailable` unless every page of the file reads and the database takes writes
+        (``PRAGMA quick_check``: time grows with the file; for start-up and after a failure)."""
+        with self._read() as conn:
+            verdict = conn.execute("PRAGMA quick_check(1)").fetchone()
+        if verdict is None or verdict[0] != "ok":
+            self.problem = _CODE_WORDS[sqlite3.SQLITE_CORRUPT]
+            raise StoreUnavailable(self.problem)
+        with self._write():
+            pass  # BEGIN IMMEDIATE: fails on a read-only database
+        self.problem = None
 
     def trim(self, keep_per_query: int, keep_seconds: float) -> None:
         cutoff = time.time() - keep_seconds

@@ -7,6 +7,7 @@ under ``twitterstream serve``, from the ingester object the command line put in 
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
@@ -16,7 +17,7 @@ from twitterstream.query import Query
 from twitterstream.query.capabilities import SOURCE_LABELS, unsupported_on
 from twitterstream.status import SourceState
 from twitterstream.store import Store, StoreUnavailable
-from twitterstream.store.state import INGESTER_STATE, QUERY_PROBLEMS, IngesterState
+from twitterstream.store.state import INGESTER_SILENCE, INGESTER_STATE, QUERY_PROBLEMS, IngesterState
 
 if TYPE_CHECKING:
     from twitterstream.web.live import LiveHub
@@ -57,6 +58,31 @@ def ingester_state(app: Flask) -> IngesterState | None:
         return state
     raw = app.extensions["store"].get_state(INGESTER_STATE)
     return IngesterState.from_json(raw) if raw else None
+
+
+def ingester_health(app: Flask) -> dict[str, Any]:
+    """Whether an ingester really runs, for /readyz: ``{"state", "heartbeat_age"}``.
+
+    ``state`` is ``running`` or ``standby`` (fine), ``absent`` (none has published yet: fine, pages say so),
+    ``stopped`` (its thread ended, or it said it stopped), ``silent`` (its heartbeat is older than
+    ``INGESTER_SILENCE``: it hangs or died without a word), or ``unknown`` (the store does not answer).
+    In this process (``serve``, ``ingest``) the thread itself is asked; elsewhere its published heartbeat.
+    """
+    ingester = app.extensions.get("ingester")
+    try:
+        state = ingester_state(app)
+    except StoreUnavailable:
+        return {"state": "unknown", "heartbeat_age": None}
+    if state is None:
+        return {"state": "absent", "heartbeat_age": None}
+    age = max(time.time() - state.heartbeat, 0.0)
+    if state.stopped or (ingester is not None and not ingester.alive):
+        verdict = "stopped"
+    elif age > INGESTER_SILENCE:
+        verdict = "silent"
+    else:
+        verdict = "standby" if state.status.get("state") == "standby" else "running"
+    return {"state": verdict, "heartbeat_age": round(age, 1)}
 
 
 def running_source(app: Flask) -> str:

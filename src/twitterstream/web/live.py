@@ -251,15 +251,20 @@ class LiveHub:
                     cursors = dict(self._cursors)
                 if time.monotonic() >= next_status:
                     next_status = time.monotonic() + 1.0
-                    self._refresh_status()
+                    self._refresh_status()  # a store that does not answer costs at most its timeout here
                 try:
                     events = self.store.wait_for_events(cursors, timeout=wait) if cursors else []
-                    failures = 0
                 except (StoreUnavailable, OSError) as exc:
                     failures += 1
-                    log.warning("live channel: store unavailable (%s)", exc)
+                    if failures == 1:  # once per outage; open streams stay open and keep getting keep-alives
+                        log.warning("live channel: store unavailable (%s)", exc)
                     events = []
-                    self._stopped.wait(min(0.25 * failures, 5.0))
+                    # back off, but never past the next keep-alive: streams must not look dead to proxies
+                    self._stopped.wait(min(0.25 * failures, 5.0, max(next_heartbeat - time.monotonic(), 0.0)))
+                else:
+                    if failures:
+                        log.info("live channel: the store answers again")
+                    failures = 0
                 if not cursors:
                     self._stopped.wait(wait)
                 self._dispatch(events)
@@ -289,13 +294,17 @@ class LiveHub:
         for channel in channels:
             channel.publish(KEEPALIVE)
         for key, (text, viewers) in counts.items():
-            self._renew(key, text, viewers)
+            if not self._renew(key, text, viewers):
+                break  # the store does not answer: each other lease would wait as long; next heartbeat retries
 
-    def _renew(self, key: str, text: str, viewers: int) -> None:
+    def _renew(self, key: str, text: str, viewers: int) -> bool:
+        """Renew this process's lease on a query; False when the store does not answer (logged)."""
         try:
             self.store.watch(key, text, self.holder, viewers, self.grace_seconds)
         except StoreUnavailable as exc:
             log.warning("cannot renew the lease on %r: %s", key, exc)
+            return False
+        return True
 
     def _refresh_status(self) -> None:
         try:

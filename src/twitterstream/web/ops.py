@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry
 
 from twitterstream.metrics import IngesterCollector, WebCollector, render
 from twitterstream.store import Store, StoreUnavailable
-from twitterstream.web.context import source_status, this_app
+from twitterstream.web.context import ingester_health, source_status, this_app
 
 bp = Blueprint("ops", __name__)
 
@@ -20,18 +20,26 @@ def healthz() -> Any:
     return jsonify(status="ok")
 
 
+#: Ingester states that leave this process ready (``absent``: none started yet; pages say so).
+READY_INGESTER_STATES = ("running", "standby", "absent")
+
+
 @bp.get("/readyz")
 def readyz() -> Any:
-    """200 when the store answers (503 otherwise); the body says what the source is doing."""
+    """200 when the store answers and the ingester runs (503 otherwise); the body says what the store, the
+    ingester and the source are doing, in words (the store's failure is described, never quoted: no hosts)."""
     app = this_app()
     store: Store = app.extensions["store"]
     try:
         store.ping()
     except StoreUnavailable as exc:
-        return jsonify(ready=False, store=f"unavailable: {exc}", source=None), 503
+        ingester = ingester_health(app) if "ingester" in app.extensions else {"state": "unknown", "heartbeat_age": None}
+        return jsonify(ready=False, store=f"unavailable: {exc}", source=None, ingester=ingester), 503
     status = source_status(app)
     status.pop("counters", None)
-    return jsonify(ready=True, store="ok", source=status)
+    ingester = ingester_health(app)
+    ready = ingester["state"] in READY_INGESTER_STATES
+    return jsonify(ready=ready, store="ok", source=status, ingester=ingester), 200 if ready else 503
 
 
 @bp.get("/metrics")
