@@ -158,7 +158,7 @@ def _sqlite_problem(settings: Any) -> str | None:
 
     # the instance folder as the app factory finds it
     instance_path = os.environ.get("TWITTERSTREAM_INSTANCE_PATH", str(Path.cwd() / "instance"))
-    path = sqlite_path(settings.database_url, instance_path)
+    path = sqlite_path(settings.database_url, instance_path, settings.source)
     try:
         store = SQLiteStore(path)
         try:

@@ -26,21 +26,34 @@ class RedactSecrets(logging.Filter):
             message = message.replace(secret, "***")
             exc_text = exc_text.replace(secret, "***")
         record.msg, record.args = message, None
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            record.fields = {key: self._mask(value) for key, value in fields.items()}
         if record.exc_info:
             record.exc_info, record.exc_text = None, exc_text
         return True
 
+    def _mask(self, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        for secret in self.secrets:
+            value = value.replace(secret, "***")
+        return value
+
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line."""
+    """One JSON object per line; a record's ``extra={"fields": {...}}`` become keys of their own."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: dict[str, object] = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
         }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            entry.update({key: value for key, value in fields.items() if key not in entry})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         elif record.exc_text:

@@ -216,3 +216,23 @@ def test_pace_counts_arrivals_per_period_newest_last(any_store: Store) -> None:
 
 def test_ping_answers(any_store: Store) -> None:
     any_store.ping()
+
+
+def test_state_setdefault_keeps_the_first_value_and_every_racer_gets_it(any_store: Store) -> None:
+    assert any_store.state_setdefault("key", "first") == "first"
+    assert any_store.state_setdefault("key", "second") == "first"
+    assert any_store.get_state("key") == "first"
+    kept: list[str] = []
+    start = threading.Barrier(8)
+
+    def race(n: int) -> None:
+        start.wait()
+        kept.append(any_store.state_setdefault("raced", f"value-{n}"))
+
+    threads = [threading.Thread(target=race, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(kept) == 8 and len(set(kept)) == 1
+    assert any_store.get_state("raced") == kept[0]

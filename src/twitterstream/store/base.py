@@ -136,6 +136,13 @@ class Store(ABC):
     def set_state(self, name: str, value: Any) -> None:
         """Save a small JSON value under ``name``."""
 
+    @abstractmethod
+    def state_setdefault(self, name: str, value: Any) -> Any:
+        """Save ``value`` under ``name`` unless a value is there already; return the value kept.
+
+        Atomic: processes that race with different values all get the same one back (the first saved).
+        """
+
     # -- the ingester lock --------------------------------------------------------------------------
     @abstractmethod
     def acquire_lock(self, name: str, holder: str, ttl: float) -> bool:

@@ -315,6 +315,11 @@ class RedisStore(Store):
         self._redis.hset("ts:state", name, orjson.dumps(value))
 
     @_guard
+    def state_setdefault(self, name: str, value: Any) -> Any:
+        self._redis.hsetnx("ts:state", name, orjson.dumps(value))
+        return orjson.loads(cast(bytes, self._redis.hget("ts:state", name)))
+
+    @_guard
     def acquire_lock(self, name: str, holder: str, ttl: float) -> bool:
         return bool(self._lock(keys=[f"ts:lock:{name}"], args=[holder, max(int(ttl * 1000), 1)]))
 

@@ -369,6 +369,12 @@ class SQLiteStore(Store):
                 (name, orjson.dumps(value)),
             )
 
+    def state_setdefault(self, name: str, value: Any) -> Any:
+        with self._write() as conn:
+            conn.execute("INSERT OR IGNORE INTO state (name, value) VALUES (?, ?)", (name, orjson.dumps(value)))
+            row = conn.execute("SELECT value FROM state WHERE name = ?", (name,)).fetchone()
+        return orjson.loads(row[0])
+
     def acquire_lock(self, name: str, holder: str, ttl: float) -> bool:
         now = time.time()
         with self._write() as conn:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from twitterstream.models import format_time
 from twitterstream.query import Query, QueryError
 from twitterstream.store import Event, EventKind, Store, cursor_order
 from twitterstream.web.context import (
@@ -19,7 +22,7 @@ from twitterstream.web.context import (
     this_app,
     wake_ingester,
 )
-from twitterstream.web.live import CLOSE, format_event, format_status
+from twitterstream.web.live import CLOSE, client_fd, format_event, format_status
 from twitterstream.web.queries import read_query
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -66,7 +69,14 @@ def results() -> Any:
     store.watch(query.key, query.text, PAGE_VIEW_HOLDER, 0, get_settings().watch_grace_seconds)
     wake_ingester(this_app())
     posts = store.latest(query.key, limit)
-    return jsonify(query=query.key, source=running_source(this_app()), posts=[p.to_json() for p in posts])
+    since = next((w.since for w in store.watched() if w.key == query.key), time.time())
+    return jsonify(
+        query=query.key,
+        source=running_source(this_app()),
+        # when watching began: an empty page of a query watched for a second means "wait, or open the stream"
+        watching_since=format_time(datetime.fromtimestamp(since, UTC)),
+        posts=[p.to_json() for p in posts],
+    )
 
 
 @bp.get("/pace")
@@ -91,7 +101,7 @@ def stream() -> Response:
     store = get_store()
     hub = get_hub()
 
-    subscription = hub.subscribe(query.key, query.text)
+    subscription = hub.subscribe(query.key, query.text, client_fd(request.environ))
     try:
         backlog, boundary = _backlog(store, query.key, last_id, limit)
     except BaseException:

@@ -15,11 +15,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from twitterstream.config import Settings, load_settings
 from twitterstream.store import Store, StoreUnavailable, open_store
-from twitterstream.web import api, ops, views
-from twitterstream.web.context import get_settings, source_status, wake_ingester
+from twitterstream.web import access, api, ops, views
+from twitterstream.web.context import get_settings, running_source, source_status, wake_ingester
 from twitterstream.web.live import LiveHub
 
 log = logging.getLogger(__name__)
+#: Where the generated secret key is kept when SECRET_KEY is not set (the store's small state).
+SHARED_SECRET_KEY = "web_secret_key"
 csrf = CSRFProtect()
 
 _CSP = "; ".join(
@@ -46,12 +48,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         "TWITTERSTREAM_INSTANCE_PATH", str(Path.cwd() / "instance")
     )
     app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
-    secret_key = settings.secret_key.reveal() if settings.secret_key else None
-    if secret_key is None:
-        log.warning("SECRET_KEY is not set: using a random key (forms break across restarts and replicas)")
-        secret_key = secrets.token_hex(32)
     app.config.from_mapping(
-        SECRET_KEY=secret_key,
         SETTINGS=settings,
         WTF_CSRF_TIME_LIMIT=None,
         JSON_SORT_KEYS=False,
@@ -62,8 +59,11 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         hops = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
-    store: Store = app.config.get("STORE") or open_store(settings.database_url, app.instance_path)
+    store: Store = app.config.get("STORE") or open_store(settings.database_url, app.instance_path, settings.source)
     app.extensions["store"] = store
+    if not app.config.get("SECRET_KEY"):  # the ingester's port has no forms: it needs no shared key
+        ingest = app.config.get("ROLE") == "ingest"
+        app.config["SECRET_KEY"] = secrets.token_hex(32) if ingest else _secret_key(settings, store)
     app.extensions["hub"] = LiveHub(
         store,
         grace_seconds=settings.watch_grace_seconds,
@@ -81,14 +81,28 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.exempt(ops.bp)
     _register_errors(app)
     app.after_request(_security_headers)
+    access.install(app)
     app.jinja_env.globals["source_status"] = lambda: source_status(app)
-    app.jinja_env.globals["source_hint"] = _source_hint(settings)
+    app.jinja_env.globals["source_hint"] = lambda: _source_hint(settings, running_source(app))
     return app
 
 
-def _source_hint(settings: Settings) -> str:
-    """What to set to use X, when Bluesky was chosen only because no X token is set."""
-    if settings.source == "bluesky" and not settings.source_explicit:
+def _secret_key(settings: Settings, store: Store) -> str:
+    """``SECRET_KEY``, else one generated key that every worker and replica on this store shares."""
+    if settings.secret_key:
+        return settings.secret_key.reveal()
+    log.warning("SECRET_KEY is not set: using a generated key kept in the store (set SECRET_KEY to choose your own)")
+    try:
+        return str(store.state_setdefault(SHARED_SECRET_KEY, secrets.token_hex(32)))
+    except StoreUnavailable as exc:
+        log.warning("cannot share a generated SECRET_KEY (%s): this process uses its own until restarted", exc)
+        return secrets.token_hex(32)
+
+
+def _source_hint(settings: Settings, running: str) -> str:
+    """What to set to use X, when Bluesky was chosen only because no X token is set (and an ingester on
+    another source has not said otherwise)."""
+    if running == "bluesky" and settings.source == "bluesky" and not settings.source_explicit:
         return (
             "Showing Bluesky because X_BEARER_TOKEN is not set. To watch X instead, set X_BEARER_TOKEN to your "
             "X app's bearer token (in the environment or a .env file) and restart."

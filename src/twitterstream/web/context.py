@@ -100,7 +100,9 @@ def running_source(app: Flask) -> str:
 def source_status(app: Flask) -> dict[str, Any]:
     """What the ingester says about the source, in words (for pages, SSE and /readyz).
 
-    Always the keys of ``SourceStatus`` (source, state, reason, retry_at, since), plus ``counters``.
+    Always the keys of ``SourceStatus`` (source, state, reason, retry_at, since), plus ``counters`` and
+    ``ingester``: ``running``, ``none`` (none has published anything, or it went silent), ``stopped`` (it said
+    so) or ``unknown`` (the store does not answer), so that pages blame the ingester, not the service.
     """
     settings: Settings = app.config["SETTINGS"]
     try:
@@ -108,9 +110,11 @@ def source_status(app: Flask) -> dict[str, Any]:
     except StoreUnavailable as exc:
         reason = f"the store does not answer: {exc}"
         status: dict[str, Any] = {"source": settings.source, "state": "unknown", "reason": reason}
+        ingester = "unknown"
     else:
         if state is None:
             status = {"source": settings.source, "state": SourceState.STOPPED, "reason": NO_INGESTER}
+            ingester = "none"
         elif not state.is_alive():
             reason = INGESTER_STOPPED if state.stopped else NO_INGESTER
             status = {
@@ -118,9 +122,11 @@ def source_status(app: Flask) -> dict[str, Any]:
                 "state": SourceState.STOPPED,
                 "reason": reason,
             }
+            ingester = "stopped" if state.stopped else "none"
         else:
             status = dict(state.status)
             status["counters"] = state.counters
+            ingester = "running"
     return {
         "source": status.get("source"),
         "state": status.get("state"),
@@ -128,6 +134,7 @@ def source_status(app: Flask) -> dict[str, Any]:
         "retry_at": status.get("retry_at"),
         "since": status.get("since"),
         "counters": status.get("counters", {}),
+        "ingester": ingester,
     }
 
 

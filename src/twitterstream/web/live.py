@@ -8,6 +8,7 @@ number of viewers), and broadcasts the source's status when it changes.
 
 from __future__ import annotations
 
+import _socket
 import logging
 import os
 import socket
@@ -54,6 +55,41 @@ def format_event(event: Event) -> bytes | None:
 def format_status(status: dict[str, Any]) -> bytes:
     """The SSE message of the source's status, encoded."""
     return b"event: status\ndata: %s\n\n" % orjson.dumps(status)
+
+
+def connection_closed(fd: int) -> bool:
+    """True when the peer of the socket ``fd`` has closed it (a look, without reading or blocking).
+
+    A live stream's client sends nothing after its request, so a readable socket with nothing to read is
+    a closed one. ``_socket`` (not ``socket``) because gevent patches the latter into a waiting recv.
+    """
+    try:
+        probe = _socket.socket(fileno=fd)
+    except OSError:
+        return True
+    try:
+        return probe.recv(1, _socket.MSG_PEEK | _socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False  # open, nothing sent: the usual case
+    except OSError:
+        return True  # reset
+    finally:
+        probe.detach()
+
+
+def client_fd(environ: dict[str, Any]) -> int | None:
+    """The file descriptor of the request's connection, where the server tells (werkzeug, gunicorn, gevent)."""
+    for holder in (environ.get("werkzeug.socket"), environ.get("gunicorn.socket")):
+        if holder is not None:
+            try:
+                return int(holder.fileno())
+            except (OSError, ValueError):
+                return None
+    rfile = getattr(environ.get("wsgi.input"), "rfile", None)  # gevent.pywsgi: the socket's buffered reader
+    try:
+        return int(rfile.fileno()) if rfile is not None else None
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 _HUBS: weakref.WeakSet[LiveHub] = weakref.WeakSet()
@@ -103,6 +139,12 @@ class Channel:
             woken = self._next_round()
         woken.set()
 
+    def wake(self) -> None:
+        """Wake every reader without a message (one of them is gone: it notices and ends)."""
+        with self.lock:
+            woken = self._next_round()
+        woken.set()
+
     def read(self, position: int) -> Message | None:
         """The message at ``position``; CLOSE when it is gone (overtaken) or the channel closed; None when
         it is not published yet."""
@@ -123,18 +165,22 @@ class Channel:
 class Subscription:
     """One open live stream: its query's channel and the position of the next message it reads."""
 
-    __slots__ = ("channel", "dropped", "position", "query_key")
+    __slots__ = ("channel", "client_fd", "dropped", "gone", "position", "query_key")
 
-    def __init__(self, query_key: str, channel: Channel) -> None:
+    def __init__(self, query_key: str, channel: Channel, client_fd: int | None = None) -> None:
         self.query_key = query_key
         self.channel = channel
         self.position = channel.end  # only what is published from now on
         self.dropped = False
+        self.client_fd = client_fd  # the viewer's connection, to notice at once when it closes
+        self.gone = False  # the viewer closed the connection
 
     def get(self, timeout: float | None = None) -> Message | None:
         """The next message (keep-alives included), or None after ``timeout`` seconds."""
         while True:
             ready = self.channel.ready  # before reading: a publish after the read sets this one
+            if self.gone:
+                return CLOSE
             message = self.channel.read(self.position)
             if message is CLOSE:
                 self.dropped = not self.channel.closed  # overtaken, not shut down
@@ -171,6 +217,7 @@ class LiveHub:
         self._texts: dict[str, str] = {}
         self._cursors: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._renew_lock = threading.Lock()  # lease writes one at a time, each with the count at that moment
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
         self._status_text = b""
@@ -178,8 +225,12 @@ class LiveHub:
         _HUBS.add(self)
 
     # -- subscribers ------------------------------------------------------------------------------
-    def subscribe(self, query_key: str, query_text: str) -> Subscription:
-        """Start receiving a query's events (from the store's head at this moment on)."""
+    def subscribe(self, query_key: str, query_text: str, client_fd: int | None = None) -> Subscription:
+        """Start receiving a query's events (from the store's head at this moment on).
+
+        ``client_fd``, the viewer's socket, lets the hub notice within a second that the viewer left
+        (otherwise only the next keep-alive written to a closed connection tells).
+        """
         with self._lock:
             first = not self._subscribers.get(query_key)
             if first:
@@ -188,10 +239,9 @@ class LiveHub:
                 self._channels[query_key] = Channel(self.max_pending)
                 if self._stopped.is_set():
                     self._channels[query_key].close()  # shutting down: the browser goes to another replica
-            subscription = Subscription(query_key, self._channels[query_key])
+            subscription = Subscription(query_key, self._channels[query_key], client_fd)
             self._subscribers[query_key].add(subscription)
-            viewers = len(self._subscribers[query_key])
-        self._renew(query_key, query_text, viewers)
+        self._renew(query_key, query_text)
         if first and self.on_new_query is not None:
             self.on_new_query()
         self._ensure_follower()
@@ -204,14 +254,13 @@ class LiveHub:
             if not subscribers or subscription not in subscribers:
                 return
             subscribers.discard(subscription)
-            viewers = len(subscribers)
             text = self._texts.get(key, key)
-            if not viewers:
+            if not subscribers:
                 del self._subscribers[key]
                 self._channels.pop(key, None)
                 self._cursors.pop(key, None)
                 self._texts.pop(key, None)
-        self._renew(key, text, viewers)
+        self._renew(key, text)
 
     def open_streams(self) -> int:
         with self._lock:
@@ -252,6 +301,7 @@ class LiveHub:
                 if time.monotonic() >= next_status:
                     next_status = time.monotonic() + 1.0
                     self._refresh_status()  # a store that does not answer costs at most its timeout here
+                    self._end_gone_streams()
                 try:
                     events = self.store.wait_for_events(cursors, timeout=wait) if cursors else []
                 except (StoreUnavailable, OSError) as exc:
@@ -289,22 +339,40 @@ class LiveHub:
     def _heartbeat(self) -> None:
         """Keep-alives to every open stream, and this process's leases renewed."""
         with self._lock:
-            counts = {key: (self._texts.get(key, key), len(subs)) for key, subs in self._subscribers.items()}
+            texts = {key: self._texts.get(key, key) for key in self._subscribers}
             channels = list(self._channels.values())
         for channel in channels:
             channel.publish(KEEPALIVE)
-        for key, (text, viewers) in counts.items():
-            if not self._renew(key, text, viewers):
+        for key, text in texts.items():
+            if not self._renew(key, text):
                 break  # the store does not answer: each other lease would wait as long; next heartbeat retries
 
-    def _renew(self, key: str, text: str, viewers: int) -> bool:
-        """Renew this process's lease on a query; False when the store does not answer (logged)."""
-        try:
-            self.store.watch(key, text, self.holder, viewers, self.grace_seconds)
-        except StoreUnavailable as exc:
-            log.warning("cannot renew the lease on %r: %s", key, exc)
-            return False
+    def _renew(self, key: str, text: str) -> bool:
+        """Write this process's lease on a query with its number of open streams as it is now; False when the
+        store does not answer (logged).
+
+        The count is read under the renew lock, at the moment of writing: a count taken earlier (a heartbeat
+        racing with the last viewer's departure) would be written last and stay for the whole grace period.
+        """
+        with self._renew_lock:
+            with self._lock:
+                viewers = len(self._subscribers.get(key, ()))
+            try:
+                self.store.watch(key, text, self.holder, viewers, self.grace_seconds)
+            except StoreUnavailable as exc:
+                log.warning("cannot renew the lease on %r: %s", key, exc)
+                return False
         return True
+
+    def _end_gone_streams(self) -> None:
+        """End the streams whose viewer closed the connection, so that the viewer count drops at once."""
+        with self._lock:
+            watched = [s for subs in self._subscribers.values() for s in subs if s.client_fd is not None]
+        for subscription in watched:
+            if subscription.client_fd is not None and connection_closed(subscription.client_fd):
+                subscription.gone = True
+                self.unsubscribe(subscription)
+                subscription.channel.wake()
 
     def _refresh_status(self) -> None:
         try:

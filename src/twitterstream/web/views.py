@@ -37,7 +37,8 @@ def _limit_choice(raw: str | None) -> int:
 def _render_form(form: SearchForm, error: QueryError | None = None, status: int = 200) -> tuple[str, int]:
     text = form.query.data or ""
     store = get_store()
-    watched = store.watched()[:20]
+    # a query watched only within its grace period (nobody has it open) is not "watched now"
+    watched = [w for w in store.watched() if w.viewers > 0][:20]
     return (
         render_template(
             "index.html",
@@ -72,9 +73,18 @@ def index() -> Any:
     return _render_form(form)
 
 
+#: The hint on the form after ``/results`` or ``/results/``, which is also what a browser asks for when
+#: ``/results/#nyc`` is typed in its address bar (everything from ``#`` on stays in the browser).
+NO_QUERY_HINT = (
+    "Type a search term to see its results. Looking for a #hashtag? Type it in the form, "
+    "or write # as %23 in the address (/results/%23nyc): the browser drops everything after a #."
+)
+
+
 @bp.get("/results")
+@bp.get("/results/")
 def results_without_query() -> Response:
-    flash("Type a search term to see its results.")
+    flash(NO_QUERY_HINT)
     return redirect(url_for("main.index"))
 
 

@@ -25,8 +25,10 @@
 
   const LIMITS = [10, 25, 100];
   const SOURCE_NAMES = { x: "X", bluesky: "Bluesky", mastodon: "Mastodon", replay: "the replay file" };
+  const LIVE_SOURCES = ["x", "bluesky", "mastodon"];
   const VIEW_LABELS = { x: "View on X", bluesky: "View on Bluesky", mastodon: "View on Mastodon" };
   const BADGE_WORDS = { stopped: "down" };
+  const INGESTER_WORDS = { none: "no ingester", stopped: "ingester stopped" };
   const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
   const darkScheme = window.matchMedia("(prefers-color-scheme: dark)");
   const baseTitle = document.title;
@@ -464,6 +466,9 @@
     if (!state.streamOpen && state.everOpened) {
       return { kind: "offline", text: "Connection to TwitterStream lost; reconnecting…" };
     }
+    // no ingester (or it stopped): the service is not to blame; the banner says what to start
+    if (s.ingester === "none") return { kind: "down", text: "No ingester is running" };
+    if (s.ingester === "stopped") return { kind: "down", text: "The ingester has stopped" };
     switch (s.state) {
       case "connected":
       case "standby":
@@ -478,7 +483,8 @@
           const seconds = Math.ceil(s.retry_at - Date.now() / 1000);
           when = seconds > 0 ? " in " + seconds + " s" : " now";
         }
-        return { kind: "reconnecting", text: "Reconnecting to " + name + when + (reason ? " (" + reason + ")" : "") };
+        // " — ", not brackets: a reason may end in brackets of its own ("(is this machine online?)")
+        return { kind: "reconnecting", text: "Reconnecting to " + name + when + (reason ? " — " + reason : "") };
       }
       case "stopped": // the banner above says why, in full
         return { kind: "down", text: name.charAt(0).toUpperCase() + name.slice(1) + " is down" };
@@ -515,17 +521,46 @@
       badge.className = "source-state state-" + String(status.state || "unknown").replace(/[^a-z]/g, "");
       badge.title = status.reason || status.state || "";
       const word = badge.querySelector(".state-word");
-      if (word) word.textContent = BADGE_WORDS[status.state] || status.state || "";
+      if (word) word.textContent = INGESTER_WORDS[status.ingester] || BADGE_WORDS[status.state] || status.state || "";
     }
     if (banner) {
       const down = status.state === "stopped";
       banner.hidden = !down;
       if (down) {
-        const lead = text("strong", "", name.charAt(0).toUpperCase() + name.slice(1) + " is not delivering posts.");
-        banner.replaceChildren(lead, status.reason ? " " + status.reason : "");
+        const subject = status.source === "replay" ? "The replay file" : name.charAt(0).toUpperCase() + name.slice(1);
+        const words = INGESTER_WORDS[status.ingester] ? "No posts are arriving." : subject + " is not delivering posts.";
+        banner.replaceChildren(text("strong", "", words), status.reason ? " " + status.reason : "");
       }
     }
+    renderEmptyWhy(status);
     renderStatus();
+  }
+
+  // -- the empty state says why nothing is there yet (the same words as results.html) --------------------
+  const emptyWhy = document.getElementById("empty-why");
+  function renderEmptyWhy(status) {
+    if (!emptyWhy) return;
+    const name = SOURCE_NAMES[status.source] || status.source || "the source";
+    const parts = [];
+    if (INGESTER_WORDS[status.ingester]) {
+      parts.push("No posts can arrive while no ingester runs; matching posts appear here once one does.");
+    } else if (["reconnecting", "stopped", "unknown"].includes(status.state) && LIVE_SOURCES.includes(status.source)) {
+      parts.push(
+        "TwitterStream cannot reach " + name + " right now (the status line above says why). " +
+          "Matching posts appear here once it connects. No network? ",
+        text("code", "", "make demo"),
+        " shows the wall with bundled posts."
+      );
+    } else if (status.source === "x") {
+      parts.push("X usually starts delivering within 20 seconds of a new rule; matching posts appear here as they are published.");
+    } else if (status.source === "replay") {
+      parts.push("The replay file is followed as it grows: matching lines appear here as they are read.");
+    } else if (status.state === "connected") {
+      parts.push("The recent posts from " + name + " had no match; new matches appear here the moment they are published.");
+    } else {
+      parts.push("Matching posts appear here the moment " + name + " publishes them.");
+    }
+    emptyWhy.replaceChildren(...parts);
   }
 
   // -- the stream ------------------------------------------------------------------------------------
