@@ -21,7 +21,7 @@ from twitterstream import create_app
 from twitterstream.config import Settings
 from twitterstream.ingest import Ingester
 from twitterstream.sources import make_source
-from twitterstream.sources.base import network_reason
+from twitterstream.sources.network import network_reason
 from twitterstream.store import Store, default_sqlite_file, open_store
 from twitterstream.store.sqlite import SQLiteStore
 from twitterstream.store.state import INGESTER_STATE, IngesterState
@@ -49,10 +49,10 @@ def test_without_secret_key_a_form_made_by_one_worker_is_accepted_by_another(
     backend: str, settings: Settings, tmp_path: Path, request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
 ) -> None:
     if backend == "redis":
-        from twitterstream.store.redis import RedisStore
+        import redis
 
         url = request.getfixturevalue("redis_server")
-        RedisStore(url).flush_all_for_tests()
+        redis.Redis.from_url(url).flushdb()  # a private redis-server: start empty
         settings = settings.with_overrides(database_url=url)
     assert settings.secret_key is None
     one, two = _app(settings, tmp_path), _app(settings, tmp_path)  # two workers: each opens the store itself
@@ -160,7 +160,6 @@ def test_a_clean_ingester_stop_shows_at_once_on_pages_and_live_streams(settings:
 
 # -- 4. offline: the empty page says the source cannot be reached, and suggests the demo -------------------
 def test_an_offline_run_says_it_cannot_reach_bluesky_and_suggests_the_demo(bluesky_web: Flask) -> None:
-    reason = network_reason(OSError("offline").with_traceback(None))
     try:
         raise OSError("connect") from socket.gaierror(-3, "Temporary failure in name resolution")
     except OSError as exc:
