@@ -101,8 +101,8 @@ def source_status(app: Flask) -> dict[str, Any]:
     """What the ingester says about the source, in words (for pages, SSE and /readyz).
 
     Always the keys of ``SourceStatus`` (source, state, reason, retry_at, since), plus ``counters`` and
-    ``ingester``: ``running``, ``none`` (none has published anything, or it went silent), ``stopped`` (it said
-    so) or ``unknown`` (the store does not answer), so that pages blame the ingester, not the service.
+    ``ingester``, in the words of :func:`ingester_health` (``running``, ``standby``, ``absent``, ``stopped``,
+    ``silent``, ``unknown``), so that pages blame a missing ingester, not the service.
     """
     settings: Settings = app.config["SETTINGS"]
     try:
@@ -114,7 +114,7 @@ def source_status(app: Flask) -> dict[str, Any]:
     else:
         if state is None:
             status = {"source": settings.source, "state": SourceState.STOPPED, "reason": NO_INGESTER}
-            ingester = "none"
+            ingester = "absent"
         elif not state.is_alive():
             reason = INGESTER_STOPPED if state.stopped else NO_INGESTER
             status = {
@@ -122,11 +122,11 @@ def source_status(app: Flask) -> dict[str, Any]:
                 "state": SourceState.STOPPED,
                 "reason": reason,
             }
-            ingester = "stopped" if state.stopped else "none"
+            ingester = "stopped" if state.stopped else "silent"
         else:
             status = dict(state.status)
             status["counters"] = state.counters
-            ingester = "running"
+            ingester = "standby" if state.status.get("state") == "standby" else "running"
     return {
         "source": status.get("source"),
         "state": status.get("state"),

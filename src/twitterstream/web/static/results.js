@@ -28,7 +28,7 @@
   const LIVE_SOURCES = ["x", "bluesky", "mastodon"];
   const VIEW_LABELS = { x: "View on X", bluesky: "View on Bluesky", mastodon: "View on Mastodon" };
   const BADGE_WORDS = { stopped: "down" };
-  const INGESTER_WORDS = { none: "no ingester", stopped: "ingester stopped" };
+  const INGESTER_WORDS = { absent: "no ingester", silent: "no ingester", stopped: "ingester stopped" };
   const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
   const darkScheme = window.matchMedia("(prefers-color-scheme: dark)");
   const baseTitle = document.title;
@@ -467,7 +467,7 @@
       return { kind: "offline", text: "Connection to TwitterStream lost; reconnecting…" };
     }
     // no ingester (or it stopped): the service is not to blame; the banner says what to start
-    if (s.ingester === "none") return { kind: "down", text: "No ingester is running" };
+    if (s.ingester === "absent" || s.ingester === "silent") return { kind: "down", text: "No ingester is running" };
     if (s.ingester === "stopped") return { kind: "down", text: "The ingester has stopped" };
     switch (s.state) {
       case "connected":
