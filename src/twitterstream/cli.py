@@ -197,10 +197,12 @@ def _serve_forever(app: Any, listener: socket.socket, on_stop: Any) -> int:
     import signal
 
     import gevent
-    from gevent.pywsgi import WSGIServer
+
+    from twitterstream.web.server import GuardedServer
 
     log = logging.getLogger("twitterstream")
-    server = WSGIServer(listener, app, log=None, error_log=logging.getLogger("twitterstream.http"))
+    settings = app.config["SETTINGS"]
+    server = GuardedServer(listener, app, read_timeout=settings.read_timeout, max_connections=settings.max_connections)
 
     def stop() -> None:
         log.info("stopping")
@@ -263,6 +265,11 @@ def web(host: str, port: int, workers: int) -> int:
                 "worker_connections": 5000,
                 "graceful_timeout": 10,
                 "keepalive": 75,  # keep idle connections longer than the load balancer does (60 s)
+                # Request line and headers: bounded in size here and, with gevent workers, in time by
+                # `keepalive` (each request is read under it); the load balancer / nginx bounds slow bodies.
+                "limit_request_line": 8190,
+                "limit_request_fields": 100,
+                "limit_request_field_size": 8190,
                 "accesslog": None,
             }
             for key, value in options.items():

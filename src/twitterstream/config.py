@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -19,6 +20,11 @@ DEFAULT_JETSTREAM_URLS = (
     "wss://jetstream.us-west.bsky.network/subscribe",
 )
 DEMO_REPLAY_FILE = str(Path(__file__).parent / "data" / "demo.jsonl")
+#: Who may read /metrics by default: this machine and private networks (a scraper inside the VPC), not
+#: the internet (behind a load balancer, with TWITTERSTREAM_TRUSTED_PROXIES set, clients keep their address).
+DEFAULT_METRICS_ALLOW = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class ConfigError(TwitterStreamError, ValueError):
@@ -77,6 +83,14 @@ class Settings:
     x_stream_read_timeout: float = 21.0
     #: Seconds between SSE comment keep-alives.
     sse_keepalive_seconds: float = 15.0
+    #: Networks whose clients may read /metrics.
+    metrics_allow: tuple[Network, ...] = field(default_factory=lambda: _networks(DEFAULT_METRICS_ALLOW, "default"))
+    #: When set, /metrics also wants ``Authorization: Bearer <token>``.
+    metrics_token: Secret | None = field(default=None, repr=False)
+    #: ``serve``/``ingest``: seconds a client has to send its request line and headers, and then its body.
+    read_timeout: float = 10.0
+    #: ``serve``/``ingest``: open connections at most (live streams included); more wait to be accepted.
+    max_connections: int = 5000
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -121,7 +135,17 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         ingester_lock_ttl=_number(get("TWITTERSTREAM_LOCK_TTL", "10"), "TWITTERSTREAM_LOCK_TTL"),
         trusted_proxies=int(_number(get("TWITTERSTREAM_TRUSTED_PROXIES", "0"), "TWITTERSTREAM_TRUSTED_PROXIES")),
         port=int(_number(get("PORT", "5000"), "PORT")),
+        metrics_allow=_networks(
+            get("TWITTERSTREAM_METRICS_ALLOW", DEFAULT_METRICS_ALLOW), "TWITTERSTREAM_METRICS_ALLOW"
+        ),
+        metrics_token=Secret(get("TWITTERSTREAM_METRICS_TOKEN")) if get("TWITTERSTREAM_METRICS_TOKEN") else None,
+        read_timeout=_number(get("TWITTERSTREAM_READ_TIMEOUT", "10"), "TWITTERSTREAM_READ_TIMEOUT"),
+        max_connections=int(_number(get("TWITTERSTREAM_MAX_CONNECTIONS", "5000"), "TWITTERSTREAM_MAX_CONNECTIONS")),
     )
+    if settings.read_timeout <= 0:
+        raise ConfigError(f"TWITTERSTREAM_READ_TIMEOUT={settings.read_timeout:g} must be more than 0 seconds")
+    if settings.max_connections < 1:
+        raise ConfigError(f"TWITTERSTREAM_MAX_CONNECTIONS={settings.max_connections} must be at least 1")
     if settings.log_format not in ("text", "json"):
         raise ConfigError(f"LOG_FORMAT={settings.log_format!r} must be 'text' or 'json'")
     if settings.database_url and not settings.database_url.startswith(("sqlite://", "redis://", "rediss://")):
@@ -146,6 +170,19 @@ def _number(value: str, name: str) -> float:
     if number < 0:
         raise ConfigError(f"{name}={value!r} must not be negative")
     return number
+
+
+def _networks(value: str, name: str) -> tuple[Network, ...]:
+    """Comma-separated networks (``10.0.0.0/8``) or single addresses; empty: nobody."""
+    networks = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(f"{name}: {item!r} is not a network such as 10.0.0.0/8 or an address") from None
+    return tuple(networks)
 
 
 def _flag(value: str, name: str) -> bool:

@@ -29,7 +29,9 @@ def _started() -> None:
 def _log_request(response: Response) -> Response:
     started = g.get("access_started")
     duration_ms = round((time.perf_counter() - started) * 1000, 1) if started is not None else None
-    path = request.full_path if request.query_string else request.path
+    path = request.path
+    if request.query_string:  # as sent (full_path would fail on a query string that is not UTF-8)
+        path += "?" + request.query_string.decode("utf-8", "replace")
     fields = {
         "method": request.method,
         "path": path,

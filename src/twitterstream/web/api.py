@@ -23,6 +23,7 @@ from twitterstream.web.context import (
     wake_ingester,
 )
 from twitterstream.web.live import CLOSE, client_fd, format_event, format_status
+from twitterstream.web.params import whole_number
 from twitterstream.web.queries import read_query
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -54,10 +55,7 @@ def _query() -> Query:
 
 
 def _limit(default: int = 10) -> int:
-    raw = request.args.get("limit", str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT} (got {raw!r})")
-    return int(raw)
+    return whole_number(request.args.get("limit"), "limit", 1, MAX_LIMIT, default)
 
 
 @bp.get("/results")

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, abort, current_app, jsonify, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from twitterstream.config import Settings, load_settings
@@ -23,6 +25,11 @@ log = logging.getLogger(__name__)
 #: Where the generated secret key is kept when SECRET_KEY is not set (the store's small state).
 SHARED_SECRET_KEY = "web_secret_key"
 csrf = CSRFProtect()
+
+#: The largest request body accepted: the search form with the longest query (1,024 characters, each
+#: up to 4 UTF-8 bytes, percent-encoded: 12 kB) and its CSRF token. Larger bodies get 413 unread.
+MAX_BODY_BYTES = 16 * 1024
+HSTS = "max-age=31536000; includeSubDomains"
 
 _CSP = "; ".join(
     [
@@ -52,6 +59,10 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         SETTINGS=settings,
         WTF_CSRF_TIME_LIMIT=None,
         JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        MAX_FORM_MEMORY_SIZE=MAX_BODY_BYTES,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
     )
     app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
@@ -71,6 +82,8 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         on_new_query=lambda: wake_ingester(app),
         heartbeat_seconds=settings.sse_keepalive_seconds,
     )
+    app.session_interface = _SessionCookies()
+    app.before_request(_refuse_unreadable_requests)  # before CSRF, which reads the form
     csrf.init_app(app)
 
     app.register_blueprint(ops.bp)
@@ -85,6 +98,51 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["source_status"] = lambda: source_status(app)
     app.jinja_env.globals["source_hint"] = lambda: _source_hint(settings, running_source(app))
     return app
+
+
+class _SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed session cookie, marked ``Secure`` whenever the request came over HTTPS.
+
+    ``SESSION_COOKIE_SECURE`` is one value for every request; the same process may be reached over plain
+    HTTP (health checks, a local run) and over HTTPS (through the load balancer, as ProxyFix reports it).
+    """
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+
+def _refuse_unreadable_requests() -> None:
+    """400 for a query string that is not UTF-8; 413 for a declared body over the limit, before reading it."""
+    try:
+        request.environ.get("QUERY_STRING", "").encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        abort(400, "The address has bytes that are not UTF-8 text after its '?': check the link.")
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    too_large = f"The request body is over {limit // 1024} kB: nothing here takes that much."
+    if request.content_length is not None:
+        if request.content_length > limit:
+            raise RequestEntityTooLarge(too_large)
+    elif request.environ.get("wsgi.input_terminated") and "chunked" in request.headers.get("Transfer-Encoding", ""):
+        # No declared length: read one byte over the limit now (Werkzeug would quietly cut the form there).
+        body = _read_at_most(request.environ["wsgi.input"], limit + 1)
+        if len(body) > limit:
+            raise RequestEntityTooLarge(too_large)
+        request.environ["wsgi.input"] = io.BytesIO(body)
+
+
+def _read_at_most(stream: Any, size: int) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    while total < size:
+        try:
+            chunk = stream.read(size - total)
+        except OSError:  # the server's word for a client that left mid-body
+            raise ClientDisconnected() from None
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
 
 
 def _secret_key(settings: Settings, store: Store) -> str:
@@ -125,6 +183,12 @@ def _register_errors(app: Flask) -> None:
     def csrf_failed(error: CSRFError) -> tuple[Any, int]:
         return render_template("error.html", message="The form expired. Please search again."), 400
 
+    @app.errorhandler(ClientDisconnected)
+    def client_left(error: ClientDisconnected) -> tuple[Any, int]:
+        # Nobody reads this answer: the client closed its connection while sending the body.
+        log.info("client left before sending its whole request body: %s %s", request.method, request.path)
+        return jsonify(error={"message": "incomplete request body", "position": None}), 400
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Any, int]:
         code = error.code or 500
@@ -156,4 +220,6 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response

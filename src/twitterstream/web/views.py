@@ -19,6 +19,7 @@ from twitterstream.web.context import (
     wake_ingester,
 )
 from twitterstream.web.forms import SearchForm
+from twitterstream.web.params import whole_number
 from twitterstream.web.queries import read_query
 
 bp = Blueprint("main", __name__)
@@ -27,15 +28,21 @@ bp = Blueprint("main", __name__)
 LIMIT_CHOICES = (10, 25, 100)
 #: The longest a first view of a new query waits for its first posts to be stored (seconds).
 FIRST_FILL_WAIT = 0.5
+#: The most of a refused query a page shows back (the form field's maxlength; queries stop at 1,024).
+ECHO_LIMIT = 1100
+#: Characters shown either side of the underlined error.
+MARK_CONTEXT = 60
 
 
 def _limit_choice(raw: str | None) -> int:
-    """The ``?limit=`` of a results page if it is one of the choices, else the default."""
-    return int(raw) if raw and raw.isdigit() and int(raw) in LIMIT_CHOICES else LIMIT_CHOICES[0]
+    """The ``?limit=`` of a results page if it is one of the choices, else the default (400 if not a number)."""
+    limit = whole_number(raw, "limit", 1, LIMIT_CHOICES[-1], LIMIT_CHOICES[0])
+    return limit if limit in LIMIT_CHOICES else LIMIT_CHOICES[0]
 
 
 def _render_form(form: SearchForm, error: QueryError | None = None, status: int = 200) -> tuple[str, int]:
-    text = form.query.data or ""
+    text = (form.query.data or "")[:ECHO_LIMIT]
+    form.query.data = text
     store = get_store()
     # a query watched only within its grace period (nobody has it open) is not "watched now"
     watched = [w for w in store.watched() if w.viewers > 0][:20]
@@ -53,9 +60,17 @@ def _render_form(form: SearchForm, error: QueryError | None = None, status: int 
 
 
 def _mark_position(text: str, position: int) -> dict[str, str]:
-    """Split the query around the 1-based error position, to underline the bad character."""
+    """Split the query around the 1-based error position, to underline the bad character.
+
+    At most ``MARK_CONTEXT`` characters either side: the form field above already holds the whole query.
+    """
     index = max(min(position - 1, len(text)), 0)
-    return {"before": text[:index], "at": text[index : index + 1] or " ", "after": text[index + 1 :]}
+    before, after = text[:index], text[index + 1 :]
+    if len(before) > MARK_CONTEXT:
+        before = "…" + before[-MARK_CONTEXT:]
+    if len(after) > MARK_CONTEXT:
+        after = after[:MARK_CONTEXT] + "…"
+    return {"before": before, "at": text[index : index + 1] or " ", "after": after}
 
 
 @bp.route("/", methods=["GET", "POST"])
