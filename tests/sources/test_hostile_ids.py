@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import orjson
 import pytest
 
 from harness import eventually
-from helpers import RecordingSink, running
+from helpers import RecordingSink, make_post, running
 from samples import load
 from twitterstream.config import Settings
+from twitterstream.models import Author
 from twitterstream.sources import identifiers
+from twitterstream.sources.bluesky import ProfileCache
 from twitterstream.sources.bluesky_payload import decode_event
 from twitterstream.sources.identifiers import InvalidPost
 from twitterstream.sources.mastodon_payload import post_from_status
@@ -241,3 +247,41 @@ def test_replay_drops_and_counts_hostile_posts_and_keeps_their_neighbours(
     assert len(warnings) == 2, warnings
     assert all("dropped a post" in w and "\n" not in w for w in warnings)
     assert any("X post id" in w for w in warnings) and any("DID" in w for w in warnings)
+
+
+# -- Bluesky handles: looked up off the hot path, checked before use --------------------------------------
+class _Profiles(BaseHTTPRequestHandler):
+    """``app.bsky.actor.getProfile``: every DID's handle is the DID's last part, as given (hostile or not)."""
+
+    def do_GET(self) -> None:
+        actor = parse_qs(urlsplit(self.path).query)["actor"][0]
+        handle = {"did:plc:good": "alice.bsky.social", "did:plc:bad": "mallory.bsky.social\n\nevent: embed"}[actor]
+        body = orjson.dumps({"did": actor, "handle": handle, "displayName": "Display"})
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_profile_handle_off_the_handle_syntax_is_not_used() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Profiles)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    cache = ProfileCache(f"http://127.0.0.1:{server.server_address[1]}")
+    try:
+        for did in ("did:plc:good", "did:plc:bad"):
+            cache.fill(replace(make_post(1), author=Author(did)))
+        eventually(lambda: cache.known("did:plc:good") and cache.known("did:plc:bad"))
+        assert cache.known("did:plc:good") == ("alice.bsky.social", "Display")
+        assert cache.known("did:plc:bad") == (None, "Display")
+        post = replace(make_post(2), author=Author("did:plc:bad"))
+        cache.fill(post)
+        assert (post.author.username, post.author.name) == (None, "Display")
+    finally:
+        cache.close()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
