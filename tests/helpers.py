@@ -47,10 +47,11 @@ def free_port() -> int:
 
 
 class RecordingSink(NullSink):
-    """Remembers what a source hands the ingester: posts, deletes, statuses, saved state."""
+    """Remembers what a source hands the ingester: posts, deletes, statuses, saved state, posts dropped."""
 
     def __init__(self, state: dict[str, Any] | None = None) -> None:
         self.posts: list[Post] = []
+        self.invalid = 0
         self.deleted: list[str] = []
         self.statuses: list[SourceStatus] = []
         self.state: dict[str, Any] = dict(state or {})
@@ -63,6 +64,9 @@ class RecordingSink(NullSink):
 
     def set_status(self, status: SourceStatus) -> None:
         self.statuses.append(status)
+
+    def count_invalid(self, posts: int = 1) -> None:
+        self.invalid += posts
 
     def load_state(self, name: str) -> Any:
         return self.state.get(name)

@@ -129,7 +129,8 @@ def bluesky_blockquote(post: Post) -> str:
     profile = f"https://bsky.app/profile/{post.author.id}"
     text = html.escape(post.text).replace("\n", "<br>")
     lang = f' lang="{html.escape(post.lang)}"' if post.lang else ""
-    date = post.created_at.strftime("%B %-d, %Y at %H:%M")
+    when = post.created_at
+    date = f"{when:%B} {when.day}, {when:%Y at %H:%M}"  # "%-d" (no leading zero) is glibc-only
     raw = (
         f'<blockquote class="bluesky-embed" data-bluesky-uri="{html.escape(uri)}" '
         f'data-bluesky-cid="{html.escape(cid)}"><p{lang}>{text}</p>&mdash; '

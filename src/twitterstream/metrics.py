@@ -29,6 +29,7 @@ class IngestCounters:
     embeds_failed: int = 0
     embeds_skipped: int = 0
     duplicates_skipped: int = 0
+    posts_invalid: int = 0
     watched_queries: int = 0
 
     def __post_init__(self) -> None:
@@ -51,6 +52,7 @@ _COUNTERS = {
     "embeds_failed": "Embeds that could not be fetched",
     "embeds_skipped": "Embed requests dropped because more were waiting than could be fetched",
     "duplicates_skipped": "Posts received again and not stored twice",
+    "posts_invalid": "Posts dropped because an id, DID, handle or URL breaks the service's syntax",
 }
 
 

@@ -272,13 +272,13 @@ class Endpoints:
         horizon = datetime.now(UTC) - self.recent_window if self.recent_window is not None else None
         with self._cond:
             found = []
-            for post in sorted(self._corpus.values(), key=lambda p: int(p["id"]), reverse=True):
-                number = int(post["id"])
+            for post in sorted(self._corpus.values(), key=lambda p: id_number(p["id"]), reverse=True):
+                number = id_number(post["id"])
                 if "since_id" in bounds and number <= int(bounds["since_id"]):
                     continue
                 if "until_id" in bounds and number >= int(bounds["until_id"]):
                     continue
-                if cursor is not None and number >= int(cursor):
+                if cursor is not None and number >= id_number(cursor):
                     continue
                 created = _created(post)
                 if created is not None and (
@@ -341,6 +341,13 @@ class Endpoints:
         user = user or {"username": url_username, "name": url_username}
         html = override if override is not None else oembed_html(post or {}, user, params)
         return 200, oembed_answer(post_id, user, html, params), {}
+
+
+def id_number(post_id: str) -> int:
+    """The number a post id sorts by: its leading digits (a hostile id such as ``"5\\n\\nevent: ..."``
+    sorts as 5, next to the post it imitates)."""
+    digits = re.match(r"[0-9]*", post_id)
+    return int(digits.group()) if digits and digits.group() else 0
 
 
 def _created(post: Mapping[str, Any]) -> datetime | None:

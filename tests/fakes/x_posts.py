@@ -44,7 +44,10 @@ def next_snowflake(at: datetime | None = None) -> str:
 
 
 def snowflake_time(snowflake: str | int) -> datetime | None:
-    """The creation time encoded in a snowflake, or None for ids too small to be snowflakes."""
+    """The creation time encoded in a snowflake, or None for ids too small to be snowflakes (or hostile ones
+    that are not numbers at all, see ``fakes.hostile``)."""
+    if not str(snowflake).isdigit():
+        return None
     value = int(snowflake)
     if value < 1 << 32:
         return None

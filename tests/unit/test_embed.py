@@ -62,3 +62,25 @@ def test_bluesky_blockquote_is_built_locally_and_escapes_the_text() -> None:
     )
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert '<a href="https://bsky.app/profile/did:plc:a" rel="noopener noreferrer">alice.bsky.social</a>' in html
+
+
+class _PortableOnly(datetime):
+    """A datetime whose strftime refuses glibc's extensions, like the C libraries of macOS or Windows may."""
+
+    def strftime(self, fmt: str) -> str:
+        if "%-" in fmt:
+            raise ValueError(f"{fmt!r}: '%-' is a glibc extension")
+        return super().strftime(fmt)
+
+
+def test_bluesky_blockquote_date_has_no_leading_zero_without_glibc_formats() -> None:
+    for day, shown in ((4, "July 4, 2026 at 09:05"), (14, "July 14, 2026 at 09:05")):
+        post = Post(
+            id=f"did:plc:a/3k{day}",
+            source="bluesky",
+            url=f"https://bsky.app/profile/did:plc:a/post/3k{day}",
+            text="hello",
+            created_at=_PortableOnly(2026, 7, day, 9, 5, tzinfo=UTC),
+            author=Author(id="did:plc:a"),
+        )
+        assert f">{shown}</a></blockquote>" in bluesky_blockquote(post)

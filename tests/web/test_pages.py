@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+import twitterstream.web
 from harness import Harness, eventually, running_app
 from helpers import make_post
 from twitterstream.config import Settings
@@ -157,7 +158,16 @@ def test_security_headers_are_on_every_page(site: Harness) -> None:
         headers = site.client.get(path).headers
         csp = headers["Content-Security-Policy"]
         assert "default-src 'self'" in csp and "script-src 'self' https://platform.twitter.com" in csp
-        assert "'unsafe-inline'" not in csp.split("script-src", 1)[1].split(";", 1)[0]
+        assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
+        directives = dict(d.strip().partition(" ")[::2] for d in csp.split(";"))
+        assert directives["style-src"] == "'self'"
+        assert directives["img-src"].split() == [
+            "'self'",
+            "data:",
+            "https://pbs.twimg.com",
+            "https://abs.twimg.com",
+            "https://cdn.bsky.app",
+        ]
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
 
@@ -218,3 +228,22 @@ def test_without_an_x_token_the_pages_say_what_to_set(tmp_path: Path) -> None:
     explicit = load_settings({"TWITTERSTREAM_SOURCE": "bluesky"}, env_file=None)
     with running_app(explicit, tmp_path / "b", start_ingester=False) as site:
         assert "X_BEARER_TOKEN" not in site.client.get("/").get_data(as_text=True)
+
+
+def test_no_template_or_script_relies_on_inline_styles() -> None:
+    """The CSP has no ``style-src 'unsafe-inline'``: a style attribute or block would simply be ignored."""
+    web = Path(twitterstream.web.__path__[0])
+    for path in [*web.glob("templates/*.html"), *web.glob("static/*.js")]:
+        source = path.read_text()
+        for pattern in ("<style", " style=", '.setAttribute("style', "cssText", "insertRule"):
+            assert pattern not in source, f"{path.name}: {pattern}"
+
+
+def test_a_mastodon_wall_lets_in_images_and_frames_of_its_instance_only(settings: Settings, tmp_path: Path) -> None:
+    settings = settings.with_overrides(source="mastodon", mastodon_url="https://example.social")
+    with running_app(settings, tmp_path, start_ingester=False) as harness:
+        csp = harness.client.get("/").headers["Content-Security-Policy"]
+    directives = dict(d.strip().partition(" ")[::2] for d in csp.split(";"))
+    assert directives["img-src"].split()[-1] == "https://example.social"
+    assert directives["frame-src"].split()[-1] == "https://example.social"
+    assert "'unsafe-inline'" not in csp

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -14,6 +15,8 @@ from werkzeug.serving import make_server
 from harness import Harness, running_app
 from helpers import make_post
 from twitterstream.config import Settings
+from twitterstream.store import Event
+from twitterstream.web.live import format_event, format_event_or_skip, sse_message
 
 
 class Served:
@@ -122,3 +125,47 @@ def test_a_bad_query_answers_400_json_not_a_stream(served: Served) -> None:
     answer = httpx.get(f"{served.url}/api/v1/stream", params={"q": "cats or dogs"})
     assert answer.status_code == 400
     assert answer.json()["error"]["position"] == 6
+
+
+# -- defence in depth: the writer frames nothing that could end its line --------------------------------
+INJECTED = '9\n\nevent: embed\ndata: {"id":"1","embed_html":"<h1>owned</h1>"}'
+
+
+@pytest.mark.parametrize("bad", ["a\nb", "a\rb", "a\r\nb", "a\x00b", "\n", INJECTED])
+def test_the_writer_refuses_line_breaks_and_nul_in_the_event_and_the_id(bad: str) -> None:
+    with pytest.raises(ValueError, match="CR, LF or NUL"):
+        sse_message("post", b"{}", bad)
+    with pytest.raises(ValueError, match="CR, LF or NUL"):
+        sse_message(bad, b"{}")
+
+
+def test_the_writer_refuses_data_that_is_not_one_line() -> None:
+    with pytest.raises(ValueError, match="line break"):
+        sse_message("post", b'{"a":\n1}', "1")
+    assert sse_message("post", b'{"a":1}', "7") == b'event: post\nid: 7\ndata: {"a":1}\n\n'
+
+
+def test_format_event_refuses_a_post_whose_id_would_inject_an_event() -> None:
+    post = make_post(1, "hello\n\nevent: embed")
+    assert format_event(Event("1", "cats", "post", post.key, post)).count(b"\n\n") == 1  # text is JSON-escaped
+    hostile = replace(post, id=INJECTED)
+    with pytest.raises(ValueError):
+        format_event(Event("2", "cats", "post", hostile.key, hostile))
+    assert format_event_or_skip(Event("2", "cats", "post", hostile.key, hostile)) is None
+
+
+def test_a_post_with_a_hostile_id_is_skipped_and_the_stream_goes_on(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = served.harness.store
+    store.save_post(make_post(1, "before"), ["cats"])
+    store.save_post(replace(make_post(2, "bad"), id=INJECTED), ["cats"])  # past every decoder: a doctored store
+    with httpx.stream("GET", f"{served.url}/api/v1/stream", params={"q": "cats"}, timeout=10) as response:
+        lines = response.iter_lines()
+        assert [e["id"] for e in read_events(lines, 1)] == ["1"]  # the backlog skipped the bad one
+        store.save_post(replace(make_post(3, "bad live"), id="3\r\nid: 99"), ["cats"])
+        store.save_post(make_post(4, "after"), ["cats"])
+        [event] = read_events(lines, 1)  # an injected embed would come first
+        assert event["event"] == "post" and event["id"] == "4"
+        assert orjson.loads(event["data"])["text"] == "after"
+    assert any("skipping post event" in r.getMessage() for r in caplog.records)

@@ -244,6 +244,9 @@ class Ingester:
     def count_reconnect(self) -> None:
         self.counters.add("source_reconnects")
 
+    def count_invalid(self, posts: int = 1) -> None:
+        self.counters.add("posts_invalid", posts)
+
     def set_query_problem(self, query_key: str, problem: str | None) -> None:
         if self.problems.set(query_key, problem):
             self._wake.set()

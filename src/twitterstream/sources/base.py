@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from twitterstream.models import Post
+from twitterstream.sources.identifiers import InvalidPost
 from twitterstream.status import SourceState, SourceStatus
 
 if TYPE_CHECKING:
     from twitterstream.config import Settings
     from twitterstream.query import Query
+
+log = logging.getLogger(__name__)
 
 
 class Sink(Protocol):
@@ -32,6 +36,9 @@ class Sink(Protocol):
 
     def count_reconnect(self) -> None:
         """A reconnect attempt."""
+
+    def count_invalid(self, posts: int = 1) -> None:
+        """Posts dropped because their ids, DIDs, handles or URLs break the service's syntax."""
 
     def set_query_problem(self, query_key: str, problem: str | None) -> None:
         """The service cannot serve this query (rejected rule, limit reached); None clears it."""
@@ -64,6 +71,9 @@ class NullSink:
     def count_reconnect(self) -> None:
         pass
 
+    def count_invalid(self, posts: int = 1) -> None:
+        pass
+
     def set_query_problem(self, query_key: str, problem: str | None) -> None:
         pass
 
@@ -88,6 +98,7 @@ class Source(ABC):
         self.settings = settings
         self.sink = sink
         self.status = SourceStatus(self.name, SourceState.STARTING)
+        self._invalid_seen: set[str] = set()
 
     @abstractmethod
     def run(self, stop: threading.Event) -> None:
@@ -109,6 +120,19 @@ class Source(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Interrupt ``run`` promptly (close sockets)."""
+
+    def drop_invalid(self, exc: InvalidPost) -> None:
+        """A decoded post broke the service's syntax: it is not delivered, only counted. The first of each
+        kind of fault is logged at WARNING; the rest at DEBUG, so a hostile upstream cannot flood the log."""
+        self.sink.count_invalid()
+        first = exc.field not in self._invalid_seen
+        self._invalid_seen.add(exc.field)
+        log.log(
+            logging.WARNING if first else logging.DEBUG,
+            "%s: dropped a post: %s (posts_invalid counts every one)",
+            self.name,
+            exc,
+        )
 
     def report(self, state: SourceState, reason: str = "", retry_at: float | None = None) -> None:
         """Change the status (only when something changed) and tell the sink."""

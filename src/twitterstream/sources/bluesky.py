@@ -28,6 +28,7 @@ from twitterstream.sources.base import Sink, Source
 from twitterstream.sources.bluesky_payload import POST_COLLECTION, could_be_post, decode_event
 from twitterstream.sources.dedupe import RecentKeys
 from twitterstream.sources.errors import Stalled
+from twitterstream.sources.identifiers import InvalidPost, is_handle
 from twitterstream.sources.network import network_reason
 from twitterstream.sources.reconnect import Backoff, ReconnectPolicy
 from twitterstream.status import SourceState
@@ -80,10 +81,13 @@ def subscribe_url(base: str, cursor: int | None) -> str:
 
 
 class ProfileCache:
-    """DID -> (handle, display name), fetched in the background from the public profile API."""
+    """DID -> (handle, display name), fetched in the background from the public profile API.
+
+    A handle that breaks the atproto handle syntax is not used (None): the post shows its DID instead.
+    """
 
     def __init__(self, base_url: str, size: int = 20_000) -> None:
-        self._profiles: OrderedDict[str, tuple[str, str | None]] = OrderedDict()
+        self._profiles: OrderedDict[str, tuple[str | None, str | None]] = OrderedDict()
         self._pending: set[str] = set()
         self._size = size
         self._lock = threading.Lock()
@@ -102,7 +106,7 @@ class ProfileCache:
         if profile is not None:
             post.author.username, post.author.name = profile
 
-    def known(self, did: str) -> tuple[str, str | None] | None:
+    def known(self, did: str) -> tuple[str | None, str | None] | None:
         """The cached (handle, display name) of ``did``, or None (never fetches)."""
         with self._lock:
             return self._profiles.get(did)
@@ -112,8 +116,11 @@ class ProfileCache:
             response = self._http.get("/xrpc/app.bsky.actor.getProfile", params={"actor": did})
             if response.status_code == 200:
                 body = orjson.loads(response.content)
+                handle = body["handle"] if is_handle(body["handle"]) else None
+                if handle is None:
+                    log.warning("profile of %s: handle %.60r breaks the handle syntax; not shown", did, body["handle"])
                 with self._lock:
-                    self._profiles[did] = (str(body["handle"]), body.get("displayName") or None)
+                    self._profiles[did] = (handle, body.get("displayName") or None)
                     if len(self._profiles) > self._size:
                         self._profiles.popitem(last=False)
         except (httpx.HTTPError, orjson.JSONDecodeError, KeyError, RuntimeError) as exc:  # RuntimeError: closed
@@ -224,6 +231,9 @@ class BlueskySource(Source):
         try:
             payload = orjson.loads(raw)
             event = decode_event(payload)
+        except InvalidPost as exc:
+            self.drop_invalid(exc)
+            return
         except (orjson.JSONDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
             log.warning("skipping an undecodable Jetstream message: %s", exc)
             return

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from twitterstream.models import Author, Post, parse_time
+from twitterstream.sources.identifiers import did as valid_did
+from twitterstream.sources.identifiers import record_key
 
 POST_COLLECTION = "app.bsky.feed.post"
 #: Self-labels that mark adult content (hidden unless the operator shows it).
@@ -62,14 +64,13 @@ def decode_event(event: dict[str, Any]) -> JetstreamEvent | None:
 
     An ``update`` (a record rewritten in place) carries the whole new record, like a create: it is decoded
     the same way, and the source's (did, rkey) de-duplication keeps the version already delivered.
+    Raises :class:`InvalidPost` when the DID or the record key breaks the atproto syntax.
     """
     commit = event.get("commit")
     if commit is None or event.get("kind") != "commit" or commit.get("collection") != POST_COLLECTION:
         return None
-    did = event.get("did")
-    rkey = commit.get("rkey")
-    if not isinstance(did, str) or not isinstance(rkey, str):
-        return None
+    did = valid_did(event.get("did"))
+    rkey = record_key(commit.get("rkey"))
     time_us = int(event.get("time_us") or 0)
     operation = commit.get("operation")
     if operation == "delete":
@@ -81,7 +82,7 @@ def decode_event(event: dict[str, Any]) -> JetstreamEvent | None:
 
 
 def post_from_record(did: str, rkey: str, cid: str, record: dict[str, Any], time_us: int = 0) -> Post:
-    """Build a Post from an ``app.bsky.feed.post`` record."""
+    """Build a Post from an ``app.bsky.feed.post`` record (``did`` and ``rkey`` already checked)."""
     text = str(record.get("text") or "")
     hashtags: list[str] = []
     mentions: list[str] = []

@@ -27,6 +27,7 @@ from twitterstream.models import Post, parse_time
 from twitterstream.sources.base import Sink, Source
 from twitterstream.sources.dedupe import RecentKeys
 from twitterstream.sources.errors import AuthRejected, Disconnected, RateLimited, ServiceError, SourceError, Stalled
+from twitterstream.sources.identifiers import InvalidPost
 from twitterstream.sources.mastodon_payload import post_from_status
 from twitterstream.sources.network import interrupt_response, network_reason
 from twitterstream.sources.reconnect import Backoff, ReconnectPolicy
@@ -201,6 +202,9 @@ class MastodonSource(Source):
         if event in ("update", "status.update"):
             try:
                 post = post_from_status(orjson.loads(data))
+            except InvalidPost as exc:
+                self.drop_invalid(exc)
+                return
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
                 log.warning("skipping an undecodable Mastodon status: %s", exc)
                 return
@@ -269,6 +273,8 @@ class MastodonSource(Source):
         for status in statuses if isinstance(statuses, list) else ():
             try:
                 posts.append(post_from_status(status))
+            except InvalidPost as exc:
+                self.drop_invalid(exc)
             except (KeyError, TypeError, ValueError, AttributeError):
                 continue
         return posts

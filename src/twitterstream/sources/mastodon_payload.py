@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import html
 from html.parser import HTMLParser
 from typing import Any
 
 from twitterstream.models import Author, Post, parse_time
+from twitterstream.sources.identifiers import http_url, mastodon_acct, mastodon_id
 
 _MEDIA_TYPES = {"image": "photo", "video": "video", "gifv": "animated_gif"}
 
@@ -44,7 +44,10 @@ class _TextAndLinks(HTMLParser):
 
 
 def html_to_text(content: str) -> tuple[str, list[str]]:
-    """Plain text of a status's HTML content, and the links it holds (not hashtags or mentions)."""
+    """Plain text of a status's HTML content, and the links it holds (not hashtags or mentions).
+
+    Character references are decoded once, by the parser: ``&amp;lt;`` is the text ``&lt;``.
+    """
     parser = _TextAndLinks()
     parser.feed(content)
     parser.close()
@@ -52,8 +55,12 @@ def html_to_text(content: str) -> tuple[str, list[str]]:
 
 
 def post_from_status(status: dict[str, Any]) -> Post:
-    """Build a Post from a Mastodon Status entity. A reblog is the reblogged status, flagged as a repost."""
+    """Build a Post from a Mastodon Status entity. A reblog is the reblogged status, flagged as a repost.
+
+    Raises :class:`InvalidPost` when the status id, the account's id or acct, or the URL breaks the syntax.
+    """
     outer = status
+    status_id = mastodon_id(str(outer["id"]))
     reblog = status.get("reblog")
     is_retweet = isinstance(reblog, dict)
     inner: dict[str, Any] = reblog if isinstance(reblog, dict) else status
@@ -62,6 +69,9 @@ def post_from_status(status: dict[str, Any]) -> Post:
     if spoiler:
         text = f"{spoiler}\n\n{text}"
     account = outer.get("account") or {}
+    account_id = mastodon_id(str(account["id"]), "Mastodon account id") if account.get("id") else ""
+    username = account.get("acct") or account.get("username")
+    url = outer.get("url") or inner.get("url") or outer.get("uri")
     card = inner.get("card") or {}
     urls = list(dict.fromkeys([*links, *([card["url"]] if isinstance(card, dict) and card.get("url") else [])]))
     mentions: list[str] = []
@@ -76,14 +86,14 @@ def post_from_status(status: dict[str, Any]) -> Post:
     )
     reply_account = inner.get("in_reply_to_account_id")
     return Post(
-        id=str(outer["id"]),
+        id=status_id,
         source="mastodon",
-        url=str(outer.get("url") or inner.get("url") or outer.get("uri") or ""),
-        text=html.unescape(text) if "&" in text else text,
+        url=http_url(url, "Mastodon status URL") if url else "",
+        text=text,
         created_at=parse_time(str(outer["created_at"])),
         author=Author(
-            id=str(account.get("id") or ""),
-            username=account.get("acct") or account.get("username"),
+            id=account_id,
+            username=mastodon_acct(username) if username else None,
             name=account.get("display_name") or None,
             verified=None,
         ),

@@ -14,6 +14,7 @@ import os
 import select
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -24,6 +25,7 @@ from twitterstream.models import Post
 from twitterstream.sources.base import Source
 from twitterstream.sources.bluesky_payload import decode_event
 from twitterstream.sources.framing import LineSplitter
+from twitterstream.sources.identifiers import InvalidPost
 from twitterstream.sources.x_payload import decode_stream_message, posts_from_page
 from twitterstream.status import SourceState
 
@@ -32,8 +34,15 @@ log = logging.getLogger(__name__)
 _POLL_SECONDS = 0.2
 
 
-def decode_replay_line(line: bytes) -> tuple[list[Post], list[str]]:
-    """The posts a replay line carries and the post keys it deletes. Raises ``ValueError`` if garbled."""
+def decode_replay_line(
+    line: bytes, invalid: Callable[[InvalidPost], None] | None = None
+) -> tuple[list[Post], list[str]]:
+    """The posts a replay line carries and the post keys it deletes. Raises ``ValueError`` if garbled.
+
+    Posts go through the services' own decoders, so a doctored file is checked like a live stream: a post
+    of a page that breaks its service's syntax is left out and handed to ``invalid``; a line that is one
+    such post (or delete) raises :class:`InvalidPost`.
+    """
     payload = orjson.loads(line)
     if not isinstance(payload, dict):
         raise ValueError("a replay line must be a JSON object")
@@ -43,7 +52,7 @@ def decode_replay_line(line: bytes) -> tuple[list[Post], list[str]]:
             return [], []
         return ([event.post] if event.post else []), ([event.deleted_key] if event.deleted_key else [])
     if isinstance(payload.get("data"), list):
-        return posts_from_page(payload), []
+        return posts_from_page(payload, invalid), []
     if isinstance(payload.get("data"), dict):
         return decode_stream_message(payload).posts, []
     return [], []  # an error message, a meta line, something unknown: skipped
@@ -86,7 +95,10 @@ class ReplaySource(Source):
                     if not line.strip():
                         continue
                     try:
-                        posts, deleted = decode_replay_line(line)
+                        posts, deleted = decode_replay_line(line, self.drop_invalid)
+                    except InvalidPost as exc:
+                        self.drop_invalid(exc)
+                        continue
                     except (ValueError, KeyError, TypeError) as exc:
                         log.warning("skipping a replay line that is not a post (%s)", exc)
                         continue

@@ -32,6 +32,7 @@ from twitterstream.sources.errors import (
     Stalled,
 )
 from twitterstream.sources.framing import LineSplitter
+from twitterstream.sources.identifiers import InvalidPost
 from twitterstream.sources.network import network_reason
 from twitterstream.sources.reconnect import Backoff, ReconnectPolicy
 from twitterstream.sources.x_client import SEARCH_QUERY_LIMIT, StreamConnection, XClient
@@ -102,7 +103,7 @@ class XSource(Source):
             log.info("query too long for recent search (%d > %d): no backfill", len(query_key), SEARCH_QUERY_LIMIT)
             return []
         try:
-            posts = posts_from_page(self.client.search_recent(query_key, max_results=limit))
+            posts = posts_from_page(self.client.search_recent(query_key, max_results=limit), self.drop_invalid)
         except (SourceError, httpx.HTTPError) as exc:
             log.warning("backfill of %r failed: %s", query_key, exc)
             return []
@@ -301,6 +302,10 @@ class XSource(Source):
         """Handle one stream line; returns the reason when it is an in-stream disconnect message."""
         try:
             message = decode_stream_line(line)
+        except InvalidPost as exc:
+            self.sink.count_reads(1)
+            self.drop_invalid(exc)
+            return ""
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("skipping an undecodable stream line (%d bytes): %s", len(line), exc)
             return ""
@@ -349,7 +354,7 @@ class XSource(Source):
                     page = self.client.search_recent(
                         key, max_results=100 if since_id else 10, since_id=since_id, next_token=next_token
                     )
-                    found = posts_from_page(page)
+                    found = posts_from_page(page, self.drop_invalid)
                     self.sink.count_reads(len(found))
                     posts += found
                     next_token = (page.get("meta") or {}).get("next_token")

@@ -7,6 +7,7 @@ rule ids as numbers or strings, rule tags missing, ``null`` or empty.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import orjson
 
 from twitterstream.models import Author, Post, parse_time
+from twitterstream.sources.identifiers import InvalidPost, x_id, x_username
 
 #: What the stream and recent search are asked for, so that every operator of the query language can be
 #: evaluated and every card rendered.
@@ -48,7 +50,10 @@ def decode_stream_line(line: bytes) -> StreamMessage | None:
 
 
 def decode_stream_message(payload: dict[str, Any]) -> StreamMessage:
-    """Decode an already parsed stream message (also used by the replay source)."""
+    """Decode an already parsed stream message (also used by the replay source).
+
+    Raises :class:`InvalidPost` when the post's ids or username break X's syntax.
+    """
     message = StreamMessage()
     data = payload.get("data")
     if isinstance(data, dict):
@@ -63,22 +68,37 @@ def decode_stream_message(payload: dict[str, Any]) -> StreamMessage:
     return message
 
 
-def posts_from_page(payload: dict[str, Any]) -> list[Post]:
-    """Decode a response page (recent search, or a page as twarc2 writes them); newest first as given."""
+def posts_from_page(payload: dict[str, Any], invalid: Callable[[InvalidPost], None] | None = None) -> list[Post]:
+    """Decode a response page (recent search, or a page as twarc2 writes them); newest first as given.
+
+    A post that breaks X's syntax is left out (its neighbours are kept) and handed to ``invalid``.
+    """
     data = payload.get("data")
     if not isinstance(data, list):
         return []
     includes = payload.get("includes") or {}
-    return [post_from_tweet(tweet, includes) for tweet in data if isinstance(tweet, dict) and "id" in tweet]
+    posts = []
+    for tweet in data:
+        if not isinstance(tweet, dict) or "id" not in tweet:
+            continue
+        try:
+            posts.append(post_from_tweet(tweet, includes))
+        except InvalidPost as exc:
+            if invalid is not None:
+                invalid(exc)
+    return posts
 
 
 def post_from_tweet(tweet: dict[str, Any], includes: dict[str, Any]) -> Post:
-    """Build a Post from an X v2 tweet object and the message's ``includes``."""
-    post_id = str(tweet["id"])
+    """Build a Post from an X v2 tweet object and the message's ``includes``.
+
+    Raises :class:`InvalidPost` when its id, author id or author's username breaks X's syntax.
+    """
+    post_id = x_id(tweet["id"])
     users = {str(u.get("id")): u for u in includes.get("users") or () if isinstance(u, dict)}
-    author_id = str(tweet.get("author_id") or "")
+    author_id = x_id(tweet["author_id"], "X author id") if tweet.get("author_id") else ""
     user = users.get(author_id, {})
-    username = user.get("username")
+    username = x_username(user["username"]) if user.get("username") is not None else None
     author = Author(id=author_id, username=username, name=user.get("name"), verified=user.get("verified"))
 
     entities = tweet.get("entities") or {}

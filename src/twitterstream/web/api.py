@@ -22,7 +22,7 @@ from twitterstream.web.context import (
     this_app,
     wake_ingester,
 )
-from twitterstream.web.live import CLOSE, client_fd, format_event, format_status
+from twitterstream.web.live import CLOSE, client_fd, format_event_or_skip, format_status
 from twitterstream.web.params import whole_number
 from twitterstream.web.queries import read_query
 
@@ -138,12 +138,12 @@ def _backlog(store: Store, key: str, last_id: str | None, limit: int) -> tuple[l
         cursor = store.find_post_event(key, last_id.strip())
         if cursor is not None:
             events = store.events_after(key, cursor)
-            texts = [t for t in map(format_event, events) if t]
+            texts = [t for t in map(format_event_or_skip, events) if t]
             boundary = events[-1].order if events else cursor_order(cursor)
             return texts, boundary
     boundary = cursor_order(store.head_cursor(key))
     posts = store.latest(key, limit)
     texts = []
     for post in reversed(posts):
-        texts.append(format_event(Event("0", key, EventKind.POST, post.key, post)) or b"")
+        texts.append(format_event_or_skip(Event("0", key, EventKind.POST, post.key, post)) or b"")
     return texts, boundary

@@ -36,8 +36,11 @@ _CSP = "; ".join(
         "default-src 'self'",
         "script-src 'self' https://platform.twitter.com https://embed.bsky.app",
         "frame-src https://platform.twitter.com https://syndication.twitter.com https://embed.bsky.app {mastodon}",
-        "img-src 'self' data: https:",
-        "style-src 'self' 'unsafe-inline'",  # the embed scripts set inline styles on their iframes
+        # the services' media and avatar hosts; a post's own images come inside the embeds' frames
+        "img-src 'self' data: https://pbs.twimg.com https://abs.twimg.com https://cdn.bsky.app {mastodon}",
+        # no inline styles: an injected <style> or style attribute could restyle the page (or phone home
+        # through a background URL); the embed scripts size their frames through the CSSOM, which is allowed
+        "style-src 'self'",
         "connect-src 'self'",
         "object-src 'none'",
         "base-uri 'none'",

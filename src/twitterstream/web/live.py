@@ -34,27 +34,53 @@ STATUS_ORDER = (-2, -2)  # status messages are not ordered with the events
 KEEPALIVE: Message = ((-3, -3), b": keep-alive\n\n")
 
 
+_FORBIDDEN_IN_FIELDS = ("\r", "\n", "\0")
+
+
+def sse_message(event: str, data: bytes, event_id: str | None = None) -> bytes:
+    """One SSE message. Raises ``ValueError`` when a field would break the framing, whatever the caller
+    passes: a CR, LF or NUL in ``event`` or ``event_id`` (or a line break in ``data``) would let the value
+    end its line and inject fields or whole events into every viewer's stream."""
+    for value in (event, event_id or ""):
+        if any(c in value for c in _FORBIDDEN_IN_FIELDS):
+            raise ValueError(f"SSE event {event[:40]!r} id {(event_id or '')[:40]!r}: CR, LF or NUL in a field")
+    if b"\r" in data or b"\n" in data:  # orjson escapes both inside strings: this never happens with JSON
+        raise ValueError(f"SSE event {event[:40]!r}: a line break in the data")
+    id_line = b"id: %s\n" % event_id.encode() if event_id is not None else b""
+    return b"event: %s\n%sdata: %s\n\n" % (event.encode(), id_line, data)
+
+
 def format_event(event: Event) -> bytes | None:
-    """The SSE message of a store event, encoded (None when there is nothing to send)."""
+    """The SSE message of a store event, encoded (None when there is nothing to send).
+
+    Raises ``ValueError`` when the post id cannot be framed (see :func:`sse_message`).
+    """
     if event.kind == "post":
         if event.post is None:  # deleted or expired before we read it
             return None
-        data = orjson.dumps(event.post.to_json())
-        return b"event: post\nid: %s\ndata: %s\n\n" % (event.post.id.encode(), data)
+        return sse_message("post", orjson.dumps(event.post.to_json()), event.post.id)
     post_id = event.post_key.partition(":")[2]
     if event.kind == "embed":
         if event.post is None or not event.post.embed_html:
             return None
-        data = orjson.dumps({"id": post_id, "embed_html": event.post.embed_html})
-        return b"event: embed\ndata: %s\n\n" % data
+        return sse_message("embed", orjson.dumps({"id": post_id, "embed_html": event.post.embed_html}))
     if event.kind == "delete":
-        return b"event: delete\ndata: %s\n\n" % orjson.dumps({"id": post_id})
+        return sse_message("delete", orjson.dumps({"id": post_id}))
     return None
+
+
+def format_event_or_skip(event: Event) -> bytes | None:
+    """:func:`format_event`, or None (logged) for an event that cannot be framed: the stream goes on."""
+    try:
+        return format_event(event)
+    except ValueError as exc:
+        log.warning("live stream: skipping %s event of %.80r: %s", event.kind, event.post_key, exc)
+        return None
 
 
 def format_status(status: dict[str, Any]) -> bytes:
     """The SSE message of the source's status, encoded."""
-    return b"event: status\ndata: %s\n\n" % orjson.dumps(status)
+    return sse_message("status", orjson.dumps(status))
 
 
 def connection_closed(fd: int) -> bool:
@@ -327,7 +353,7 @@ class LiveHub:
 
     def _dispatch(self, events: list[Event]) -> None:
         for event in events:
-            text = format_event(event)
+            text = format_event_or_skip(event)
             order = event.order
             with self._lock:
                 if event.query_key in self._cursors and order > cursor_order(self._cursors[event.query_key]):
