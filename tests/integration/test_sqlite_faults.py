@@ -15,6 +15,7 @@ from harness import eventually, running_app
 from helpers import make_post
 from store.faults import damage_page_of, integrity, make_read_only, repair_by_dropping
 from twitterstream.config import Settings
+from twitterstream.store import default_sqlite_file
 from twitterstream.store.sqlite import SQLiteStore
 from twitterstream.store.state import INGESTER_STATE, IngesterState
 
@@ -111,7 +112,7 @@ def test_readyz_says_not_ready_when_the_published_heartbeat_is_stale(settings: S
 
 
 def test_nothing_accepted_is_lost_across_a_damaged_then_repaired_store(settings: Settings, tmp_path: Path) -> None:
-    path = tmp_path / "twitterstream.sqlite3"  # the default store in the instance folder
+    path = tmp_path / default_sqlite_file(settings.source)  # the default store in the instance folder
     with running_app(settings, tmp_path) as app:
         app.client.get("/results/cats")
         append(settings, line(1, "cats one"), line(2, "cats two"), line(3, "cats three"))
@@ -146,7 +147,7 @@ def test_start_up_on_unusable_storage_is_one_line_and_exit_2(damage: str, tmp_pa
     instance = tmp_path / "instance"
     if damage == "not a database":
         instance.mkdir()
-        (instance / "twitterstream.sqlite3").write_bytes(b"garbage " * 1000)
+        (instance / default_sqlite_file("replay")).write_bytes(b"garbage " * 1000)
         expected = "damaged"
     else:
         instance.write_text("a file")
