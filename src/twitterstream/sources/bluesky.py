@@ -23,9 +23,11 @@ from websockets.exceptions import InvalidHandshake, InvalidStatus, WebSocketExce
 from websockets.sync.client import ClientConnection, connect
 
 from twitterstream.config import Settings
+from twitterstream.errors import DecodeError
 from twitterstream.models import Post
 from twitterstream.sources.base import Sink, Source
 from twitterstream.sources.bluesky_payload import POST_COLLECTION, could_be_post, decode_event
+from twitterstream.sources.decoding import load_json
 from twitterstream.sources.dedupe import RecentKeys
 from twitterstream.sources.errors import Stalled
 from twitterstream.sources.identifiers import InvalidPost, is_handle
@@ -229,12 +231,11 @@ class BlueskySource(Source):
         if not could_be_post(raw):
             return
         try:
-            payload = orjson.loads(raw)
-            event = decode_event(payload)
+            event = decode_event(load_json(raw, "a Jetstream message"))
         except InvalidPost as exc:
             self.drop_invalid(exc)
             return
-        except (orjson.JSONDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        except DecodeError as exc:
             log.warning("skipping an undecodable Jetstream message: %s", exc)
             return
         if event is None:

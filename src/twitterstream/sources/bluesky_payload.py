@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from twitterstream.models import Author, Post, parse_time
+from twitterstream.sources.decoding import decoder
 from twitterstream.sources.identifiers import did as valid_did
 from twitterstream.sources.identifiers import record_key
 
@@ -59,6 +60,7 @@ def post_key(did: str, rkey: str) -> str:
     return f"bluesky:{did}/{rkey}"
 
 
+@decoder("a Jetstream event")
 def decode_event(event: dict[str, Any]) -> JetstreamEvent | None:
     """A post create, update or delete; None for anything else (cheaply).
 

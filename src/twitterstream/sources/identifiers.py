@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from twitterstream.errors import DecodeError
+
 #: X ids (posts, users) are snowflakes or older sequence numbers: unsigned 64-bit integers in decimal.
 _X_ID = re.compile(r"[0-9]{1,20}")
 #: X usernames are letters, digits and ``_``, 4 to 15 of them for new accounts; older ones are shorter,
@@ -33,7 +35,7 @@ _HTTP_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f\"'<>\\`]+", re.IGNORECASE)
 _URL_MAX = 4096
 
 
-class InvalidPost(ValueError):
+class InvalidPost(DecodeError):
     """A decoded post breaks its service's documented syntax: dropped and counted, never stored.
 
     ``field`` names what was wrong ("X post id", "DID"...); the message shows the value shortened and

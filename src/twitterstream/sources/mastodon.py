@@ -23,8 +23,10 @@ import orjson
 from httpx_sse import EventSource, SSEError, connect_sse
 
 from twitterstream.config import Settings
+from twitterstream.errors import DecodeError
 from twitterstream.models import Post, parse_time
 from twitterstream.sources.base import Sink, Source
+from twitterstream.sources.decoding import load_json
 from twitterstream.sources.dedupe import RecentKeys
 from twitterstream.sources.errors import AuthRejected, Disconnected, RateLimited, ServiceError, SourceError, Stalled
 from twitterstream.sources.identifiers import InvalidPost
@@ -201,11 +203,11 @@ class MastodonSource(Source):
         id); others are ignored. A status is delivered once: an edit of one already delivered is dropped."""
         if event in ("update", "status.update"):
             try:
-                post = post_from_status(orjson.loads(data))
+                post = post_from_status(load_json(data, "a Mastodon status"))
             except InvalidPost as exc:
                 self.drop_invalid(exc)
                 return
-            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            except DecodeError as exc:
                 log.warning("skipping an undecodable Mastodon status: %s", exc)
                 return
             self._deliver(post)
@@ -275,8 +277,8 @@ class MastodonSource(Source):
                 posts.append(post_from_status(status))
             except InvalidPost as exc:
                 self.drop_invalid(exc)
-            except (KeyError, TypeError, ValueError, AttributeError):
-                continue
+            except DecodeError as exc:
+                log.debug("skipping an undecodable status of a timeline page: %s", exc)
         return posts
 
 

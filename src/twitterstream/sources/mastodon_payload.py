@@ -6,6 +6,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from twitterstream.models import Author, Post, parse_time
+from twitterstream.sources.decoding import decoder
 from twitterstream.sources.identifiers import http_url, mastodon_acct, mastodon_id
 
 _MEDIA_TYPES = {"image": "photo", "video": "video", "gifv": "animated_gif"}
@@ -54,6 +55,7 @@ def html_to_text(content: str) -> tuple[str, list[str]]:
     return parser.text(), parser.links
 
 
+@decoder("a Mastodon status")
 def post_from_status(status: dict[str, Any]) -> Post:
     """Build a Post from a Mastodon Status entity. A reblog is the reblogged status, flagged as a repost.
 

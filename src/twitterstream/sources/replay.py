@@ -18,12 +18,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
-import orjson
-
 from twitterstream.config import DEMO_REPLAY_FILE
+from twitterstream.errors import DecodeError
 from twitterstream.models import Post
 from twitterstream.sources.base import Source
 from twitterstream.sources.bluesky_payload import decode_event
+from twitterstream.sources.decoding import decoder, load_json
 from twitterstream.sources.framing import LineSplitter
 from twitterstream.sources.identifiers import InvalidPost
 from twitterstream.sources.x_payload import decode_stream_message, posts_from_page
@@ -34,18 +34,19 @@ log = logging.getLogger(__name__)
 _POLL_SECONDS = 0.2
 
 
+@decoder("a replay line")
 def decode_replay_line(
     line: bytes, invalid: Callable[[InvalidPost], None] | None = None
 ) -> tuple[list[Post], list[str]]:
-    """The posts a replay line carries and the post keys it deletes. Raises ``ValueError`` if garbled.
+    """The posts a replay line carries and the post keys it deletes. Raises :class:`DecodeError` if garbled.
 
     Posts go through the services' own decoders, so a doctored file is checked like a live stream: a post
     of a page that breaks its service's syntax is left out and handed to ``invalid``; a line that is one
     such post (or delete) raises :class:`InvalidPost`.
     """
-    payload = orjson.loads(line)
+    payload = load_json(line, "a replay line")
     if not isinstance(payload, dict):
-        raise ValueError("a replay line must be a JSON object")
+        raise DecodeError("a replay line must be a JSON object")
     if "kind" in payload and "did" in payload:
         event = decode_event(payload)
         if event is None:
@@ -99,7 +100,7 @@ class ReplaySource(Source):
                     except InvalidPost as exc:
                         self.drop_invalid(exc)
                         continue
-                    except (ValueError, KeyError, TypeError) as exc:
+                    except DecodeError as exc:
                         log.warning("skipping a replay line that is not a post (%s)", exc)
                         continue
                     for key in deleted:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from twitterstream.errors import DecodeError
 from twitterstream.models import Post
 from twitterstream.sources.base import Sink, Source
 from twitterstream.sources.errors import (
@@ -104,7 +105,7 @@ class XSource(Source):
             return []
         try:
             posts = posts_from_page(self.client.search_recent(query_key, max_results=limit), self.drop_invalid)
-        except (SourceError, httpx.HTTPError) as exc:
+        except (SourceError, DecodeError, httpx.HTTPError) as exc:
             log.warning("backfill of %r failed: %s", query_key, exc)
             return []
         self.sink.count_reads(len(posts))
@@ -306,7 +307,7 @@ class XSource(Source):
             self.sink.count_reads(1)
             self.drop_invalid(exc)
             return ""
-        except (ValueError, KeyError, TypeError) as exc:
+        except DecodeError as exc:
             log.warning("skipping an undecodable stream line (%d bytes): %s", len(line), exc)
             return ""
         if message is None:
@@ -367,7 +368,7 @@ class XSource(Source):
                 log.warning("gap fill stopped: recent search is rate limited")
                 self._deliver_gap(key, posts)
                 return
-            except (SourceError, httpx.HTTPError) as exc:
+            except (SourceError, DecodeError, httpx.HTTPError) as exc:
                 log.warning("gap fill of %r failed: %s", key, exc)
             self._deliver_gap(key, posts)
 

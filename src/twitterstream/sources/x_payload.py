@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
+from twitterstream.errors import DecodeError
 from twitterstream.models import Author, Post, parse_time
+from twitterstream.sources.decoding import decoder, load_json
 from twitterstream.sources.identifiers import InvalidPost, x_id, x_username
 
 #: What the stream and recent search are asked for, so that every operator of the query language can be
@@ -38,17 +38,19 @@ class StreamMessage:
     errors: list[dict[str, Any]] = field(default_factory=list)
 
 
+@decoder("an X stream line")
 def decode_stream_line(line: bytes) -> StreamMessage | None:
-    """Decode one stream line; ``None`` for a keep-alive (blank line). Raises ``ValueError`` on bad JSON."""
+    """Decode one stream line; ``None`` for a keep-alive (blank line). Raises :class:`DecodeError`."""
     line = line.strip()
     if not line:
         return None
-    payload = orjson.loads(line)
+    payload = load_json(line, "an X stream line")
     if not isinstance(payload, dict):
-        raise ValueError("stream message is not a JSON object")
+        raise DecodeError("an X stream line is not a JSON object")
     return decode_stream_message(payload)
 
 
+@decoder("an X stream message")
 def decode_stream_message(payload: dict[str, Any]) -> StreamMessage:
     """Decode an already parsed stream message (also used by the replay source).
 
@@ -68,6 +70,7 @@ def decode_stream_message(payload: dict[str, Any]) -> StreamMessage:
     return message
 
 
+@decoder("an X response page")
 def posts_from_page(payload: dict[str, Any], invalid: Callable[[InvalidPost], None] | None = None) -> list[Post]:
     """Decode a response page (recent search, or a page as twarc2 writes them); newest first as given.
 
