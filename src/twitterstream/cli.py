@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import os
 import socket
 import sys
 from typing import Any
@@ -29,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument(
         "--workers",
         type=int,
-        default=int(os.environ.get("WEB_CONCURRENCY", "2")),
+        default=None,
         help="gunicorn gevent workers (default: WEB_CONCURRENCY or 2)",
     )
     check = commands.add_parser("check", help="parse a query: print its canonical form, or the error (exit 2)")
@@ -77,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "ingest":
         return ingest(listener)
     listener.close()  # gunicorn binds itself; the port was free a moment ago
-    return web(args.host, port, args.workers)
+    return web(args.host, port, args.workers or settings.web_concurrency)
 
 
 def _query_is_not_an_option(argv: list[str]) -> list[str]:
@@ -157,7 +156,7 @@ def _sqlite_problem(settings: Any) -> str | None:
     from twitterstream.store.sqlite import SQLiteStore
 
     # the instance folder as the app factory finds it
-    instance_path = os.environ.get("TWITTERSTREAM_INSTANCE_PATH", str(Path.cwd() / "instance"))
+    instance_path = settings.instance_path or str(Path.cwd() / "instance")
     path = sqlite_path(settings.database_url, instance_path, settings.source)
     try:
         store = SQLiteStore(path)

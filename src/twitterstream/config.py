@@ -72,6 +72,10 @@ class Settings:
     trusted_proxies: int = 0
     #: The port ``serve`` and ``web`` listen on unless ``--port`` says otherwise.
     port: int = 5000
+    #: gunicorn gevent workers of ``twitterstream web`` (``--workers`` overrides it).
+    web_concurrency: int = 2
+    #: The instance folder (the default SQLite file lives there); empty: ``./instance``.
+    instance_path: str = ""
     #: How long a query stays watched after its last viewer leaves, in seconds.
     watch_grace_seconds: float = 300.0
     #: How many recent posts a locally matching source keeps to fill a new query's page at once.
@@ -135,6 +139,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         ingester_lock_ttl=_number(get("TWITTERSTREAM_LOCK_TTL", "10"), "TWITTERSTREAM_LOCK_TTL"),
         trusted_proxies=int(_number(get("TWITTERSTREAM_TRUSTED_PROXIES", "0"), "TWITTERSTREAM_TRUSTED_PROXIES")),
         port=int(_number(get("PORT", "5000"), "PORT")),
+        web_concurrency=int(_number(get("WEB_CONCURRENCY", "2"), "WEB_CONCURRENCY")),
+        instance_path=get("TWITTERSTREAM_INSTANCE_PATH"),
         metrics_allow=_networks(
             get("TWITTERSTREAM_METRICS_ALLOW", DEFAULT_METRICS_ALLOW), "TWITTERSTREAM_METRICS_ALLOW"
         ),

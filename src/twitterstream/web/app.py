@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -54,9 +53,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create and configure the app (see ``twitterstream.create_app``)."""
     test_config = dict(test_config or {})
     settings: Settings = test_config.pop("SETTINGS", None) or load_settings()
-    instance_path = test_config.pop("INSTANCE_PATH", None) or os.environ.get(
-        "TWITTERSTREAM_INSTANCE_PATH", str(Path.cwd() / "instance")
-    )
+    instance_path = test_config.pop("INSTANCE_PATH", None) or settings.instance_path or str(Path.cwd() / "instance")
     app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
     app.config.from_mapping(
         SETTINGS=settings,
@@ -68,7 +65,6 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
     )
     app.config.update(test_config)
-    os.makedirs(app.instance_path, exist_ok=True)
     if settings.trusted_proxies:  # behind a load balancer and/or nginx: trust their X-Forwarded-* headers
         hops = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
