@@ -85,6 +85,12 @@ class Settings:
     keep_per_query: int = 100
     #: Read timeout on the X stream: just above X's 20 s keep-alive interval.
     x_stream_read_timeout: float = 21.0
+    #: Seconds between reads of X's own usage figures (``GET /2/usage/tweets``) by the cost guard.
+    x_usage_check_seconds: float = 900.0
+    #: The operator's own monthly cap on posts read from X (None: X's project cap alone).
+    x_monthly_post_cap: int | None = None
+    #: US dollars X bills per post read: turns the count into an estimated spend.
+    x_price_per_post: float = 0.005
     #: Seconds between SSE comment keep-alives.
     sse_keepalive_seconds: float = 15.0
     #: Networks whose clients may read /metrics.
@@ -147,11 +153,19 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         metrics_token=Secret(get("TWITTERSTREAM_METRICS_TOKEN")) if get("TWITTERSTREAM_METRICS_TOKEN") else None,
         read_timeout=_number(get("TWITTERSTREAM_READ_TIMEOUT", "10"), "TWITTERSTREAM_READ_TIMEOUT"),
         max_connections=int(_number(get("TWITTERSTREAM_MAX_CONNECTIONS", "5000"), "TWITTERSTREAM_MAX_CONNECTIONS")),
+        x_usage_check_seconds=_number(get("X_USAGE_CHECK_SECONDS", "900"), "X_USAGE_CHECK_SECONDS"),
+        x_monthly_post_cap=_whole(get("X_MONTHLY_POST_CAP"), "X_MONTHLY_POST_CAP"),
+        x_price_per_post=_number(get("X_PRICE_PER_POST", "0.005"), "X_PRICE_PER_POST"),
     )
     if settings.read_timeout <= 0:
         raise ConfigError(f"TWITTERSTREAM_READ_TIMEOUT={settings.read_timeout:g} must be more than 0 seconds")
     if settings.max_connections < 1:
         raise ConfigError(f"TWITTERSTREAM_MAX_CONNECTIONS={settings.max_connections} must be at least 1")
+    if settings.x_usage_check_seconds < 18:
+        raise ConfigError(
+            f"X_USAGE_CHECK_SECONDS={settings.x_usage_check_seconds:g} is too often: X allows about 50 usage "
+            "requests per 15 minutes (one every 18 s)"
+        )
     if settings.log_format not in ("text", "json"):
         raise ConfigError(f"LOG_FORMAT={settings.log_format!r} must be 'text' or 'json'")
     if settings.database_url and not settings.database_url.startswith(("sqlite://", "redis://", "rediss://")):
@@ -189,6 +203,16 @@ def _networks(value: str, name: str) -> tuple[Network, ...]:
         except ValueError:
             raise ConfigError(f"{name}: {item!r} is not a network such as 10.0.0.0/8 or an address") from None
     return tuple(networks)
+
+
+def _whole(value: str, name: str) -> int | None:
+    """A whole number (``3,000,000`` allowed); None when not set."""
+    if not value:
+        return None
+    number = _number(value.replace(",", "").replace("_", ""), name)
+    if number != int(number):
+        raise ConfigError(f"{name}={value!r} must be a whole number")
+    return int(number)
 
 
 def _flag(value: str, name: str) -> bool:

@@ -31,6 +31,10 @@ class IngestCounters:
     duplicates_skipped: int = 0
     posts_invalid: int = 0
     watched_queries: int = 0
+    #: X's cost guard: posts read this month, the cap (0: none known), their estimated cost in US dollars.
+    x_posts_read: int = 0
+    x_post_cap: int = 0
+    x_estimated_spend_usd: float = 0.0
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -39,7 +43,11 @@ class IngestCounters:
         with self._lock:
             setattr(self, name, getattr(self, name) + amount)
 
-    def snapshot(self) -> dict[str, int]:
+    def set(self, name: str, value: float) -> None:
+        with self._lock:
+            setattr(self, name, value)
+
+    def snapshot(self) -> dict[str, float]:
         return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
 
 
@@ -55,6 +63,13 @@ _COUNTERS = {
     "posts_invalid": "Posts dropped because an id, DID, handle or URL breaks the service's syntax",
 }
 
+_GAUGES = {
+    "watched_queries": "Queries watched now",
+    "x_posts_read": "Posts read from X this month (X's usage figure plus the reads since)",
+    "x_post_cap": "The monthly cap on posts read from X: the smaller of X's and X_MONTHLY_POST_CAP (0: none known)",
+    "x_estimated_spend_usd": "Estimated spend on X this month: posts read times X_PRICE_PER_POST",
+}
+
 
 class IngesterCollector(Collector):
     """Exposes the ingester's counters, read through ``read`` at scrape time."""
@@ -68,9 +83,10 @@ class IngesterCollector(Collector):
             counter = CounterMetricFamily(f"twitterstream_{name}", help_text)
             counter.add_metric([], float(values.get(name, 0)))
             yield counter
-        gauge = GaugeMetricFamily("twitterstream_watched_queries", "Queries watched now")
-        gauge.add_metric([], float(values.get("watched_queries", 0)))
-        yield gauge
+        for name, help_text in _GAUGES.items():
+            gauge = GaugeMetricFamily(f"twitterstream_{name}", help_text)
+            gauge.add_metric([], float(values.get(name, 0)))
+            yield gauge
 
 
 class WebCollector(Collector):

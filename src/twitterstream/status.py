@@ -15,6 +15,7 @@ class SourceState(StrEnum):
     RECONNECTING = "reconnecting"
     STANDBY = "standby"  # another ingester is active
     STOPPED = "stopped"  # a fatal error (no token, token refused): until restarted
+    PAUSED = "paused"  # reading stopped on purpose (X's monthly post cap reached): resumes at retry_at
 
 
 @dataclass
@@ -25,6 +26,8 @@ class SourceStatus:
     state: SourceState
     reason: str = ""
     retry_at: float | None = None
+    #: Something a person should know while the source works (80% of X's monthly post cap read).
+    warning: str = ""
     since: float = field(default_factory=time.time)
 
     def to_json(self) -> dict[str, Any]:

@@ -10,6 +10,7 @@ Endpoints (behaviour from /work/shared/reference/x-api.md, X's docs and OpenAPI 
 - ``GET /2/tweets/search/recent``: newest first, ``since_id``/``until_id``/``start_time``/``end_time``,
   ``next_token`` paging, last 7 days only;
 - ``DELETE /2/connections/all``: ends every open stream;
+- ``GET /2/usage/tweets``: the project's post reads this month, counting what this fake delivered (``x_usage``);
 - ``GET /oembed``: publish.x.com's answer (no auth, no rate limit).
 
 Every authenticated answer carries ``x-rate-limit-limit/remaining/reset`` for its endpoint (15-minute windows:
@@ -67,6 +68,7 @@ from .x_render import (
     render_post,
 )
 from .x_stream import Outgoing, StreamSession, encode_line
+from .x_usage import USAGE_PATH, UsageMeter
 
 RULES_PATH = "/2/tweets/search/stream/rules"
 STREAM_PATH = "/2/tweets/search/stream"
@@ -75,13 +77,21 @@ CONNECTIONS_PATH = "/2/connections/all"
 OEMBED_PATH = "/oembed"
 
 #: X's limits per 15 minutes (x-api.md); "connections" is not documented there.
-DEFAULT_RATE_LIMITS = {"stream": 50, "rules_post": 100, "rules_get": 450, "search": 450, "connections": 50}
+DEFAULT_RATE_LIMITS = {
+    "stream": 50,
+    "rules_post": 100,
+    "rules_get": 450,
+    "search": 450,
+    "connections": 50,
+    "usage": 50,
+}
 ROUTES = {
     ("GET", RULES_PATH): "rules_get",
     ("POST", RULES_PATH): "rules_post",
     ("GET", STREAM_PATH): "stream",
     ("GET", SEARCH_PATH): "search",
     ("DELETE", CONNECTIONS_PATH): "connections",
+    ("GET", USAGE_PATH): "usage",
 }
 
 
@@ -116,6 +126,7 @@ class FakeX(Endpoints):
         recent_window: timedelta | None = timedelta(days=7),
         rules_page_size: int = 1000,
         gzip_stream: bool = False,
+        usage: UsageMeter | None = None,
     ) -> None:
         """Configure the fake; nothing listens before ``start``.
 
@@ -132,7 +143,8 @@ class FakeX(Endpoints):
         - ``recent_window``: how far back recent search looks (None: no limit, for old captured posts);
         - ``rules_page_size``: rules per page of ``GET rules`` when the request sets no ``max_results``;
         - ``gzip_stream``: the stream body is gzip-encoded (``content-encoding: gzip``, flushed at each write)
-          when the request's ``accept-encoding`` allows gzip, as HTTP lets a server do."""
+          when the request's ``accept-encoding`` allows gzip, as HTTP lets a server do;
+        - ``usage``: the project's post reads and cap, answered at ``/2/usage/tweets`` (``self.usage``)."""
         self.bearer_token = bearer_token
         self.keepalive_interval = keepalive_interval
         self.rule_cap = rule_cap
@@ -148,6 +160,7 @@ class FakeX(Endpoints):
         self.recent_window = recent_window
         self.rules_page_size = rules_page_size
         self.gzip_stream = gzip_stream
+        self.usage = usage or UsageMeter()
         self._latency = latency
         self._rng = random.Random(self.split_seed)
         self._cond = threading.Condition(threading.RLock())
@@ -540,6 +553,7 @@ class FakeX(Endpoints):
                     self._delivered.append(item.message)
                     if "data" in item.message:
                         self._counts["messages_sent"] += 1
+                        self.usage.count(1)
             self._changed()
 
     # ---- HTTP
@@ -604,10 +618,13 @@ class FakeX(Endpoints):
                 "rules_post": lambda: self._post_rules(query, body),
                 "search": lambda: self._search(query),
                 "connections": self._kill_connections,
+                "usage": lambda: self.usage.answer(query),
             }[endpoint]()
         except InvalidRequest as error:
             answer = (400, invalid_request(error.errors, self.problems), {})
         status, answer_body, extra = answer
+        if endpoint == "search" and isinstance(answer_body, dict):
+            self.usage.count(len(answer_body.get("data") or ()))  # X bills each post a search returns
         send_answer(handler, status, answer_body, {**rate_headers, **extra})
 
     def _authorized(self, header: str | None) -> bool:

@@ -247,6 +247,11 @@ class Ingester:
     def count_invalid(self, posts: int = 1) -> None:
         self.counters.add("posts_invalid", posts)
 
+    def set_usage(self, posts_read: int, post_cap: int, estimated_spend_usd: float) -> None:
+        self.counters.set("x_posts_read", posts_read)
+        self.counters.set("x_post_cap", post_cap)
+        self.counters.set("x_estimated_spend_usd", round(estimated_spend_usd, 4))
+
     def set_query_problem(self, query_key: str, problem: str | None) -> None:
         if self.problems.set(query_key, problem):
             self._wake.set()

@@ -40,6 +40,9 @@ class Sink(Protocol):
     def count_invalid(self, posts: int = 1) -> None:
         """Posts dropped because their ids, DIDs, handles or URLs break the service's syntax."""
 
+    def set_usage(self, posts_read: int, post_cap: int, estimated_spend_usd: float) -> None:
+        """The month's billed reads, the cap (0: none known) and their estimated cost (X's cost guard)."""
+
     def set_query_problem(self, query_key: str, problem: str | None) -> None:
         """The service cannot serve this query (rejected rule, limit reached); None clears it."""
 
@@ -72,6 +75,9 @@ class NullSink:
         pass
 
     def count_invalid(self, posts: int = 1) -> None:
+        pass
+
+    def set_usage(self, posts_read: int, post_cap: int, estimated_spend_usd: float) -> None:
         pass
 
     def set_query_problem(self, query_key: str, problem: str | None) -> None:
@@ -134,10 +140,10 @@ class Source(ABC):
             exc,
         )
 
-    def report(self, state: SourceState, reason: str = "", retry_at: float | None = None) -> None:
+    def report(self, state: SourceState, reason: str = "", retry_at: float | None = None, warning: str = "") -> None:
         """Change the status (only when something changed) and tell the sink."""
         current = self.status
-        if (current.state, current.reason, current.retry_at) == (state, reason, retry_at):
+        if (current.state, current.reason, current.retry_at, current.warning) == (state, reason, retry_at, warning):
             return
-        self.status = SourceStatus(self.name, state, reason, retry_at)
+        self.status = SourceStatus(self.name, state, reason, retry_at, warning)
         self.sink.set_status(self.status)

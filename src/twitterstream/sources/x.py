@@ -7,6 +7,9 @@ Two loops run while the source runs:
 - the stream loop holds one filtered-stream connection while at least one of our rules exists (X refuses a
   stream without rules), routes each post by ``matching_rules``, follows X's reconnect policy, and after a
   reconnect fills the gap with recent search (``since_id`` = the newest post stored for each query).
+
+The cost guard (``x_usage``) counts every post read; at X's monthly cap (or the operator's) the stream is
+closed and no search is made until the cap's reset day. A third loop re-reads X's usage figures.
 """
 
 from __future__ import annotations
@@ -36,9 +39,11 @@ from twitterstream.sources.framing import LineSplitter
 from twitterstream.sources.identifiers import InvalidPost
 from twitterstream.sources.network import network_reason
 from twitterstream.sources.reconnect import Backoff, ReconnectPolicy
-from twitterstream.sources.x_client import SEARCH_QUERY_LIMIT, StreamConnection, XClient
-from twitterstream.sources.x_payload import StreamMessage, decode_stream_line, posts_from_page
+from twitterstream.sources.x_client import StreamConnection, XClient
+from twitterstream.sources.x_payload import StreamMessage, decode_stream_line
 from twitterstream.sources.x_rules import reconcile_rules, rule_tag
+from twitterstream.sources.x_search import USAGE_CHECK_WAIT, RecentSearch
+from twitterstream.sources.x_usage import CostGuard, UsageWatch
 from twitterstream.status import SourceState
 
 if TYPE_CHECKING:
@@ -48,8 +53,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RECONCILE_EVERY = 60.0
-#: Recent-search pages (of 100 posts) one query's gap fill reads at most.
-GAP_FILL_MAX_PAGES = 10
 
 
 class XSource(Source):
@@ -58,7 +61,9 @@ class XSource(Source):
     name = "x"
     routes_locally = False
 
-    def __init__(self, settings: Settings, sink: Sink, client: XClient | None = None) -> None:
+    def __init__(
+        self, settings: Settings, sink: Sink, client: XClient | None = None, guard: CostGuard | None = None
+    ) -> None:
         super().__init__(settings, sink)
         self.client = client
         self.config_problem = ""
@@ -84,6 +89,13 @@ class XSource(Source):
         # requests are rate limited, and X's answer will not change).
         self._refused: dict[str, str] = {}
         self._resumed: dict[str, str | None] = {}  # query key -> newest stored post id, to fill at connect
+        guard = guard or CostGuard(settings.x_monthly_post_cap, settings.x_price_per_post)
+        self.usage = UsageWatch(guard, self._read_usage, sink, self._cap_reached, self._usage_changed)
+        self.search = (
+            RecentSearch(self.client, self.usage, settings.recent_window_seconds, self.drop_invalid)
+            if self.client
+            else None
+        )
 
     # -- the ingester's side --------------------------------------------------------------------
     def set_watched(self, queries: Mapping[str, Query]) -> None:
@@ -98,18 +110,10 @@ class XSource(Source):
             self._resumed[query_key] = newest_post_id
 
     def backfill(self, query_key: str, query: Query, limit: int) -> list[Post]:
-        if self.client is None or self._fatal:
+        if self.search is None:
             return []
-        if len(query_key) > SEARCH_QUERY_LIMIT:
-            log.info("query too long for recent search (%d > %d): no backfill", len(query_key), SEARCH_QUERY_LIMIT)
-            return []
-        try:
-            posts = posts_from_page(self.client.search_recent(query_key, max_results=limit), self.drop_invalid)
-        except (SourceError, DecodeError, httpx.HTTPError) as exc:
-            log.warning("backfill of %r failed: %s", query_key, exc)
-            return []
-        self.sink.count_reads(len(posts))
-        return posts
+        self.usage.checked.wait(USAGE_CHECK_WAIT)  # X's answer there may be a refused token, or the cap
+        return [] if self._fatal else self.search.backfill(query_key, limit)
 
     def close(self) -> None:
         with self._cond:
@@ -124,6 +128,13 @@ class XSource(Source):
             return
         watcher = threading.Thread(target=self._forward_stop, args=(stop,), daemon=True, name="x-stop")
         watcher.start()
+        try:
+            self.usage.check()  # before any stream or search: a project already at its cap reads nothing
+        except AuthRejected as exc:
+            self._set_fatal(exc)
+            return
+        usage = threading.Thread(target=self._usage_loop, daemon=True, name="x-usage")
+        usage.start()
         rules = threading.Thread(target=self._rules_loop, daemon=True, name="x-rules")
         rules.start()
         try:
@@ -131,6 +142,7 @@ class XSource(Source):
         finally:
             self.close()
             rules.join(timeout=5)
+            usage.join(timeout=5)
             if self.status.state != SourceState.STOPPED or not self.status.reason:
                 self.report(SourceState.STOPPED, self._fatal or "stopped")
 
@@ -151,6 +163,43 @@ class XSource(Source):
             self._cond.notify_all()
         self.report(SourceState.STOPPED, str(exc))
         self._interrupt()
+
+    # -- cost guard -------------------------------------------------------------------------------
+    def _read_usage(self) -> dict[str, object]:
+        assert self.client is not None
+        return self.client.get_usage()
+
+    def _usage_loop(self) -> None:
+        """Re-read X's figures every ``X_USAGE_CHECK_SECONDS`` (and just after the cap's reset day)."""
+        while not self._halted():
+            self._wait(lambda: False, self.usage.seconds_to_next_check(self.settings.x_usage_check_seconds))
+            if self._halted():
+                return
+            try:
+                self.usage.check()
+            except AuthRejected as exc:
+                self._set_fatal(exc)
+                return
+
+    def _cap_reached(self) -> None:
+        self._interrupt(on_purpose=True)
+
+    def _usage_changed(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+        if self.status.state == SourceState.CONNECTED:
+            self.report(SourceState.CONNECTED, warning=self.usage.warning)
+        elif self.status.state == SourceState.PAUSED and not self.usage.guard.allow_read():
+            self._report_paused()  # newer figures
+
+    def _pause(self) -> None:
+        """Wait, reading nothing, until the cap resets (a usage check or the reset day wakes us)."""
+        self._report_paused()
+        self._wait(self.usage.guard.allow_read, self.usage.seconds_to_next_check(self.settings.x_usage_check_seconds))
+
+    def _report_paused(self) -> None:
+        guard = self.usage.guard
+        self.report(SourceState.PAUSED, guard.words(), guard.resumes_at.timestamp())
 
     # -- rules loop -------------------------------------------------------------------------------
     def _rules_loop(self) -> None:
@@ -208,15 +257,18 @@ class XSource(Source):
         connected_before = False
         delay = 0.0
         while not self._halted():
+            if not self.usage.guard.allow_read():
+                self._pause()
+                continue
             if not self._want_stream():
                 self.report(
                     SourceState.IDLE, "no watched queries: the stream stays disconnected until someone watches one"
                 )
-                self._wait(self._want_stream, None)
+                self._wait(lambda: self._want_stream() or not self.usage.guard.allow_read(), None)
                 continue
             if delay:
                 self._wait(lambda: False, delay)
-                if self._halted() or not self._want_stream():
+                if self._halted() or not self._want_stream() or not self.usage.guard.allow_read():
                     continue
             if connected_before:
                 self.sink.count_reconnect()
@@ -226,7 +278,7 @@ class XSource(Source):
                     self._connection = connection
                     if self._halted():
                         return
-                    self.report(SourceState.CONNECTED)
+                    self.report(SourceState.CONNECTED, warning=self.usage.warning)
                     connected_before = True
                     with self._cond:
                         gap_since = {**self._resumed, **(gap_since or {})}
@@ -315,7 +367,7 @@ class XSource(Source):
         if message.errors:
             return self._stream_errors(message)
         for post in message.posts:
-            self.sink.count_reads(1)
+            self.usage.count(1)
             keys = self._route(message)
             if keys:
                 self.sink.deliver(post, keys)
@@ -342,35 +394,14 @@ class XSource(Source):
 
     def _fill_gap(self, since: dict[str, str | None]) -> None:
         """Recent search for what each query may have missed while disconnected."""
-        assert self.client is not None
+        assert self.search is not None
         for key, since_id in since.items():
-            if key not in self._desired or self._halted() or len(key) > SEARCH_QUERY_LIMIT:
+            if key not in self._desired or self._halted():
                 continue
-            posts: list[Post] = []
-            next_token: str | None = None
-            try:
-                # Without a stored post there is nothing to fill from: take the latest page, as a backfill does.
-                # With one, follow ``next_token`` through the older pages down to ``since_id``.
-                for _ in range(GAP_FILL_MAX_PAGES if since_id else 1):
-                    page = self.client.search_recent(
-                        key, max_results=100 if since_id else 10, since_id=since_id, next_token=next_token
-                    )
-                    found = posts_from_page(page, self.drop_invalid)
-                    self.sink.count_reads(len(found))
-                    posts += found
-                    next_token = (page.get("meta") or {}).get("next_token")
-                    if not next_token or self._halted():
-                        break
-                else:
-                    if since_id:
-                        log.warning("gap fill of %r stopped after %d pages", key, GAP_FILL_MAX_PAGES)
-            except RateLimited:
-                log.warning("gap fill stopped: recent search is rate limited")
-                self._deliver_gap(key, posts)
-                return
-            except (SourceError, DecodeError, httpx.HTTPError) as exc:
-                log.warning("gap fill of %r failed: %s", key, exc)
+            posts, rate_limited = self.search.fill_gap(key, since_id)
             self._deliver_gap(key, posts)
+            if rate_limited:
+                return
 
     def _deliver_gap(self, key: str, posts: list[Post]) -> None:
         for post in reversed(posts):  # oldest first, like the stream

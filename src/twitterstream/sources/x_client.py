@@ -1,4 +1,4 @@
-"""HTTP calls to the X API v2: stream rules, the filtered stream, recent search.
+"""HTTP calls to the X API v2: stream rules, the filtered stream, recent search, usage.
 
 Only the calls and the mapping of X's error answers onto the :mod:`sources.base` error tree live here;
 the loops that use them are in :mod:`sources.x`.
@@ -20,6 +20,9 @@ from twitterstream.sources.x_payload import EXPANSIONS, MEDIA_FIELDS, TWEET_FIEL
 RULES_PATH = "/2/tweets/search/stream/rules"
 STREAM_PATH = "/2/tweets/search/stream"
 SEARCH_PATH = "/2/tweets/search/recent"
+USAGE_PATH = "/2/usage/tweets"
+#: The usage fields the cost guard reads (X's default answer may leave some out).
+USAGE_FIELDS = "project_usage,project_cap,cap_reset_day"
 FIELD_PARAMS = {
     "tweet.fields": TWEET_FIELDS,
     "expansions": EXPANSIONS,
@@ -110,6 +113,11 @@ class XClient:
         if next_token:
             params["next_token"] = next_token
         return self._call("GET", SEARCH_PATH, params=params)
+
+    # -- usage ------------------------------------------------------------------------------------
+    def get_usage(self) -> dict[str, Any]:
+        """The project's post reads this month and its cap (the raw answer; read it with ``parse_usage``)."""
+        return self._call("GET", USAGE_PATH, params={"days": "1", "usage.fields": USAGE_FIELDS})
 
     # -- stream -----------------------------------------------------------------------------------
     @contextmanager

@@ -27,7 +27,7 @@ class IngesterState:
 
     holder: str
     status: dict[str, Any]  # SourceStatus.to_json(): source, state, reason, retry_at, since
-    counters: dict[str, int]
+    counters: dict[str, float]
     heartbeat: float = field(default_factory=time.time)
     stopped: bool = False  # set by a clean stop, so that pages say so at once instead of after the silence
 

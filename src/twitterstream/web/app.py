@@ -17,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from twitterstream.config import Settings, load_settings
 from twitterstream.store import Store, StoreUnavailable, open_store
 from twitterstream.web import access, api, ops, views
-from twitterstream.web.context import get_settings, running_source, source_status, wake_ingester
+from twitterstream.web.context import get_settings, running_source, source_status, wake_ingester, x_usage
 from twitterstream.web.live import LiveHub
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     access.install(app)
     app.jinja_env.globals["source_status"] = lambda: source_status(app)
     app.jinja_env.globals["source_hint"] = lambda: _source_hint(settings, running_source(app))
+    app.jinja_env.globals["x_usage"] = x_usage
     return app
 
 

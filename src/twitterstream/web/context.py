@@ -100,7 +100,7 @@ def running_source(app: Flask) -> str:
 def source_status(app: Flask) -> dict[str, Any]:
     """What the ingester says about the source, in words (for pages, SSE and /readyz).
 
-    Always the keys of ``SourceStatus`` (source, state, reason, retry_at, since), plus ``counters`` and
+    Always the keys of ``SourceStatus`` (source, state, reason, retry_at, warning, since), plus ``counters`` and
     ``ingester``, in the words of :func:`ingester_health` (``running``, ``standby``, ``absent``, ``stopped``,
     ``silent``, ``unknown``), so that pages blame a missing ingester, not the service.
     """
@@ -132,9 +132,22 @@ def source_status(app: Flask) -> dict[str, Any]:
         "state": status.get("state"),
         "reason": status.get("reason", ""),
         "retry_at": status.get("retry_at"),
+        "warning": status.get("warning", ""),
         "since": status.get("since"),
         "counters": status.get("counters", {}),
         "ingester": ingester,
+    }
+
+
+def x_usage(status: dict[str, Any]) -> dict[str, Any] | None:
+    """The month's reads from X, against the cap, and their estimated cost (None unless the source is X)."""
+    counters = status.get("counters") or {}
+    if status.get("source") != "x" or "x_posts_read" not in counters:
+        return None
+    return {
+        "posts_read": int(counters.get("x_posts_read", 0)),
+        "post_cap": int(counters.get("x_post_cap", 0)) or None,
+        "estimated_spend_usd": round(float(counters.get("x_estimated_spend_usd", 0.0)), 2),
     }
 
 

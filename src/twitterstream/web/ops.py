@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from twitterstream.metrics import IngesterCollector, WebCollector, render
 from twitterstream.store import Store, StoreUnavailable
-from twitterstream.web.context import get_settings, ingester_health, source_status, this_app
+from twitterstream.web.context import get_settings, ingester_health, source_status, this_app, x_usage
 
 log = logging.getLogger(__name__)
 bp = Blueprint("ops", __name__)
@@ -80,9 +80,13 @@ def readyz() -> Any:
         store_words = f"unavailable: {store_failure(exc, get_settings().database_url)}"
         return jsonify(ready=False, store=store_words, source=None, ingester=ingester), 503
     status = source_status(app)
+    usage = x_usage(status)
     status.pop("counters", None)
     status["reason"] = without_store_address(str(status.get("reason") or ""), get_settings().database_url)
+    if usage is not None:
+        status["x_usage"] = usage
     ingester = ingester_health(app)
+    # Paused at X's post cap is still ready: the store answers and the stored posts are served.
     ready = ingester["state"] in READY_INGESTER_STATES
     return jsonify(ready=ready, store="ok", source=status, ingester=ingester), 200 if ready else 503
 

@@ -486,6 +486,8 @@
         // " — ", not brackets: a reason may end in brackets of its own ("(is this machine online?)")
         return { kind: "reconnecting", text: "Reconnecting to " + name + when + (reason ? " — " + reason : "") };
       }
+      case "paused": // X's monthly post cap: the reason says until when, in full
+        return { kind: "paused", text: reason || name + " reading is paused" };
       case "stopped": // the banner above says why, in full
         return { kind: "down", text: name.charAt(0).toUpperCase() + name.slice(1) + " is down" };
       default:
@@ -519,17 +521,23 @@
     const name = SOURCE_NAMES[status.source] || status.source || "The source";
     if (badge) {
       badge.className = "source-state state-" + String(status.state || "unknown").replace(/[^a-z]/g, "");
-      badge.title = status.reason || status.state || "";
+      badge.title = status.warning || status.reason || status.state || "";
       const word = badge.querySelector(".state-word");
       if (word) word.textContent = INGESTER_WORDS[status.ingester] || BADGE_WORDS[status.state] || status.state || "";
     }
     if (banner) {
-      const down = status.state === "stopped";
-      banner.hidden = !down;
-      if (down) {
+      const kind = status.state === "stopped" ? "down" : status.state === "paused" ? "paused" : status.warning ? "warning" : "";
+      banner.hidden = !kind;
+      banner.className = "banner banner-source" + (kind ? " banner-" + kind : "");
+      if (kind === "down") {
         const subject = status.source === "replay" ? "The replay file" : name.charAt(0).toUpperCase() + name.slice(1);
         const words = INGESTER_WORDS[status.ingester] ? "No posts are arriving." : subject + " is not delivering posts.";
         banner.replaceChildren(text("strong", "", words), status.reason ? " " + status.reason : "");
+      } else if (kind === "paused") {
+        banner.replaceChildren(text("strong", "", (status.reason || name + " reading is paused") + "."),
+          " Posts already stored are still shown.");
+      } else if (kind === "warning") {
+        banner.replaceChildren(text("strong", "", name + ":"), " " + status.warning + ".");
       }
     }
     renderEmptyWhy(status);
