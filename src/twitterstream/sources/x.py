@@ -90,12 +90,11 @@ class XSource(Source):
         self._refused: dict[str, str] = {}
         self._resumed: dict[str, str | None] = {}  # query key -> newest stored post id, to fill at connect
         guard = guard or CostGuard(settings.x_monthly_post_cap, settings.x_price_per_post)
-        self.usage = UsageWatch(guard, self._read_usage, sink, self._cap_reached, self._usage_changed)
-        self.search = (
-            RecentSearch(self.client, self.usage, settings.recent_window_seconds, self.drop_invalid)
-            if self.client
-            else None
-        )
+        self._report_lock = threading.RLock()
+        read_usage = self.client.get_usage if self.client else dict
+        self.usage = UsageWatch(guard, read_usage, sink, lambda: self._interrupt(on_purpose=True), self._usage_changed)
+        window = settings.recent_window_seconds
+        self.search = RecentSearch(self.client, self.usage, window, self.drop_invalid) if self.client else None
 
     # -- the ingester's side --------------------------------------------------------------------
     def set_watched(self, queries: Mapping[str, Query]) -> None:
@@ -165,10 +164,6 @@ class XSource(Source):
         self._interrupt()
 
     # -- cost guard -------------------------------------------------------------------------------
-    def _read_usage(self) -> dict[str, object]:
-        assert self.client is not None
-        return self.client.get_usage()
-
     def _usage_loop(self) -> None:
         """Re-read X's figures every ``X_USAGE_CHECK_SECONDS`` (and just after the cap's reset day)."""
         while not self._halted():
@@ -181,16 +176,18 @@ class XSource(Source):
                 self._set_fatal(exc)
                 return
 
-    def _cap_reached(self) -> None:
-        self._interrupt(on_purpose=True)
-
     def _usage_changed(self) -> None:
         with self._cond:
             self._cond.notify_all()
-        if self.status.state == SourceState.CONNECTED:
-            self.report(SourceState.CONNECTED, warning=self.usage.warning)
-        elif self.status.state == SourceState.PAUSED and not self.usage.guard.allow_read():
-            self._report_paused()  # newer figures
+        with self._report_lock:  # the stream loop may be reporting another state meanwhile
+            if self.status.state == SourceState.CONNECTED:
+                self.report(SourceState.CONNECTED, warning=self.usage.warning)
+            elif self.status.state == SourceState.PAUSED and not self.usage.guard.allow_read():
+                self._report_paused()  # newer figures
+
+    def report(self, state: SourceState, reason: str = "", retry_at: float | None = None, warning: str = "") -> None:
+        with self._report_lock:
+            super().report(state, reason, retry_at, warning)
 
     def _pause(self) -> None:
         """Wait, reading nothing, until the cap resets (a usage check or the reset day wakes us)."""
