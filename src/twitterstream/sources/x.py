@@ -127,10 +127,7 @@ class XSource(Source):
             return
         watcher = threading.Thread(target=self._forward_stop, args=(stop,), daemon=True, name="x-stop")
         watcher.start()
-        try:
-            self.usage.check()  # before any stream or search: a project already at its cap reads nothing
-        except AuthRejected as exc:
-            self._set_fatal(exc)
+        if not self._check_usage():  # before any stream or search: a project already at its cap reads nothing
             return
         usage = threading.Thread(target=self._usage_loop, daemon=True, name="x-usage")
         usage.start()
@@ -168,13 +165,16 @@ class XSource(Source):
         """Re-read X's figures every ``X_USAGE_CHECK_SECONDS`` (and just after the cap's reset day)."""
         while not self._halted():
             self._wait(lambda: False, self.usage.seconds_to_next_check(self.settings.x_usage_check_seconds))
-            if self._halted():
+            if self._halted() or not self._check_usage():
                 return
-            try:
-                self.usage.check()
-            except AuthRejected as exc:
-                self._set_fatal(exc)
-                return
+
+    def _check_usage(self) -> bool:
+        """Read X's usage figures; False when X refused the token (fatal: every call would be refused)."""
+        try:
+            self.usage.check()
+        except AuthRejected as exc:
+            self._set_fatal(exc)
+        return not self._fatal
 
     def _usage_changed(self) -> None:
         with self._cond:
@@ -281,7 +281,7 @@ class XSource(Source):
                         gap_since = {**self._resumed, **(gap_since or {})}
                         self._resumed = {}
                     if gap_since:
-                        self._start_gap_fill(gap_since)
+                        threading.Thread(target=self._fill_gap, args=(gap_since,), daemon=True).start()
                     gap_since = None
                     self._read(connection, policy)
                 delay = 0.0
@@ -385,10 +385,6 @@ class XSource(Source):
         log.warning("X stream error %s: %s", kind, detail)
         return f"X disconnected the stream ({kind})"
 
-    def _start_gap_fill(self, since: dict[str, str | None]) -> None:
-        thread = threading.Thread(target=self._fill_gap, args=(since,), daemon=True, name="x-gap-fill")
-        thread.start()
-
     def _fill_gap(self, since: dict[str, str | None]) -> None:
         """Recent search for what each query may have missed while disconnected."""
         assert self.search is not None
@@ -396,11 +392,8 @@ class XSource(Source):
             if key not in self._desired or self._halted():
                 continue
             posts, rate_limited = self.search.fill_gap(key, since_id)
-            self._deliver_gap(key, posts)
+            for post in reversed(posts):  # oldest first, like the stream
+                self.sink.deliver(post, [key])
+            log.info("gap fill of %r: %d post(s)", key, len(posts))
             if rate_limited:
                 return
-
-    def _deliver_gap(self, key: str, posts: list[Post]) -> None:
-        for post in reversed(posts):  # oldest first, like the stream
-            self.sink.deliver(post, [key])
-        log.info("gap fill of %r: %d post(s)", key, len(posts))
