@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import httpx
 
+from twitterstream.errors import DecodeError
 from twitterstream.models import Post
 from twitterstream.sources.errors import RateLimited, SourceError
 from twitterstream.sources.identifiers import InvalidPost
@@ -73,7 +74,7 @@ class RecentSearch:
             return []
         try:
             posts = posts_from_page(self.client.search_recent(query_key, max_results=limit), self.invalid)
-        except (SourceError, httpx.HTTPError) as exc:
+        except (SourceError, DecodeError, httpx.HTTPError) as exc:
             log.warning("backfill of %r failed: %s", query_key, exc)
             return []
         self.usage.count(len(posts))
@@ -105,6 +106,6 @@ class RecentSearch:
         except RateLimited:
             log.warning("gap fill stopped: recent search is rate limited")
             return posts, True
-        except (SourceError, httpx.HTTPError) as exc:
+        except (SourceError, DecodeError, httpx.HTTPError) as exc:
             log.warning("gap fill of %r failed: %s", query_key, exc)
         return posts, False
