@@ -265,7 +265,7 @@ class RedisStore(Store):
         mark = after
         while len(posts) < limit:
             want = limit - len(posts)
-            args = [repr(mark.at) if mark else "", mark.post_key if mark else "", _score(until), want]
+            args: list[str | int] = [repr(mark.at) if mark else "", mark.post_key if mark else "", _score(until), want]
             flat = cast(list[bytes], self._page(keys=[_latest(query_key)], args=args))
             page = [(flat[i].decode(), float(flat[i + 1])) for i in range(0, len(flat), 2)]
             if floor is not None:
