@@ -51,7 +51,8 @@ def wall() -> Response:
     try:
         query = read_query(request.args.get("q"), running_source(this_app()))
     except QueryError as exc:
-        message = f"{exc.message} (the embedded wall's address is /embed?q=QUERY)"
+        where = f" (at position {exc.position})" if exc.position else ""
+        message = f"{exc.message}{where}. The embedded wall's address is /embed?q=QUERY"
         return make_response(render_template("error.html", message=message), 400)
     store = get_store()
     store.watch(query.key, query.text, PAGE_VIEW_HOLDER, 0, settings.watch_grace_seconds)
