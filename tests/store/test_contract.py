@@ -57,6 +57,7 @@ def test_post_round_trips_every_field(any_store: Store) -> None:
         mentions=("bob",),
         urls=("https://t.co/x", "https://example.com/"),
         media_types=("photo",),
+        media_urls=("https://img.example/7.jpg",),
         reply_to=("9",),
         extra={"cid": "abc"},
     )
