@@ -61,10 +61,16 @@ _SCHEMAS: dict[str, Any] = {
     },
     "Results": {
         "type": "object",
-        "required": ["query", "source", "posts"],
+        "required": ["query", "source", "watching_since", "posts"],
         "properties": {
             "query": {"type": "string", "description": "The query in canonical form."},
             "source": {"type": "string", "description": "The source the ingester runs."},
+            "watching_since": {
+                "type": "string",
+                "format": "date-time",
+                "description": "When the query began to be watched (RFC 3339, UTC): an empty page of a query "
+                "watched for a moment means wait, or open the stream.",
+            },
             "posts": {"type": "array", "items": _ref("Post"), "description": "Newest first."},
         },
     },
