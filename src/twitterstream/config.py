@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -25,6 +26,8 @@ DEMO_REPLAY_FILE = str(Path(__file__).parent / "data" / "demo.jsonl")
 DEFAULT_METRICS_ALLOW = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+#: One origin of TWITTERSTREAM_FRAME_ANCESTORS: 'self', or scheme://host[:port] (host may start with "*.").
+_FRAME_ANCESTOR = re.compile(r"'self'|https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:(\d{1,5}|\*))?")
 
 
 class ConfigError(TwitterStreamError, ValueError):
@@ -101,6 +104,8 @@ class Settings:
     read_timeout: float = 10.0
     #: ``serve``/``ingest``: open connections at most (live streams included); more wait to be accepted.
     max_connections: int = 5000
+    #: Origins allowed to show the embeddable wall (/embed) in an iframe (CSP frame-ancestors); none by default.
+    frame_ancestors: tuple[str, ...] = ()
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -156,6 +161,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         x_usage_check_seconds=_number(get("X_USAGE_CHECK_SECONDS", "900"), "X_USAGE_CHECK_SECONDS"),
         x_monthly_post_cap=_whole(get("X_MONTHLY_POST_CAP"), "X_MONTHLY_POST_CAP"),
         x_price_per_post=_number(get("X_PRICE_PER_POST", "0.005"), "X_PRICE_PER_POST"),
+        frame_ancestors=_origins(get("TWITTERSTREAM_FRAME_ANCESTORS"), "TWITTERSTREAM_FRAME_ANCESTORS"),
     )
     if settings.read_timeout <= 0:
         raise ConfigError(f"TWITTERSTREAM_READ_TIMEOUT={settings.read_timeout:g} must be more than 0 seconds")
@@ -213,6 +219,15 @@ def _whole(value: str, name: str) -> int | None:
     if number != int(number):
         raise ConfigError(f"{name}={value!r} must be a whole number")
     return int(number)
+
+
+def _origins(value: str, name: str) -> tuple[str, ...]:
+    """Space-separated origins for a CSP source list; anything else (a ';' above all) is refused."""
+    origins = tuple(value.split())
+    for origin in origins:
+        if not _FRAME_ANCESTOR.fullmatch(origin):
+            raise ConfigError(f"{name}: {origin!r} is not an origin such as https://example.com (or 'self')")
+    return origins
 
 
 def _flag(value: str, name: str) -> bool:

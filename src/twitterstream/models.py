@@ -43,6 +43,7 @@ class Post:
     cashtags: tuple[str, ...] = ()  # without '$'
     urls: tuple[str, ...] = ()  # every form of every link: t.co and expanded, facet and card URIs
     media_types: tuple[str, ...] = ()  # subset of "photo", "video", "animated_gif"
+    media_urls: tuple[str, ...] = ()  # the attached pictures and videos (or their previews), where known
     reply_to: tuple[str, ...] = ()  # ids and usernames of the users replied to (for ``to:``)
     quoted_text: str = ""  # X stream rules also match the text of a quoted post
     sensitive: bool = False  # adult-content label / possibly_sensitive / Mastodon sensitive
@@ -81,6 +82,7 @@ class Post:
             cashtags=list(self.cashtags),
             urls=list(self.urls),
             media_types=list(self.media_types),
+            media_urls=list(self.media_urls),
             reply_to=list(self.reply_to),
             quoted_text=self.quoted_text,
             sensitive=self.sensitive,
@@ -107,6 +109,7 @@ class Post:
             cashtags=tuple(record.get("cashtags", ())),
             urls=tuple(record.get("urls", ())),
             media_types=tuple(record.get("media_types", ())),
+            media_urls=tuple(record.get("media_urls", ())),
             reply_to=tuple(record.get("reply_to", ())),
             quoted_text=record.get("quoted_text", ""),
             sensitive=record.get("sensitive", False),

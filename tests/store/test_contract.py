@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
-from helpers import make_post
-from twitterstream.store import Store
+import pytest
+
+from helpers import BASE_TIME, make_post
+from twitterstream.store import Store, UnknownPost
 
 
 def test_saving_a_post_twice_stores_it_once(any_store: Store) -> None:
@@ -54,6 +57,7 @@ def test_post_round_trips_every_field(any_store: Store) -> None:
         mentions=("bob",),
         urls=("https://t.co/x", "https://example.com/"),
         media_types=("photo",),
+        media_urls=("https://img.example/7.jpg",),
         reply_to=("9",),
         extra={"cid": "abc"},
     )
@@ -236,3 +240,75 @@ def test_state_setdefault_keeps_the_first_value_and_every_racer_gets_it(any_stor
         thread.join()
     assert len(kept) == 8 and len(set(kept)) == 1
     assert any_store.get_state("raced") == kept[0]
+
+
+# -- paging: before=, feeds and export read a query's posts page by page ---------------------------------------
+
+
+def _walk(store: Store, key: str, limit: int, **window: object) -> list[str]:
+    """Every page of ``key`` by posts_before, each cursor the last id of the page before."""
+    seen: list[str] = []
+    before = None
+    while True:
+        page = store.posts_before(key, before, limit, **window)  # type: ignore[arg-type]
+        seen += [p.id for p in page]
+        if len(page) < limit:
+            return seen
+        before = page[-1].id
+
+
+@pytest.mark.parametrize("limit", [1, 3, 100])
+def test_walking_pages_visits_every_post_once_newest_first_as_latest_orders_them(any_store: Store, limit: int) -> None:
+    # Ties on the post's time (several posts in one second) are where a time-only cursor loses posts.
+    posts = [make_post(n, seconds=(n // 3) + 1) for n in range(1, 11)]
+    posts.append(make_post("did:plc:abc*?[x]/3k2", source="bluesky", seconds=2))  # colons and glob characters
+    for post in reversed(posts):
+        any_store.save_post(post, ["q"])
+    expected = [p.id for p in any_store.latest("q", 100)]
+    assert len(expected) == 11
+    assert _walk(any_store, "q", limit) == expected
+
+
+def test_a_page_after_a_cursor_ignores_posts_that_arrived_meanwhile(any_store: Store) -> None:
+    for n in range(1, 7):
+        any_store.save_post(make_post(n), ["q"])
+    first = any_store.posts_before("q", None, 3)
+    any_store.save_post(make_post(100), ["q"])  # newer: the top of the next walk, not this one
+    assert [p.id for p in any_store.posts_before("q", first[-1].id, 3)] == ["3", "2", "1"]
+
+
+def test_paging_before_an_unknown_post_says_so(any_store: Store) -> None:
+    any_store.save_post(make_post(1), ["q"])
+    any_store.save_post(make_post(2), ["other"])
+    with pytest.raises(UnknownPost):
+        any_store.posts_before("q", "999", 10)
+    with pytest.raises(UnknownPost):  # stored, but not a match of this query
+        any_store.posts_before("q", "2", 10)
+
+
+def test_a_page_mark_outlives_the_deletion_of_its_post(any_store: Store) -> None:
+    for n in range(1, 6):
+        any_store.save_post(make_post(n), ["q"])
+    page, mark = any_store.posts_page("q", 2)
+    assert [p.id for p in page] == ["5", "4"]
+    any_store.delete_post("x:4")
+    rest, end = any_store.posts_page("q", 10, mark)
+    assert [p.id for p in rest] == ["3", "2", "1"]
+    assert any_store.posts_page("q", 10, end) == ([], None)
+
+
+def test_since_is_inclusive_and_until_exclusive(any_store: Store) -> None:
+    for n in range(1, 11):
+        any_store.save_post(make_post(n), ["q"])
+    since, until = BASE_TIME + timedelta(seconds=3), BASE_TIME + timedelta(seconds=8)
+    window = {"since": since, "until": until}
+    assert [p.id for p in any_store.posts_before("q", None, 100, **window)] == ["7", "6", "5", "4", "3"]
+    assert _walk(any_store, "q", 2, **window) == ["7", "6", "5", "4", "3"]
+    assert [p.id for p in any_store.iter_posts("q", 2, since=since)] == ["10", "9", "8", "7", "6", "5", "4", "3"]
+
+
+def test_iter_posts_reads_every_post_in_batches(any_store: Store) -> None:
+    any_store.save_matches([(make_post(n), ["q"]) for n in range(1, 1001)])
+    ids = [p.id for p in any_store.iter_posts("q", batch=64)]
+    assert ids == [str(n) for n in range(1000, 0, -1)]
+    assert list(any_store.iter_posts("nothing stored")) == []

@@ -111,6 +111,7 @@ def post_from_record(did: str, rkey: str, cid: str, record: dict[str, Any], time
         hashtags.extend(str(tag).lstrip("#") for tag in tags if tag)
 
     media_types: list[str] = []
+    media_urls: list[str] = []
     is_quote = False
     raw_embed = record.get("embed")
     embed: dict[str, Any] = raw_embed if isinstance(raw_embed, dict) else {}
@@ -125,6 +126,8 @@ def post_from_record(did: str, rkey: str, cid: str, record: dict[str, Any], time
             is_quote = True
         if embed_type in _MEDIA_TYPES:
             media_types.append(_MEDIA_TYPES[embed_type])
+        if embed_type == "app.bsky.embed.images":
+            media_urls = _image_urls(did, embed.get("images"))
         elif embed_type == "app.bsky.embed.external":
             uri = (embed.get("external") or {}).get("uri")
             if uri and uri not in urls:
@@ -161,10 +164,23 @@ def post_from_record(did: str, rkey: str, cid: str, record: dict[str, Any], time
         mentions=tuple(dict.fromkeys(mentions)) if mentions else (),
         urls=tuple(urls) if urls else (),
         media_types=tuple(media_types) if media_types else (),
+        media_urls=tuple(media_urls),
         reply_to=reply_to,
         sensitive=adult,
         extra=extra,
     )
+
+
+def _image_urls(did: str, images: Any) -> list[str]:
+    """The public CDN's full-size URL of each image blob of an images embed."""
+    urls = []
+    for image in images if isinstance(images, list) else ():
+        blob = image.get("image") if isinstance(image, dict) else None
+        ref = blob.get("ref") if isinstance(blob, dict) else None
+        cid = ref.get("$link") if isinstance(ref, dict) else None
+        if isinstance(cid, str) and cid.isalnum():
+            urls.append(f"https://cdn.bsky.app/img/feed_fullsize/plain/{did}/{cid}@jpeg")
+    return urls
 
 
 def _adult(labels: Any) -> bool:

@@ -86,6 +86,11 @@ def post_from_status(status: dict[str, Any]) -> Post:
             _MEDIA_TYPES[m["type"]] for m in inner.get("media_attachments") or () if m.get("type") in _MEDIA_TYPES
         )
     )
+    media_urls = [
+        str(m.get("url") or m.get("remote_url"))
+        for m in inner.get("media_attachments") or ()
+        if isinstance(m, dict) and (m.get("url") or m.get("remote_url"))
+    ]
     reply_account = inner.get("in_reply_to_account_id")
     return Post(
         id=status_id,
@@ -105,6 +110,7 @@ def post_from_status(status: dict[str, Any]) -> Post:
         hashtags=tuple(str(t["name"]) for t in inner.get("tags") or () if t.get("name")),
         mentions=tuple(mentions),
         urls=tuple(urls),
+        media_urls=tuple(media_urls),
         media_types=tuple(media_types),
         reply_to=(str(reply_account),) if reply_account else (),
         sensitive=bool(inner.get("sensitive")),

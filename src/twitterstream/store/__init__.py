@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from twitterstream.store.base import Event, EventKind, Store, StoreUnavailable, Watch, cursor_order
+from twitterstream.store.base import (
+    Event,
+    EventKind,
+    PageMark,
+    Store,
+    StoreUnavailable,
+    UnknownPost,
+    Watch,
+    cursor_order,
+)
 
 __all__ = [
     "Event",
     "EventKind",
+    "PageMark",
     "Store",
     "StoreUnavailable",
+    "UnknownPost",
     "Watch",
     "cursor_order",
     "default_sqlite_file",

@@ -8,8 +8,9 @@ it has seen and asks for what came after. Cursors are opaque strings; ``Event.or
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -55,6 +56,19 @@ class Watch:
     expires_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class PageMark:
+    """Where a page of a query's posts ended: the last post's stored time and key. The next page starts
+    after it, in the order of :meth:`Store.latest`, even if that post has been deleted meanwhile."""
+
+    at: float  # the post's time as stored (epoch seconds)
+    post_key: str
+
+
+class UnknownPost(TwitterStreamError, LookupError):
+    """A paging cursor names a post that is not among the query's stored posts."""
+
+
 def cursor_order(cursor: str) -> tuple[int, int]:
     """Sortable form of a cursor: ``"12"`` (SQLite) or ``"1700000000000-3"`` (Redis stream id)."""
     head, _, tail = cursor.partition("-")
@@ -93,6 +107,57 @@ class Store(ABC):
     @abstractmethod
     def latest(self, query_key: str, limit: int = 10) -> list[Post]:
         """The newest ``limit`` matches of a query, newest first (by the post's time)."""
+
+    # -- paging (feeds, export, ``before=``) ----------------------------------------------------------
+    @abstractmethod
+    def page_mark(self, query_key: str, post_id: str) -> PageMark | None:
+        """Where the stored post ``post_id`` (a post id, not a key) sits among a query's posts, or None.
+
+        Looks through the query's stored posts (at most ``keep_per_query`` of them in a running app).
+        """
+
+    @abstractmethod
+    def posts_page(
+        self,
+        query_key: str,
+        limit: int,
+        after: PageMark | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> tuple[list[Post], PageMark | None]:
+        """Up to ``limit`` of a query's posts that come after ``after`` (from the newest when None), in the
+        order of :meth:`latest`, posted at ``since`` or later and before ``until``; and the mark to pass for
+        the next page (None once nothing is left). Fewer than ``limit`` posts means nothing is left."""
+
+    def posts_before(
+        self,
+        query_key: str,
+        before_post_id: str | None,
+        limit: int,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Post]:
+        """The page of a query's posts just older than the post ``before_post_id`` (from the newest when None).
+
+        Raises :class:`UnknownPost` when that post is not among the query's stored posts.
+        """
+        mark = None
+        if before_post_id is not None:
+            mark = self.page_mark(query_key, before_post_id)
+            if mark is None:
+                raise UnknownPost(before_post_id)
+        return self.posts_page(query_key, limit, mark, since, until)[0]
+
+    def iter_posts(
+        self, query_key: str, batch: int = 500, since: datetime | None = None, until: datetime | None = None
+    ) -> Iterator[Post]:
+        """Every stored post of a query, newest first, read ``batch`` at a time (memory stays constant)."""
+        mark: PageMark | None = None
+        while True:
+            posts, mark = self.posts_page(query_key, batch, mark, since, until)
+            yield from posts
+            if mark is None or len(posts) < batch:
+                return
 
     # -- the live channel (the web reads) --------------------------------------------------------
     @abstractmethod

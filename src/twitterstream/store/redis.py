@@ -22,6 +22,7 @@ import functools
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import orjson
@@ -30,7 +31,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from twitterstream.models import Post
-from twitterstream.store.base import Event, EventKind, Store, StoreUnavailable, Watch
+from twitterstream.store.base import Event, EventKind, PageMark, Store, StoreUnavailable, Watch
 
 T = TypeVar("T")
 
@@ -62,6 +63,28 @@ for i = 1, n do
 end
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 return newly
+"""
+
+_PAGE = """
+-- KEYS[1] a query's sorted set (newest first = ZREVRANGE order, as latest() reads it)
+-- ARGV: mark score or '', mark member, until or '' (exclusive), count
+-- Returns member, score, member, score... of the page: one script, so a concurrent write cannot shift it.
+local key, start = KEYS[1], 0
+if ARGV[1] ~= '' then
+  local score = redis.call('ZSCORE', key, ARGV[2])
+  if score and tonumber(score) == tonumber(ARGV[1]) then
+    start = redis.call('ZREVRANK', key, ARGV[2]) + 1
+  else  -- the mark's post is gone: count what sorts before where it was
+    start = redis.call('ZCOUNT', key, '(' .. ARGV[1], '+inf')
+    for _, member in ipairs(redis.call('ZRANGEBYSCORE', key, ARGV[1], ARGV[1])) do
+      if member >= ARGV[2] then start = start + 1 end
+    end
+  end
+end
+if ARGV[3] ~= '' then
+  start = math.max(start, redis.call('ZCOUNT', key, ARGV[3], '+inf'))
+end
+return redis.call('ZREVRANGE', key, start, start + tonumber(ARGV[4]) - 1, 'WITHSCORES')
 """
 
 _LOCK = """
@@ -103,6 +126,10 @@ def _guard(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
+def _score(moment: datetime | None) -> str:
+    return repr(moment.timestamp()) if moment is not None else ""
+
+
 def _qid(query_key: str) -> str:
     return hashlib.sha1(query_key.encode()).hexdigest()[:16]
 
@@ -141,6 +168,7 @@ class RedisStore(Store):
         self._save = self._redis.register_script(_SAVE)
         self._lock = self._redis.register_script(_LOCK)
         self._unlock = self._redis.register_script(_UNLOCK)
+        self._page = self._redis.register_script(_PAGE)
 
     # -- posts ----------------------------------------------------------------------------------
     def save_post(self, post: Post, query_keys: Iterable[str]) -> list[str]:
@@ -207,6 +235,50 @@ class RedisStore(Store):
             return []
         records = cast(list[bytes | None], self._redis.mget([b"ts:post:" + m for m in members]))
         return [Post.from_record(orjson.loads(r)) for r in records if r is not None]
+
+    # -- paging --------------------------------------------------------------------------------------
+    @_guard
+    def page_mark(self, query_key: str, post_id: str) -> PageMark | None:
+        # A post key is "source:id" (a source name has no colon); scan the query's set for that id.
+        pattern = "*:" + "".join("\\" + c if c in "*?[]\\" else c for c in post_id)
+        found = [
+            (float(score), member.decode())
+            for member, score in self._redis.zscan_iter(_latest(query_key), match=pattern, count=1000)
+            if member.decode().partition(":")[2] == post_id
+        ]
+        if not found:
+            return None
+        at, key = max(found)
+        return PageMark(at, key)
+
+    @_guard
+    def posts_page(
+        self,
+        query_key: str,
+        limit: int,
+        after: PageMark | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> tuple[list[Post], PageMark | None]:
+        floor = since.timestamp() if since is not None else None
+        posts: list[Post] = []
+        mark = after
+        while len(posts) < limit:
+            want = limit - len(posts)
+            args: list[str | int] = [repr(mark.at) if mark else "", mark.post_key if mark else "", _score(until), want]
+            flat = cast(list[bytes], self._page(keys=[_latest(query_key)], args=args))
+            page = [(flat[i].decode(), float(flat[i + 1])) for i in range(0, len(flat), 2)]
+            if floor is not None:
+                page = [(member, at) for member, at in page if at >= floor]
+            if not page:
+                return posts, (mark if posts else None)
+            records = cast(list[bytes | None], self._redis.mget([f"ts:post:{m}" for m, _ in page]))
+            # A post whose record expired (a day after it was saved) is skipped, as latest() does.
+            posts += [Post.from_record(orjson.loads(r)) for r in records if r is not None]
+            mark = PageMark(page[-1][1], page[-1][0])
+            if len(page) < want:
+                break
+        return posts, mark
 
     # -- live channel -----------------------------------------------------------------------------
     @_guard

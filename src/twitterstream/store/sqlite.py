@@ -17,13 +17,14 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from twitterstream.models import Post
-from twitterstream.store.base import Event, EventKind, Store, StoreUnavailable, Watch
+from twitterstream.store.base import Event, EventKind, PageMark, Store, StoreUnavailable, Watch
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS posts (
@@ -262,6 +263,47 @@ class SQLiteStore(Store):
                 (query_key, limit),
             ).fetchall()
         return [Post.from_record(orjson.loads(r[0])) for r in rows]
+
+    # -- paging --------------------------------------------------------------------------------------
+    def page_mark(self, query_key: str, post_id: str) -> PageMark | None:
+        # A post key is "source:id" (a source name has no colon; an id may: Bluesky's "did:plc:.../rkey").
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT created_at, post_key FROM matches WHERE query_key = ? "
+                "AND substr(post_key, instr(post_key, ':') + 1) = ? ORDER BY created_at DESC, post_key DESC LIMIT 1",
+                (query_key, post_id),
+            ).fetchone()
+        return PageMark(row[0], row[1]) if row else None
+
+    def posts_page(
+        self,
+        query_key: str,
+        limit: int,
+        after: PageMark | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> tuple[list[Post], PageMark | None]:
+        where = ["m.query_key = ?"]
+        params: list[Any] = [query_key]
+        if after is not None:  # (created_at, post_key) below the mark, in latest()'s order
+            where.append("m.created_at <= ? AND (m.created_at < ? OR m.post_key < ?)")
+            params += [after.at, after.at, after.post_key]
+        if since is not None:
+            where.append("m.created_at >= ?")
+            params.append(since.timestamp())
+        if until is not None:
+            where.append("m.created_at < ?")
+            params.append(until.timestamp())
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT m.created_at, m.post_key, p.record FROM matches m JOIN posts p ON p.key = m.post_key "
+                f"WHERE {' AND '.join(where)} ORDER BY m.created_at DESC, m.post_key DESC LIMIT ?",
+                (*params, limit),
+            ).fetchall()
+        if not rows:
+            return [], None
+        posts = [Post.from_record(orjson.loads(record)) for _, _, record in rows]
+        return posts, PageMark(rows[-1][0], rows[-1][1])
 
     # -- live channel -----------------------------------------------------------------------------
     def head_cursor(self, query_key: str) -> str:

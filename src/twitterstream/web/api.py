@@ -9,9 +9,9 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from twitterstream.models import format_time
+from twitterstream.models import Post, format_time
 from twitterstream.query import Query, QueryError
-from twitterstream.store import Event, EventKind, Store, cursor_order
+from twitterstream.store import Event, EventKind, Store, UnknownPost, cursor_order
 from twitterstream.web.context import (
     PAGE_VIEW_HOLDER,
     get_hub,
@@ -29,6 +29,8 @@ from twitterstream.web.queries import read_query
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 MAX_LIMIT = 100
+#: Longest post id accepted in ``before`` (X ids are 19 digits, Bluesky's did/rkey about 60 characters).
+MAX_POST_ID = 256
 
 
 class BadRequest(Exception):
@@ -66,7 +68,7 @@ def results() -> Any:
     store = get_store()
     store.watch(query.key, query.text, PAGE_VIEW_HOLDER, 0, get_settings().watch_grace_seconds)
     wake_ingester(this_app())
-    posts = store.latest(query.key, limit)
+    posts = _page(store, query, limit)
     since = next((w.since for w in store.watched() if w.key == query.key), time.time())
     return jsonify(
         query=query.key,
@@ -75,6 +77,21 @@ def results() -> Any:
         watching_since=format_time(datetime.fromtimestamp(since, UTC)),
         posts=[p.to_json() for p in posts],
     )
+
+
+def _page(store: Store, query: Query, limit: int) -> list[Post]:
+    """The latest posts, or with ``before=<post id>`` the page just older than that post (paging)."""
+    before = request.args.get("before")
+    if before is None:
+        return store.latest(query.key, limit)
+    if not before or len(before) > MAX_POST_ID or not before.isprintable() or any(c.isspace() for c in before):
+        raise BadRequest(f"before must be the id of a post of these results, as the API gives it (got {before!r})")
+    try:
+        return store.posts_before(query.key, before, limit)
+    except UnknownPost:
+        raise BadRequest(
+            f"before={before!r} is not a stored post of {query.key!r}: page with the id of the last post of a page"
+        ) from None
 
 
 @bp.get("/pace")

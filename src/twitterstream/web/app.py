@@ -16,8 +16,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from twitterstream.config import Settings, load_settings
 from twitterstream.store import Store, StoreUnavailable, open_store
-from twitterstream.web import access, api, ops, views
+from twitterstream.web import access, api, embed_wall, feeds, openapi, ops, views
 from twitterstream.web.context import get_settings, running_source, source_status, wake_ingester, x_usage
+from twitterstream.web.cors import init_cors
 from twitterstream.web.live import LiveHub
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,9 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config.get("ROLE") != "ingest":  # the ingester's port serves operations endpoints only
         app.register_blueprint(views.bp)
         app.register_blueprint(api.bp)
+        for blueprint in (feeds.bp, embed_wall.bp, openapi.bp):  # posts going out: feeds, export, embed, docs
+            app.register_blueprint(blueprint)
+        init_cors(app)
     csrf.exempt(api.bp)
     csrf.exempt(ops.bp)
     _register_errors(app)

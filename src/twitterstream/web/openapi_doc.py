@@ -1,0 +1,244 @@
+"""The OpenAPI 3.1 description of the public ``/api/v1`` routes (served at ``/api/v1/openapi.json``).
+
+Kept true by the tests: they validate it, check real answers against its schemas and fuzz every route it
+describes. A route added to the public API is added here, with its parameters and answers.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from twitterstream.web.api import MAX_LIMIT, MAX_POST_ID
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_NULLABLE_STRING = {"type": ["string", "null"]}
+
+_SCHEMAS: dict[str, Any] = {
+    "Post": {
+        "type": "object",
+        "description": "One public post, normalised, whatever service it came from.",
+        "required": ["id", "source", "url", "text", "created_at", "author", "lang", "embed_html"],
+        "properties": {
+            "id": {"type": "string", "description": "The service's id of the post (paging cursor for `before`)."},
+            "source": {"type": "string", "examples": ["x", "bluesky", "mastodon"]},
+            "url": {"type": "string", "description": "The post on its service."},
+            "text": {"type": "string"},
+            "created_at": {"type": "string", "format": "date-time", "description": "RFC 3339, UTC, milliseconds."},
+            "author": {
+                "type": "object",
+                "required": ["id", "username", "name"],
+                "properties": {"id": {"type": "string"}, "username": _NULLABLE_STRING, "name": _NULLABLE_STRING},
+            },
+            "lang": _NULLABLE_STRING,
+            "embed_html": {**_NULLABLE_STRING, "description": "Sanitised embed HTML, or null until fetched."},
+        },
+    },
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["message", "position"],
+                "properties": {
+                    "message": {"type": "string", "description": "What is wrong, in words."},
+                    "position": {
+                        "type": ["integer", "null"],
+                        "description": "1-based position of the problem in the query, when there is one.",
+                    },
+                },
+            }
+        },
+    },
+    "Results": {
+        "type": "object",
+        "required": ["query", "source", "watching_since", "posts"],
+        "properties": {
+            "query": {"type": "string", "description": "The query in canonical form."},
+            "source": {"type": "string", "description": "The source the ingester runs."},
+            "watching_since": {
+                "type": "string",
+                "format": "date-time",
+                "description": "When the query began to be watched (RFC 3339, UTC): an empty page of a query "
+                "watched for a moment means wait, or open the stream.",
+            },
+            "posts": {"type": "array", "items": _ref("Post"), "description": "Newest first."},
+        },
+    },
+    "Pace": {
+        "type": "object",
+        "required": ["query", "per_minute", "last_minute"],
+        "properties": {
+            "query": {"type": "string"},
+            "per_minute": {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 30},
+            "last_minute": {"type": "integer", "minimum": 0},
+        },
+    },
+}
+
+_QUERY = {
+    "name": "q",
+    "in": "query",
+    "required": True,
+    "description": 'The query, in X\'s filtered-stream rule syntax (a word, #tag, @name, "phrase", operators).',
+    "schema": {"type": "string"},
+    "example": "#nyc -is:retweet",
+}
+_LIMIT = {
+    "name": "limit",
+    "in": "query",
+    "description": f"How many posts (1 to {MAX_LIMIT}).",
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10},
+}
+
+
+def _format(choices: list[str]) -> dict[str, Any]:
+    return {
+        "name": "format",
+        "in": "query",
+        "description": f"One of {', '.join(choices)}; an unknown format answers 400.",
+        "schema": {"type": "string", "enum": choices, "default": choices[0]},
+    }
+
+
+def _moment(name: str, meaning: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "description": f"ISO 8601 date or time (UTC when no offset is given): {meaning}.",
+        "schema": {"type": "string", "format": "date-time"},
+        "example": "2026-01-31T12:00:00Z",
+    }
+
+
+_BAD_REQUEST = _json(_ref("Error"), "Bad input: a missing or invalid query or parameter, with the reason.")
+_UNAVAILABLE = _json(_ref("Error"), "The store does not answer right now; retry in a moment.")
+_ERRORS = {"400": _BAD_REQUEST, "503": _UNAVAILABLE}
+
+_PATHS: dict[str, Any] = {
+    "/api/v1/results": {
+        "get": {
+            "operationId": "results",
+            "summary": "The latest posts of a query, newest first, page by page (asking starts watching it)",
+            "parameters": [
+                _QUERY,
+                _LIMIT,
+                {
+                    "name": "before",
+                    "in": "query",
+                    "description": "A post id from the previous page (its last): answers the next older page. "
+                    "Walking so visits every stored post of the query once. An id not among them answers 400.",
+                    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_POST_ID},
+                },
+            ],
+            "responses": {"200": _json(_ref("Results"), "The posts, newest first."), **_ERRORS},
+        }
+    },
+    "/api/v1/pace": {
+        "get": {
+            "operationId": "pace",
+            "summary": "Arrivals per minute over the last 30 minutes (oldest first) and in the last minute",
+            "parameters": [_QUERY],
+            "responses": {"200": _json(_ref("Pace"), "Counts of arrived posts."), **_ERRORS},
+        }
+    },
+    "/api/v1/stream": {
+        "get": {
+            "operationId": "stream",
+            "summary": "Live events of a query as Server-Sent Events (asking starts watching it)",
+            "description": "`event: post` (`id:` the post id, `data:` Post JSON), `event: embed`, `event: delete`, "
+            "`event: status`; `: keep-alive` comments. With `Last-Event-ID`, resumes after that post.",
+            "parameters": [
+                _QUERY,
+                _LIMIT,
+                {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}},
+                {"name": "last_event_id", "in": "query", "schema": {"type": "string"}},
+            ],
+            "responses": {
+                "200": {"description": "An endless event stream.", "content": {"text/event-stream": {}}},
+                **_ERRORS,
+            },
+        }
+    },
+    "/api/v1/feed": {
+        "get": {
+            "operationId": "feed",
+            "summary": "The newest posts of a query as an Atom 1.0 (default) or RSS 2.0 feed",
+            "description": "Answers `ETag` and `Last-Modified`; a request with `If-None-Match` or "
+            "`If-Modified-Since` of the current version answers 304 with no body. Polling keeps the query watched.",
+            "parameters": [
+                _QUERY,
+                _format(["atom", "rss"]),
+                {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
+            ],
+            "responses": {
+                "200": {
+                    "description": "The feed.",
+                    "headers": {
+                        "ETag": {"schema": {"type": "string"}},
+                        "Last-Modified": {"schema": {"type": "string"}},
+                    },
+                    "content": {"application/atom+xml": {}, "application/rss+xml": {}},
+                },
+                "304": {"description": "The reader has this version already."},
+                **_ERRORS,
+            },
+        }
+    },
+    "/api/v1/export": {
+        "get": {
+            "operationId": "export",
+            "summary": "Every stored post of a query, newest first, as a CSV or JSON-lines download",
+            "description": "Streamed; watches nothing. CSV columns: id, created_at, source, author_id, "
+            "author_username, author_name, text, url, lang, hashtags, media_urls (UTF-8 with a byte order mark). "
+            "JSON lines: one Post per line.",
+            "parameters": [
+                _QUERY,
+                _format(["csv", "jsonl"]),
+                _moment("since", "posts at this time or later"),
+                _moment("until", "posts before this time"),
+            ],
+            "responses": {
+                "200": {
+                    "description": "The download (`Content-Disposition: attachment`).",
+                    "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
+                    "content": {"text/csv": {}, "application/x-ndjson": {}},
+                },
+                **_ERRORS,
+            },
+        }
+    },
+    "/api/v1/openapi.json": {
+        "get": {
+            "operationId": "openapi",
+            "summary": "This description",
+            "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}},
+        }
+    },
+}
+
+
+def document() -> dict[str, Any]:
+    """The description, a fresh dict each call (callers may change it)."""
+    return copy.deepcopy(
+        {
+            "openapi": "3.1.0",
+            "info": {
+                "title": "TwitterStream API",
+                "version": "1",
+                "description": "Read-only: the posts of watched queries, live, as feeds and as downloads. "
+                "Every route answers cross-origin reads (`Access-Control-Allow-Origin: *`).",
+            },
+            "paths": _PATHS,
+            "components": {"schemas": _SCHEMAS},
+        }
+    )
