@@ -2,13 +2,16 @@
 # The venv installs the pinned, hash-checked versions of requirements/dev.txt (the lock), then the project
 # itself without dependencies. pyproject.toml keeps the ranges; `make lock` turns them into the lock files.
 PYTHON ?= python3
-HOST ?= 127.0.0.1
-PORT ?= 5000
 VENV := .venv
 BIN := $(VENV)/bin
 LOCKED := $(VENV)/.locked
 STAMP := $(VENV)/.installed
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet --custom-compile-command "make lock"
+
+# HOST= and PORT= on make's command line (`make run HOST=0.0.0.0 PORT=5001`) become serve's --host and --port;
+# without them serve keeps its own defaults, and so reads PORT from the environment or .env.
+SERVE_ARGS := $(if $(filter command line,$(origin HOST)),--host $(HOST)) \
+	$(if $(filter command line,$(origin PORT)),--port $(PORT))
 
 .PHONY: venv run demo test system-packages lock upgrade bench clean
 
@@ -28,10 +31,10 @@ $(STAMP): $(LOCKED) pyproject.toml
 venv: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/twitterstream serve --host $(HOST) --port $(PORT)
+	$(BIN)/twitterstream serve $(SERVE_ARGS)
 
 demo: $(STAMP)
-	TWITTERSTREAM_SOURCE=replay $(BIN)/twitterstream serve --host $(HOST) --port $(PORT)
+	TWITTERSTREAM_SOURCE=replay $(BIN)/twitterstream serve $(SERVE_ARGS)
 
 # Redis and Chromium come from the system (Debian packages redis-server, chromium): installed when possible,
 # otherwise the script says what to install and stops.
