@@ -7,14 +7,18 @@
 # mirror so that CodeBuild's shared addresses do not hit Docker Hub's anonymous pull limit.
 ARG PYTHON_IMAGE=public.ecr.aws/docker/library/python:3.11.14-slim-bookworm
 
-# ---- builder: turn the project and all its dependencies into wheels ------------------------------------
+# ---- builder: the locked dependencies and the project, as wheels -----------------------------------------
 FROM ${PYTHON_IMAGE} AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-# Only what building the wheel needs (README.md is the package's long description in pyproject.toml).
+# The lock first: its layer (the dependencies' wheels) is reused while only the code changes.
+# --require-hashes: every wheel must be the exact file the lock names (requirements/runtime.txt, `make lock`).
+COPY requirements/runtime.txt ./requirements/
+RUN pip wheel --no-cache-dir --require-hashes --wheel-dir /wheels -r requirements/runtime.txt
+# Only what building the project's wheel needs (README.md is the package's long description in pyproject.toml).
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
 # ---- runtime: install the wheels, nothing else -----------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -31,9 +35,11 @@ RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/app
     && chown app:app /var/lib/twitterstream
 
 # The wheels are mounted for this one step rather than copied, so they never become a layer of the image.
-# --no-index: install exactly the wheels the builder resolved, never something fetched at this point.
+# --no-index --no-deps: install exactly the wheels of the lock, never something fetched or resolved at this
+# point; pip check then proves that they are all the project needs.
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
-    pip install --no-cache-dir --no-index /wheels/*.whl
+    pip install --no-cache-dir --no-index --no-deps /wheels/*.whl \
+    && pip check
 
 # An empty working folder: the app reads a `.env` from its working folder, and the image must not carry one.
 WORKDIR /app

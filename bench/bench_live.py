@@ -790,10 +790,10 @@ def run_scenario(args: argparse.Namespace, name: str, queries: int, folder: Path
         machine_before, me_before = machine_busy_seconds(), cpu_seconds(os.getpid())
         prober.start()
         spy = None
-        if args.py_spy:  # a profile of the server while it delivers (py-spy must be on PATH)
+        if args.py_spy:  # a profile of the server while it delivers
             spy = subprocess.Popen(
                 [
-                    "py-spy",
+                    args.py_spy_binary,
                     "record",
                     "--pid",
                     str(server.pid),
@@ -977,6 +977,12 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         args.clients, args.posts, args.requests = 200, 40, 20
+    if args.py_spy:  # py-spy is no dependency of the project: the venv's (pip install py-spy) or one on PATH
+        venv_bin = str(Path(sys.executable).parent)
+        args.py_spy_binary = shutil.which("py-spy", path=venv_bin + os.pathsep + os.environ.get("PATH", ""))
+        if args.py_spy_binary is None:
+            parser.error("--py-spy needs py-spy: install it into the venv with `.venv/bin/pip install py-spy`")
+        Path(args.py_spy).parent.mkdir(parents=True, exist_ok=True)
 
     # file descriptors: one per stream here and in the server (which inherits this limit), plus spare
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,12 +23,13 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless. Without it the browser tests fail (a skip would pass unnoticed)."""
     if not Path(CHROMIUM).exists():
-        message = "Chromium is not installed (apt-get install chromium; .ci/run does it): browser tests cannot run"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        print(f"\n!!! SKIPPING BROWSER TESTS: {message} !!!", file=sys.stderr)
-        pytest.skip(message)
+        pytest.fail(
+            "Chromium is not installed, so the browser tests cannot run: install the Debian package chromium"
+            " (`make test` does it as root or with password-less sudo: scripts/install-system-packages.sh)",
+            pytrace=False,
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

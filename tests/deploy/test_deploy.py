@@ -187,7 +187,9 @@ def test_dockerignore_keeps_secrets_and_local_state_out_of_the_build_context() -
     rules = [rule for rule in rules if not rule.startswith("#")]
     assert rules[0] == "*", "an allow-list: exclude everything, then re-include what the build needs"
     included = {rule[1:].rstrip("/") for rule in rules if rule.startswith("!")}
-    assert included <= {"pyproject.toml", "README.md", "src"}, f"unexpected re-includes: {included}"
+    allowed = {"requirements/runtime.txt", "pyproject.toml", "README.md", "src"}
+    assert included <= allowed, f"unexpected re-includes: {included - allowed}"
+    assert "requirements/runtime.txt" in included, "the image installs from the runtime lock file"
 
 
 # ---- buildspec.yml ----------------------------------------------------------------------------------------
