@@ -59,7 +59,12 @@ class Settings:
     bluesky_profile_url: str = "https://public.api.bsky.app"
     bluesky_show_adult: bool = False
     bluesky_watchdog_seconds: float = 30.0
+    #: The first of ``mastodon_urls``: the instance streamed with a token, and the one embeds come from.
     mastodon_url: str = "https://mastodon.social"
+    #: Every instance whose public tag timelines are polled without a token (empty: ``mastodon_url`` alone).
+    mastodon_urls: tuple[str, ...] = ()
+    #: Without a token: seconds between two polls of one hashtag on one instance (longer when rate limits ask).
+    mastodon_poll_seconds: float = 10.0
     mastodon_access_token: Secret | None = field(default=None, repr=False)
     #: Mastodon sends heartbeats every few seconds; this much silence means the connection is dead.
     mastodon_read_timeout: float = 60.0
@@ -110,6 +115,11 @@ class Settings:
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
+    @property
+    def mastodon_instances(self) -> tuple[str, ...]:
+        """The Mastodon instances to poll without a token: ``mastodon_urls``, or else ``mastodon_url``."""
+        return self.mastodon_urls or (self.mastodon_url,)
+
 
 def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
     """Read settings from ``environ`` (default ``os.environ``) over the values of ``env_file`` if it exists."""
@@ -126,6 +136,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
     if source and source not in SOURCE_NAMES:
         raise ConfigError(f"TWITTERSTREAM_SOURCE={source!r} is not one of {', '.join(SOURCE_NAMES)}")
 
+    mastodon_urls = _urls(get("MASTODON_URL"), "MASTODON_URL") or ("https://mastodon.social",)
     settings = Settings(
         source=source or ("x" if token else "bluesky"),
         source_explicit=bool(source),
@@ -138,7 +149,9 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         bluesky_profile_url=get("BLUESKY_PROFILE_URL", "https://public.api.bsky.app").rstrip("/"),
         bluesky_show_adult=_flag(get("BLUESKY_SHOW_ADULT"), "BLUESKY_SHOW_ADULT"),
         bluesky_watchdog_seconds=_number(get("BLUESKY_WATCHDOG_SECONDS", "30"), "BLUESKY_WATCHDOG_SECONDS"),
-        mastodon_url=get("MASTODON_URL", "https://mastodon.social").rstrip("/"),
+        mastodon_url=mastodon_urls[0],
+        mastodon_urls=mastodon_urls,
+        mastodon_poll_seconds=_number(get("MASTODON_POLL_SECONDS", "10"), "MASTODON_POLL_SECONDS"),
         mastodon_access_token=Secret(get("MASTODON_ACCESS_TOKEN")) if get("MASTODON_ACCESS_TOKEN") else None,
         replay_file=get("REPLAY_FILE") or DEMO_REPLAY_FILE,
         replay_rate=_number(get("REPLAY_RATE", "5"), "REPLAY_RATE"),
@@ -172,6 +185,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
             f"X_USAGE_CHECK_SECONDS={settings.x_usage_check_seconds:g} is too often: X allows about 50 usage "
             "requests per 15 minutes (one every 18 s)"
         )
+    if settings.mastodon_poll_seconds < 1:
+        raise ConfigError(f"MASTODON_POLL_SECONDS={settings.mastodon_poll_seconds:g} must be at least 1 second")
     if settings.log_format not in ("text", "json"):
         raise ConfigError(f"LOG_FORMAT={settings.log_format!r} must be 'text' or 'json'")
     if settings.database_url and not settings.database_url.startswith(("sqlite://", "redis://", "rediss://")):
@@ -196,6 +211,19 @@ def _number(value: str, name: str) -> float:
     if number < 0:
         raise ConfigError(f"{name}={value!r} must not be negative")
     return number
+
+
+def _urls(value: str, name: str) -> tuple[str, ...]:
+    """Comma-separated ``http(s)://`` base URLs, without trailing slashes, each once, in the order given."""
+    urls: list[str] = []
+    for item in (part.strip().rstrip("/") for part in value.split(",")):
+        if not item:
+            continue
+        if not item.lower().startswith(("https://", "http://")) or len(item.split("://", 1)[1]) == 0:
+            raise ConfigError(f"{name}: {item!r} is not a base URL such as https://mastodon.social")
+        if item not in urls:
+            urls.append(item)
+    return tuple(urls)
 
 
 def _networks(value: str, name: str) -> tuple[Network, ...]:

@@ -26,8 +26,12 @@ What it copies from the real thing (mastodon/mastodon ``streaming/index.js``, ``
   most 40), ``max_id``, ``since_id`` (the *newest* ``limit`` statuses above it), ``min_id`` (the
   *oldest* ``limit`` statuses above it), ``local``, ``remote``, ``only_media``; newest first; a
   ``Link`` header (``rel="next"``/``rel="prev"``) unless empty; an unknown tag is an empty list. Bodies
-  are Rails JSON: ``<``, ``>``, ``&``, U+2028 and U+2029 escaped as ``\\u003c`` and so on. X-RateLimit
-  headers on every REST answer, 429 when ``rate_limit`` is exceeded.
+  are Rails JSON: ``<``, ``>``, ``&``, U+2028 and U+2029 escaped as ``\\u003c`` and so on. No token is
+  needed unless ``timelines_require_auth`` (then 401, as on servers that require sign-in).
+- Rate limits as for unauthenticated clients: ``X-RateLimit-Limit``/``-Remaining``/``-Reset`` (ISO 8601,
+  the end of the window) on every REST answer, ``rate_limit`` requests per ``rate_window`` seconds (300 per
+  5 minutes), then ``429 {"error":"Too many requests"}`` with the same headers until the reset.
+  :meth:`federate` stores another server's status under a local id (same ``uri``), as federation does.
 - ``GET /api/oembed?url=``: the documented rich answer with an ``<iframe ... class="mastodon-embed">``
   and the ``embed.js`` script (``oembed_style="blockquote"`` gives the 4.3+ blockquote instead); only
   this server's own public or unlisted statuses, otherwise ``404 {"error":"Record not found"}``.
@@ -441,6 +445,7 @@ class FakeMastodon:
         seed: int = 0,
         timelines_require_auth: bool = False,
         rate_limit: int = 300,
+        rate_window: float = 300.0,
         oembed_style: Literal["iframe", "blockquote"] = "iframe",
         sse_style: Literal["mastodon", "generic"] = "mastodon",
     ) -> None:
@@ -450,6 +455,8 @@ class FakeMastodon:
         self.sse_style = sse_style
         self.timelines_require_auth = timelines_require_auth
         self.rate_limit = rate_limit
+        #: Seconds of one rate limit window (Mastodon: 5 minutes); shorter makes tests of spacing fast.
+        self.rate_window = rate_window
         self.oembed_style = oembed_style
         self._public_url = public_url.rstrip("/") if public_url else None
         self._seed = seed
@@ -562,6 +569,11 @@ class FakeMastodon:
         with self._cond:
             self._failures.extend([(path_prefix, status, body)] * count)
 
+    def reset_rate_limit(self) -> None:
+        """Start a new rate limit window now (as if its reset time had come)."""
+        with self._cond:
+            self._window_start, self._window_used = time.time(), 0
+
     # -- content ------------------------------------------------------------------------------------
     def make_status(self, content_html: str, *, id: str | None = None, **fields: Any) -> dict[str, Any]:
         """:func:`make_status` on this server (``base_url`` = :attr:`public_url`), with a fresh id."""
@@ -571,6 +583,13 @@ class FakeMastodon:
     def publish(self, status: Mapping[str, Any]) -> None:
         """Store ``status`` (timelines, oEmbed) and stream ``event: update`` where Mastodon would."""
         self._publish(dict(status), js_dumps(status), "update")
+
+    def federate(self, status: Mapping[str, Any]) -> dict[str, Any]:
+        """Publish a copy of another server's ``status`` as this server knows it: its own local ``id``, the
+        same ``uri`` and ``url`` (what a status looks like on every server it federated to). Returns the copy."""
+        copy = {**status, "id": snowflake_id()}
+        self.publish(copy)
+        return copy
 
     def publish_raw(self, text: str) -> None:
         """Like :meth:`publish`, streaming ``text`` byte for byte (for captured samples)."""
@@ -699,11 +718,11 @@ class FakeMastodon:
         """X-RateLimit headers for one more REST request, and whether it is over the limit."""
         with self._cond:
             now = time.time()
-            if now - self._window_start >= 300:
+            if now - self._window_start >= self.rate_window:
                 self._window_start, self._window_used = now, 0
             self._window_used += 1
             remaining = self.rate_limit - self._window_used
-            reset = datetime.fromtimestamp(self._window_start + 300, tz=UTC)
+            reset = datetime.fromtimestamp(self._window_start + self.rate_window, tz=UTC)
         headers = [
             ("X-RateLimit-Limit", str(self.rate_limit)),
             ("X-RateLimit-Remaining", str(max(remaining, 0))),

@@ -432,6 +432,29 @@ def test_rate_limit(client: httpx.Client, mastodon: FakeMastodon) -> None:
     assert [client.get("/api/v1/timelines/public").status_code for _ in range(3)] == [200, 200, 429]
 
 
+def test_tag_timelines_need_no_token_and_count_down_to_a_429_until_the_window_resets() -> None:
+    with FakeMastodon(rate_limit=2, rate_window=60) as fake, httpx.Client(base_url=fake.base_url) as http:
+        answers = [http.get("/api/v1/timelines/tag/cats") for _ in range(3)]
+        assert [a.status_code for a in answers] == [200, 200, 429]
+        assert [a.headers["x-ratelimit-remaining"] for a in answers] == ["1", "0", "0"]
+        assert {a.headers["x-ratelimit-limit"] for a in answers} == {"2"}
+        reset = datetime.fromisoformat(answers[0].headers["x-ratelimit-reset"].replace("Z", "+00:00"))
+        assert 55 < (reset - datetime.now(UTC)).total_seconds() <= 60
+        assert answers[2].json() == {"error": "Too many requests"}
+        fake.reset_rate_limit()
+        assert http.get("/api/v1/timelines/tag/cats").status_code == 200
+
+
+def test_a_federated_copy_has_a_local_id_and_the_same_uri() -> None:
+    with FakeMastodon() as one, FakeMastodon() as two, httpx.Client() as http:
+        status = one.make_status("<p>#cats</p>", acct="bob@elsewhere.example", tags=["cats"])
+        one.publish(status)
+        copy = two.federate(status)
+        [on_two] = http.get(f"{two.base_url}/api/v1/timelines/tag/cats").json()
+        assert on_two["id"] == copy["id"] != status["id"]
+        assert (on_two["uri"], on_two["url"]) == (status["uri"], status["url"])
+
+
 def test_requests_are_recorded(mastodon: FakeMastodon, client: httpx.Client) -> None:
     client.get("/api/v1/timelines/tag/cats", params={"limit": "40", "since_id": "7"})
     method, path, params, headers = mastodon.requests[-1]

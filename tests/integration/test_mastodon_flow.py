@@ -14,7 +14,7 @@ from harness import Harness, eventually, running_app
 from samples import SAMPLES
 from twitterstream.config import Secret, Settings
 from twitterstream.embed import EmbedFetcher
-from twitterstream.sources.mastodon import NO_TOKEN
+from twitterstream.sources.mastodon_poll import NEEDS_TOKEN
 
 TOKEN = "test-token"
 STREAMING = "/api/v1/streaming/"
@@ -99,17 +99,22 @@ def wait_received(harness: Harness, count: int) -> None:
 
 
 # -- configuration and auth --------------------------------------------------------------------------------
-def test_without_a_token_the_status_says_what_to_do_and_nothing_connects(
-    mastodon: FakeMastodon, tmp_path: Path
+def test_without_a_token_hashtag_queries_follow_the_tag_timelines_and_the_others_say_why_not(
+    tmp_path: Path,
 ) -> None:
-    with running_app(mastodon_settings(mastodon, mastodon_access_token=None), tmp_path) as app:
-        status = eventually(lambda: app.status() if app.status()["state"] == "stopped" else None)
-        assert status["source"] == "mastodon"
-        assert status["reason"] == NO_TOKEN
-        assert "read:statuses" in NO_TOKEN and "MASTODON_ACCESS_TOKEN=" in NO_TOKEN
-        page = app.client.get("/results/cats").get_data(as_text=True)
-        assert "MASTODON_ACCESS_TOKEN is not set" in page
-    assert mastodon.requests == []
+    with FakeMastodon(rate_window=1) as mastodon:
+        settings = mastodon_settings(mastodon, mastodon_access_token=None, mastodon_poll_seconds=0.05)
+        with running_app(settings, tmp_path) as app:
+            watch(app, "#Caturday", "cats")
+            tagged = publish(mastodon, f"<p>nap {hashtag_link('Caturday', mastodon.public_url)}</p>", tags=["Caturday"])
+            eventually(lambda: ids(app, "#Caturday") == [tagged], message="the tagged status, from the timeline")
+            status = app.status()
+            assert status["source"] == "mastodon" and status["state"] == "connected"
+            assert status["reason"].startswith(f"polling #caturday on {mastodon.base_url[7:]} (every ")
+            page = app.client.get("/results/cats").get_data(as_text=True)
+            assert "needs MASTODON_ACCESS_TOKEN on Mastodon" in page and NEEDS_TOKEN.startswith("A query")
+        assert not [r for r in mastodon.requests if r.path.startswith(STREAMING)]
+        assert all("authorization" not in r.headers for r in mastodon.requests)
 
 
 def test_a_refused_token_stops_with_a_clear_status_and_no_retry_loop(mastodon: FakeMastodon, tmp_path: Path) -> None:

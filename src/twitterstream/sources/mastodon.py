@@ -1,6 +1,8 @@
 """The Mastodon source: one streaming connection (SSE) to an instance, matched locally.
 
-Mastodon 4.2+ refuses anonymous streaming, so this source needs a user access token. It reads the
+Mastodon 4.2+ refuses anonymous streaming: with a user access token this source streams; without one it
+polls the public tag timelines of every instance in ``MASTODON_URL`` instead (:mod:`.mastodon_poll`, hashtag
+queries only). With a token it reads the first instance's
 instance's public (federated) stream; when the only watched query is a single hashtag it reads that
 hashtag's stream instead (fewer bytes). After a reconnect it fills the gap from the timeline API, paging
 forward from the newest status seen (``min_id``), which is the only replay Mastodon offers; after a restart
@@ -16,7 +18,6 @@ import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 import httpx
 import orjson
@@ -31,6 +32,8 @@ from twitterstream.sources.dedupe import RecentKeys
 from twitterstream.sources.errors import AuthRejected, Disconnected, RateLimited, ServiceError, SourceError, Stalled
 from twitterstream.sources.identifiers import InvalidPost
 from twitterstream.sources.mastodon_payload import post_from_status
+from twitterstream.sources.mastodon_poll import STATE_NAME as POLL_STATE
+from twitterstream.sources.mastodon_poll import TagTimelinePoller, tag_timeline_path
 from twitterstream.sources.network import interrupt_response, network_reason
 from twitterstream.sources.reconnect import Backoff, ReconnectPolicy
 from twitterstream.status import SourceState
@@ -40,11 +43,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NO_TOKEN = (
-    "MASTODON_ACCESS_TOKEN is not set: Mastodon 4.2+ refuses anonymous streaming. On your instance open "
-    "Preferences > Development > New application, tick the read:statuses scope, save, copy 'Your access token' "
-    "and set MASTODON_ACCESS_TOKEN=... (environment or .env), then restart."
-)
 _SINGLE_HASHTAG = re.compile(r"#([^\s()\"#]+)")
 #: The timeline API's largest page, and how many pages one gap fill may read (400 statuses).
 PAGE_LIMIT = 40
@@ -52,10 +50,7 @@ GAP_FILL_MAX_PAGES = 10
 #: How many status ids are remembered to drop the ones a gap fill and the live stream both deliver.
 SEEN_IDS = 20_000
 
-
-def tag_timeline_path(tag: str) -> str:
-    """The tag timeline's path, the tag percent-encoded (a tag may hold any letter, ``/`` or ``?`` too)."""
-    return f"/api/v1/timelines/tag/{quote(tag, safe='')}"
+__all__ = ["MastodonSource", "raise_for_status", "tag_timeline_path"]
 
 
 class MastodonSource(Source):
@@ -82,9 +77,24 @@ class MastodonSource(Source):
         self._source: EventSource | None = None
         self._switching = False
         self._closed = False
+        #: Without a token: the tag timelines of every configured instance, polled.
+        self._poller = (
+            None
+            if self._has_token
+            else TagTimelinePoller(
+                settings.mastodon_instances,
+                sink,
+                poll_seconds=settings.mastodon_poll_seconds,
+                on_invalid=self.drop_invalid,
+                report=self.report,
+            )
+        )
 
     # -- the ingester's side ----------------------------------------------------------------------
     def set_watched(self, queries: Mapping[str, Query]) -> None:
+        if self._poller is not None:
+            self._poller.set_queries(queries)
+            return
         tags = [m.group(1) for key in queries if (m := _SINGLE_HASHTAG.fullmatch(key))]
         tag = tags[0] if len(queries) == 1 and len(tags) == 1 else None
         if tag != self._tag:
@@ -117,6 +127,8 @@ class MastodonSource(Source):
 
     def close(self) -> None:
         self._closed = True
+        if self._poller is not None:
+            self._poller.close()
         self._interrupt()
 
     def _interrupt(self) -> None:
@@ -126,8 +138,12 @@ class MastodonSource(Source):
 
     # -- run --------------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
-        if not self._has_token:
-            self.report(SourceState.STOPPED, NO_TOKEN)
+        if self._poller is not None:
+            try:
+                self._poller.load(self.sink.load_state(POLL_STATE))
+                self._poller.run(stop)
+            finally:
+                self._http.close()
             return
         policy = ReconnectPolicy(jitter=0.3)
         delay = 0.0
