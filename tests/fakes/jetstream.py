@@ -16,7 +16,9 @@ What it copies from the real service (bluesky-social/jetstream: the v1 README an
   live with no gap and no duplicate. No cursor, or a cursor in the future, means live only. A malformed
   or negative cursor is refused with HTTP 400 before the upgrade, as are invalid filters (plain-text
   bodies, as the v1 endpoint answers). With ``v2_cursor=True`` each event also carries the v2 hosts'
-  integer ``cursor`` (a sequence number) and a ``cursor`` below 10^15 is read as that sequence number.
+  integer ``cursor`` (a sequence number, from ``first_seq``: instances number independently), and a
+  ``cursor`` below 10^15 is read as that sequence number, inclusive (``seq >= cursor``; beyond the newest:
+  live only), at or above it as a v1 time as before (docs/README.md of bluesky-social/jetstream, 5.1).
 - The unkind parts: :attr:`silent` (a host that accepts the connection and then sends nothing, as public
   hosts have been seen doing), :meth:`drop_all` (abort every TCP connection without a close frame, or
   close with a close frame), :meth:`drop_every` (cut each connection after N events), :meth:`refuse`
@@ -513,6 +515,7 @@ class FakeJetstream:
         history: Iterable[Mapping[str, Any] | str] = (),
         silent: bool = False,
         v2_cursor: bool = False,
+        first_seq: int = 1,
         ping_interval: float | None = PING_INTERVAL,
     ) -> None:
         self._cond = threading.Condition(threading.RLock())
@@ -525,7 +528,7 @@ class FakeJetstream:
         self._drop_every: int | None = None
         self._refusal: tuple[int, str] | None = None
         self._last_time_us = 0
-        self._seq = 0
+        self._seq = first_seq - 1  # each v2 instance numbers its events independently
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Server | None = None
         self._thread: threading.Thread | None = None

@@ -173,6 +173,17 @@ def test_v2_hosts_add_a_cursor_and_read_small_cursors_as_sequence_numbers() -> N
             assert [json.loads(m)["cursor"] for m in recv_all(ws, 2)] == [2, 3]
 
 
+def test_v2_instances_number_independently_and_still_read_big_cursors_as_times() -> None:
+    with FakeJetstream(v2_cursor=True, first_seq=500) as fake:
+        events = [fake.publish(make_delete_event(ALICE, f"3k{i}", time_us=T0 + i)) for i in range(3)]
+        assert [e["cursor"] for e in events] == [500, 501, 502]
+        with subscribe(fake, f"cursor={T0 + 1}") as ws:  # at or above 10^15: a time
+            assert [json.loads(m)["cursor"] for m in recv_all(ws, 2)] == [501, 502]
+        with subscribe(fake, "cursor=9999") as ws:  # a sequence number beyond the newest: live only
+            live = fake.publish(make_delete_event(ALICE, "3live"))
+            assert [json.loads(m)["cursor"] for m in recv_all(ws, 1)] == [live["cursor"]] == [503]
+
+
 def test_the_clients_own_subscribe_url_is_understood(jetstream: FakeJetstream) -> None:
     jetstream.publish(make_delete_event(ALICE, "3old", time_us=T0))
     with connect(subscribe_url(jetstream.url, T0), compression=None) as ws:

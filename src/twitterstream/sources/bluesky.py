@@ -3,8 +3,13 @@
 - One connection to the first of ``BLUESKY_JETSTREAM_URL`` (a comma-separated list: failover order).
 - A watchdog: a host that accepts the connection and then stays silent for ``BLUESKY_WATCHDOG_SECONDS``
   is dropped and the next host tried (public hosts have been seen doing exactly that).
-- Resume: the ``time_us`` of the last processed event is saved (it survives a restart); a reconnect asks
-  for ``cursor`` = that minus a few seconds, and the replayed overlap is de-duplicated by (did, rkey).
+- Resume: the ``time_us`` of the last processed event is saved (it survives a restart), and, from a v2 host
+  (its events carry ``cursor``, a sequence number of its own), that sequence number and the host. A reconnect
+  to that same host asks for ``cursor`` = the sequence number (inclusive, so the last event comes again);
+  any other host (a failover, or a v1 host) is asked for ``cursor`` = the time minus a few seconds (at or
+  above 10^15 a cursor is a time on v2 hosts too). Either way the overlap is de-duplicated by (did, rkey).
+  A sequence resume is checked on its first event: a host that answers from elsewhere in time (another
+  instance behind the URL, or a v1 server reading the number as a time) is asked again by time.
 - Backoff with jitter between attempts; handles are resolved by DID off the hot path, for stored posts only.
 """
 
@@ -26,7 +31,7 @@ from twitterstream.config import Settings
 from twitterstream.errors import DecodeError
 from twitterstream.models import Post
 from twitterstream.sources.base import Sink, Source
-from twitterstream.sources.bluesky_payload import POST_COLLECTION, could_be_post, decode_event
+from twitterstream.sources.bluesky_payload import POST_COLLECTION, could_be_post, decode_event, event_seq
 from twitterstream.sources.decoding import load_json
 from twitterstream.sources.dedupe import RecentKeys
 from twitterstream.sources.errors import Stalled
@@ -46,6 +51,14 @@ SAVE_CURSOR_EVERY = 1.0
 #: The oldest point a (re)connect resumes from. Jetstream keeps a day or more; replaying all of it after a
 #: long outage would take minutes of catching up and fill the pages with stale posts: start live instead.
 MAX_RESUME_AGE_US = 3600 * 1_000_000
+#: v2 hosts read a ``cursor`` below this as a sequence number, at or above it as a time (microseconds).
+SEQ_CURSOR_MAX = 10**15
+#: How far from the last processed event the first event of a sequence resume may be (else: not our sequence).
+SEQ_CHECK_US = 60_000_000
+
+
+class SequenceMismatch(Exception):
+    """The host did not resume where our sequence number pointed: resume by time instead."""
 
 
 def resume_cursor(time_us: int | None, now_us: int | None = None) -> int | None:
@@ -62,8 +75,21 @@ def resume_cursor(time_us: int | None, now_us: int | None = None) -> int | None:
     return max(time_us - REWIND_US, 1)
 
 
+def resume_from(base: str, time_us: int | None, seq: int | None, seq_host: str | None) -> tuple[int | None, bool]:
+    """The ``cursor`` to (re)connect to ``base`` with, and whether it is a sequence number.
+
+    The sequence number when it was given by that very host (and what it points at is under an hour old);
+    otherwise a time a few seconds before the last processed event (:func:`resume_cursor`), or None (live).
+    """
+    by_time = resume_cursor(time_us)
+    if seq is not None and seq_host == base and by_time is not None and seq < SEQ_CURSOR_MAX:
+        return seq, True
+    return by_time, False
+
+
 def subscribe_url(base: str, cursor: int | None) -> str:
-    """The Jetstream subscribe URL asking for posts only, from ``cursor`` (microseconds) when given.
+    """The Jetstream subscribe URL asking for posts only, from ``cursor`` (microseconds or, below 10^15 on a
+    v2 host, a sequence number) when given.
 
     A bare host (``wss://jetstream.example``) gets the ``/subscribe`` path. ``compress=true`` is dropped:
     it asks for zstd frames with a custom dictionary, which this client does not decode.
@@ -151,6 +177,11 @@ class BlueskySource(Source):
         self._recent = RecentKeys()
         #: ``time_us`` of the newest event processed (saved, so that it survives a restart).
         self.cursor: int | None = None
+        #: The v2 sequence number (``cursor`` field) of the newest event processed, and the host it came from.
+        self.seq: int | None = None
+        self.seq_host: str | None = None
+        self._url = ""  # the host of the open connection
+        self._check_seq: int | None = None  # the first event must show that this sequence resume worked
         self._connection: ClientConnection | None = None
         self._closed = False
 
@@ -164,9 +195,12 @@ class BlueskySource(Source):
             connection.close()
 
     def run(self, stop: threading.Event) -> None:
-        state = self.sink.load_state(STATE_NAME) or {}
-        self.cursor = state.get("time_us")
-        host = 0
+        state = self.sink.load_state(STATE_NAME)
+        state = state if isinstance(state, dict) else {}
+        self.cursor = _int_or_none(state.get("time_us"))
+        self.seq, self.seq_host = _int_or_none(state.get("seq")), state.get("host")
+        # Start on the host the sequence number belongs to, so that it can be used.
+        host = self.hosts.index(self.seq_host) if self.seq is not None and self.seq_host in self.hosts else 0
         policy = ReconnectPolicy(jitter=0.5)
         delay = 0.0
         try:
@@ -176,6 +210,11 @@ class BlueskySource(Source):
                 url = self.hosts[host % len(self.hosts)]
                 try:
                     self._connect_and_read(url, stop, policy)
+                    delay = 0.0
+                    continue
+                except SequenceMismatch as exc:
+                    log.warning("Jetstream %s: %s; resuming by time instead", url, exc)
+                    self.seq = self.seq_host = None
                     delay = 0.0
                     continue
                 except Stalled as exc:
@@ -199,10 +238,13 @@ class BlueskySource(Source):
             self.profiles.close()
 
     def _connect_and_read(self, base: str, stop: threading.Event, policy: ReconnectPolicy) -> None:
-        url = subscribe_url(base, resume_cursor(self.cursor))
+        cursor, by_seq = resume_from(base, self.cursor, self.seq, self.seq_host)
+        url = subscribe_url(base, cursor)
         watchdog = self.settings.bluesky_watchdog_seconds
         with connect(url, open_timeout=10, close_timeout=2, compression=None, max_size=2**22) as connection:
             self._connection = connection
+            self._url = base
+            self._check_seq = cursor if by_seq else None
             self.report(SourceState.CONNECTED, f"Jetstream {urlsplit(base).netloc}")
             last_save = time.monotonic()
             delivered = False
@@ -228,6 +270,8 @@ class BlueskySource(Source):
         Events that are certainly not post commits (likes, follows, identity, account...) are skipped before
         JSON decoding, and do not move the cursor: after a reconnect they are replayed and skipped again.
         """
+        if self._check_seq is not None:
+            self._verify_seq_resume(raw)
         if not could_be_post(raw):
             return
         try:
@@ -242,11 +286,38 @@ class BlueskySource(Source):
             return
         if event.time_us > (self.cursor or 0):
             self.cursor = event.time_us
+        if event.seq is None:  # a v1 host: only times to resume by
+            self.seq = self.seq_host = None
+        elif self.seq_host != self._url or event.seq > (self.seq or 0):
+            self.seq, self.seq_host = event.seq, self._url
         if event.deleted_key is not None:
             self.sink.delete(event.deleted_key)
         elif event.post is not None and self._recent.first_time(event.post.key):
             self.sink.deliver(event.post)
 
+    def _verify_seq_resume(self, raw: str | bytes) -> None:
+        """The first event after a sequence resume: it must be a v2 event from about where we stopped.
+
+        A v1 server reads a small cursor as a time long gone (and replays its whole window); another
+        instance behind the same URL numbers its events differently (an old point, or its live tip).
+        """
+        self._check_seq = None
+        try:
+            event = load_json(raw, "a Jetstream message")
+            seq, time_us = event_seq(event), int(event.get("time_us") or 0)
+        except (DecodeError, AttributeError, TypeError, ValueError):
+            return  # the decoder will say what is wrong with it
+        if seq is None:
+            raise SequenceMismatch("the host sent an event without a sequence number (a v1 server)")
+        if self.cursor and abs(time_us - self.cursor) > SEQ_CHECK_US:
+            raise SequenceMismatch(
+                f"sequence {self.seq} resumed {abs(time_us - self.cursor) / 1e6:.0f} s away from the last event"
+            )
+
     def _save_cursor(self) -> None:
         if self.cursor:
-            self.sink.save_state(STATE_NAME, {"time_us": self.cursor})
+            self.sink.save_state(STATE_NAME, {"time_us": self.cursor, "seq": self.seq, "host": self.seq_host})
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None

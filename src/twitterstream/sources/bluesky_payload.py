@@ -33,6 +33,7 @@ class JetstreamEvent:
     time_us: int
     post: Post | None = None  # a post was created (or updated)
     deleted_key: str | None = None  # a post was deleted (its Post.key)
+    seq: int | None = None  # a v2 host's ``cursor``: its own sequence number of the event (v1 hosts: None)
 
 
 _COLLECTION_KEY, _POST_VALUE, _STRING_VALUE, _RECORD_KEY = '"collection"', ':"app.bsky.feed.post"', ':"', '"record"'
@@ -74,13 +75,21 @@ def decode_event(event: dict[str, Any]) -> JetstreamEvent | None:
     did = valid_did(event.get("did"))
     rkey = record_key(commit.get("rkey"))
     time_us = int(event.get("time_us") or 0)
+    seq = event_seq(event)
     operation = commit.get("operation")
     if operation == "delete":
-        return JetstreamEvent(time_us, deleted_key=post_key(did, rkey))
+        return JetstreamEvent(time_us, deleted_key=post_key(did, rkey), seq=seq)
     record = commit.get("record")
     if operation not in ("create", "update") or not isinstance(record, dict):
         return None
-    return JetstreamEvent(time_us, post=post_from_record(did, rkey, str(commit.get("cid") or ""), record, time_us))
+    post = post_from_record(did, rkey, str(commit.get("cid") or ""), record, time_us)
+    return JetstreamEvent(time_us, post=post, seq=seq)
+
+
+def event_seq(event: dict[str, Any]) -> int | None:
+    """The v2 sequence number an event carries in ``cursor`` (a positive integer), or None (a v1 host)."""
+    seq = event.get("cursor")
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) and seq > 0 else None
 
 
 def post_from_record(did: str, rkey: str, cid: str, record: dict[str, Any], time_us: int = 0) -> Post:
