@@ -35,9 +35,11 @@ from urllib.parse import quote, urlsplit
 import httpx
 import orjson
 
+from twitterstream.errors import DecodeError
 from twitterstream.models import Post, parse_time
 from twitterstream.query.ast import And, Hashtag, Node, Or
 from twitterstream.sources.base import Sink
+from twitterstream.sources.decoding import load_json
 from twitterstream.sources.dedupe import RecentKeys
 from twitterstream.sources.identifiers import InvalidPost
 from twitterstream.sources.mastodon_payload import post_from_status
@@ -235,8 +237,8 @@ class TagTimelinePoller:
         instance.policy.delivered()
         instance.trouble = ""
         try:
-            statuses = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
+            statuses = load_json(response.content, "a Mastodon tag timeline")
+        except DecodeError:
             statuses = None
         if not isinstance(statuses, list):
             self._fail(instance, now, Backoff.HTTP, f"{instance.label} answered something that is not a timeline")
@@ -267,8 +269,8 @@ class TagTimelinePoller:
             except InvalidPost as exc:
                 self._on_invalid(exc)
                 continue
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                log.warning("skipping an undecodable Mastodon status: %s", exc)
+            except DecodeError as exc:
+                log.warning("skipping an undecodable status of a Mastodon tag timeline: %s", exc)
                 continue
             if int(post.id) > timeline.newest:  # the decoder checked that the id is digits
                 posts.append((int(post.id), post))
