@@ -16,7 +16,7 @@ from harness import Harness, running_app
 from helpers import make_post
 from twitterstream.config import Settings
 from twitterstream.store import Event
-from twitterstream.web.live import format_event, format_event_or_skip, sse_message
+from twitterstream.web.sse import format_event, format_event_or_skip, sse_message
 
 
 class Served:

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, jsonify, request
 from twitterstream.models import Post, format_time
 from twitterstream.query import Query, QueryError
 from twitterstream.store import Event, EventKind, Store, UnknownPost, cursor_order
+from twitterstream.web.connection import client_fd
 from twitterstream.web.context import (
     PAGE_VIEW_HOLDER,
     get_hub,
@@ -22,9 +23,10 @@ from twitterstream.web.context import (
     this_app,
     wake_ingester,
 )
-from twitterstream.web.live import CLOSE, client_fd, format_event_or_skip, format_status
+from twitterstream.web.live import CLOSE
 from twitterstream.web.params import whole_number
 from twitterstream.web.queries import read_query
+from twitterstream.web.sse import format_event_or_skip, format_status
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

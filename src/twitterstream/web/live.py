@@ -8,7 +8,6 @@ number of viewers), and broadcasts the source's status when it changes.
 
 from __future__ import annotations
 
-import _socket
 import logging
 import os
 import socket
@@ -18,104 +17,27 @@ import uuid
 import weakref
 from collections import defaultdict, deque
 from collections.abc import Callable
-from typing import Any
-
-import orjson
+from typing import Any, NamedTuple
 
 from twitterstream.store import Event, Store, StoreUnavailable, cursor_order
+from twitterstream.web.connection import connection_closed
+from twitterstream.web.sse import format_event_or_skip, format_status
 
 log = logging.getLogger(__name__)
 
-#: What a subscriber's queue carries: (event order, SSE text as sent). ``CLOSE`` ends the stream.
-Message = tuple[tuple[int, int], bytes]
-CLOSE: Message = ((-1, -1), b"")
+
+class Message(NamedTuple):
+    """What a stream reads from its query's channel: the event's order and its SSE bytes, as sent."""
+
+    order: tuple[int, int]
+    text: bytes
+
+
+#: Ends the stream (the hub stops, or the reader was overtaken and must resume by Last-Event-ID).
+CLOSE = Message((-1, -1), b"")
 STATUS_ORDER = (-2, -2)  # status messages are not ordered with the events
 #: Sent to every open stream each heartbeat: proxies keep the connection, and a gone reader is noticed.
-KEEPALIVE: Message = ((-3, -3), b": keep-alive\n\n")
-
-
-_FORBIDDEN_IN_FIELDS = ("\r", "\n", "\0")
-
-
-def sse_message(event: str, data: bytes, event_id: str | None = None) -> bytes:
-    """One SSE message. Raises ``ValueError`` when a field would break the framing, whatever the caller
-    passes: a CR, LF or NUL in ``event`` or ``event_id`` (or a line break in ``data``) would let the value
-    end its line and inject fields or whole events into every viewer's stream."""
-    for value in (event, event_id or ""):
-        if any(c in value for c in _FORBIDDEN_IN_FIELDS):
-            raise ValueError(f"SSE event {event[:40]!r} id {(event_id or '')[:40]!r}: CR, LF or NUL in a field")
-    if b"\r" in data or b"\n" in data:  # orjson escapes both inside strings: this never happens with JSON
-        raise ValueError(f"SSE event {event[:40]!r}: a line break in the data")
-    id_line = b"id: %s\n" % event_id.encode() if event_id is not None else b""
-    return b"event: %s\n%sdata: %s\n\n" % (event.encode(), id_line, data)
-
-
-def format_event(event: Event) -> bytes | None:
-    """The SSE message of a store event, encoded (None when there is nothing to send).
-
-    Raises ``ValueError`` when the post id cannot be framed (see :func:`sse_message`).
-    """
-    if event.kind == "post":
-        if event.post is None:  # deleted or expired before we read it
-            return None
-        return sse_message("post", orjson.dumps(event.post.to_json()), event.post.id)
-    post_id = event.post_key.partition(":")[2]
-    if event.kind == "embed":
-        if event.post is None or not event.post.embed_html:
-            return None
-        return sse_message("embed", orjson.dumps({"id": post_id, "embed_html": event.post.embed_html}))
-    if event.kind == "delete":
-        return sse_message("delete", orjson.dumps({"id": post_id}))
-    return None
-
-
-def format_event_or_skip(event: Event) -> bytes | None:
-    """:func:`format_event`, or None (logged) for an event that cannot be framed: the stream goes on."""
-    try:
-        return format_event(event)
-    except ValueError as exc:
-        log.warning("live stream: skipping %s event of %.80r: %s", event.kind, event.post_key, exc)
-        return None
-
-
-def format_status(status: dict[str, Any]) -> bytes:
-    """The SSE message of the source's status, encoded."""
-    return sse_message("status", orjson.dumps(status))
-
-
-def connection_closed(fd: int) -> bool:
-    """True when the peer of the socket ``fd`` has closed it (a look, without reading or blocking).
-
-    A live stream's client sends nothing after its request, so a readable socket with nothing to read is
-    a closed one. ``_socket`` (not ``socket``) because gevent patches the latter into a waiting recv.
-    """
-    try:
-        probe = _socket.socket(fileno=fd)
-    except OSError:
-        return True
-    try:
-        return probe.recv(1, _socket.MSG_PEEK | _socket.MSG_DONTWAIT) == b""
-    except BlockingIOError:
-        return False  # open, nothing sent: the usual case
-    except OSError:
-        return True  # reset
-    finally:
-        probe.detach()
-
-
-def client_fd(environ: dict[str, Any]) -> int | None:
-    """The file descriptor of the request's connection, where the server tells (werkzeug, gunicorn, gevent)."""
-    for holder in (environ.get("werkzeug.socket"), environ.get("gunicorn.socket")):
-        if holder is not None:
-            try:
-                return int(holder.fileno())
-            except (OSError, ValueError):
-                return None
-    rfile = getattr(environ.get("wsgi.input"), "rfile", None)  # gevent.pywsgi: the socket's buffered reader
-    try:
-        return int(rfile.fileno()) if rfile is not None else None
-    except (OSError, ValueError, AttributeError):
-        return None
+KEEPALIVE = Message((-3, -3), b": keep-alive\n\n")
 
 
 _HUBS: weakref.WeakSet[LiveHub] = weakref.WeakSet()
@@ -360,7 +282,7 @@ class LiveHub:
                     self._cursors[event.query_key] = event.cursor
                 channel = self._channels.get(event.query_key)
             if text is not None and channel is not None:
-                channel.publish((order, text))
+                channel.publish(Message(order, text))
 
     def _heartbeat(self) -> None:
         """Keep-alives to every open stream, and this process's leases renewed."""
@@ -415,4 +337,4 @@ class LiveHub:
         with self._lock:
             channels = list(self._channels.values())
         for channel in channels:
-            channel.publish((STATUS_ORDER, text))
+            channel.publish(Message(STATUS_ORDER, text))
