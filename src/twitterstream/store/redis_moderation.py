@@ -119,7 +119,7 @@ class RedisModeration:
         keys = list(dict.fromkeys(post_keys))
         if not keys:
             return set()
-        scores = cast(list[float | None], self._redis.zmscore(_mark(scope, kind), keys))
+        scores = self._redis.zmscore(_mark(scope, kind), keys)
         return {key for key, score in zip(keys, scores, strict=True) if score is not None}
 
     def add_audit(self, entry: Mapping[str, Any]) -> None:

@@ -74,7 +74,8 @@ class SQLiteModeration:
         with self._write() as conn:
             existed = conn.execute("SELECT 1 FROM walls WHERE slug = ?", (slug,)).fetchone() is not None
             conn.execute(
-                "INSERT INTO walls (slug, record) VALUES (?, ?) ON CONFLICT (slug) DO UPDATE SET record = excluded.record",
+                "INSERT INTO walls (slug, record) VALUES (?, ?) "
+                "ON CONFLICT (slug) DO UPDATE SET record = excluded.record",
                 (slug, orjson.dumps(dict(record))),
             )
         return not existed
