@@ -178,3 +178,14 @@ def test_walls_apply_their_own_rules(harness: Harness) -> None:
     harness.store.save_post(make_post(4, "chats", lang="fr"), ["cats"])
     harness.store.save_post(make_post(5, "cats", lang="en-GB"), ["cats"])
     assert ids(harness.client.get("/api/v1/walls/w/posts").get_json()["posts"]) == ["5", "1"]
+
+
+def test_posts_going_out_are_screened_too(harness: Harness) -> None:
+    harness.store.save_post(make_post(1, "lovely cats"), ["cats"])
+    harness.store.save_post(make_post(2, "cats are spam"), ["cats"])
+    harness.client.put("/api/v1/admin/blocklist", json={"words": ["spam"]}, headers=AUTH)
+    for path in ("/api/v1/feed?q=cats", "/api/v1/export?q=cats&format=jsonl", "/embed?q=cats"):
+        answer = harness.client.get(path)
+        assert answer.status_code == 200, path
+        body = answer.get_data(as_text=True)
+        assert "lovely cats" in body and "spam" not in body, path

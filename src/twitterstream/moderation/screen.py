@@ -8,7 +8,7 @@ changed) and one read of the marks per batch, however many people look.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from twitterstream.models import Post
@@ -67,6 +67,16 @@ class Screen:
     def visible(self, posts: Sequence[Post]) -> list[Post]:
         hidden = self.withheld(posts)
         return [p for p in posts if p.key not in hidden]
+
+    def screened(self, posts: Iterable[Post], batch: int) -> Iterator[Post]:
+        """The visible ones of a long run of posts (an export), checked ``batch`` at a time."""
+        chunk: list[Post] = []
+        for post in posts:
+            chunk.append(post)
+            if len(chunk) >= batch:
+                yield from self.visible(chunk)
+                chunk = []
+        yield from self.visible(chunk)
 
     def latest(self, query_key: str, limit: int) -> list[Post]:
         """The newest ``limit`` visible matches of a query, newest first."""
