@@ -111,6 +111,8 @@ class Settings:
     max_connections: int = 5000
     #: Origins allowed to show the embeddable wall (/embed) in an iframe (CSP frame-ancestors); none by default.
     frame_ancestors: tuple[str, ...] = ()
+    #: The operator's password: turns /admin and /api/v1/admin/ on (None: operator features are off).
+    admin_password: Secret | None = field(default=None, repr=False)
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -175,6 +177,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         x_monthly_post_cap=_whole(get("X_MONTHLY_POST_CAP"), "X_MONTHLY_POST_CAP"),
         x_price_per_post=_number(get("X_PRICE_PER_POST", "0.005"), "X_PRICE_PER_POST"),
         frame_ancestors=_origins(get("TWITTERSTREAM_FRAME_ANCESTORS"), "TWITTERSTREAM_FRAME_ANCESTORS"),
+        admin_password=Secret(get("TWITTERSTREAM_ADMIN_PASSWORD")) if get("TWITTERSTREAM_ADMIN_PASSWORD") else None,
     )
     if settings.read_timeout <= 0:
         raise ConfigError(f"TWITTERSTREAM_READ_TIMEOUT={settings.read_timeout:g} must be more than 0 seconds")

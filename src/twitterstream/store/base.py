@@ -183,6 +183,52 @@ class Store(ABC):
         Returns them oldest first per query (possibly empty on timeout).
         """
 
+    # -- moderation: what operators decided (see twitterstream.moderation) ---------------------------
+    @abstractmethod
+    def publish(self, post_key: str, kind: EventKind, query_keys: Iterable[str] | None = None) -> list[str]:
+        """Announce ``kind`` for a stored post, unchanged, on those of ``query_keys`` it matches (default:
+        all its queries): how a hidden or blocked post leaves open pages and comes back. Returns them."""
+
+    @abstractmethod
+    def matched_posts(self) -> list[Post]:
+        """Every stored post that some query lists (a new blocklist is checked against them)."""
+
+    @abstractmethod
+    def put_wall(self, slug: str, record: Mapping[str, Any]) -> bool:
+        """Create or replace a wall's JSON record; True when it is new."""
+
+    @abstractmethod
+    def get_wall(self, slug: str) -> dict[str, Any] | None:
+        """A wall's record, or None."""
+
+    @abstractmethod
+    def walls(self) -> list[dict[str, Any]]:
+        """Every wall's record, by slug."""
+
+    @abstractmethod
+    def delete_wall(self, slug: str) -> bool:
+        """Remove a wall and its marks; False when there was none."""
+
+    @abstractmethod
+    def set_mark(self, scope: str, kind: str, post_key: str, on: bool) -> bool:
+        """Set or clear a mark on a post (``scope`` "" is global, else a wall's slug); True if it changed."""
+
+    @abstractmethod
+    def marks(self, scope: str, kind: str) -> list[str]:
+        """The post keys that carry a mark, oldest mark first."""
+
+    @abstractmethod
+    def marked(self, scope: str, kind: str, post_keys: Iterable[str]) -> set[str]:
+        """Which of ``post_keys`` carry a mark."""
+
+    @abstractmethod
+    def add_audit(self, entry: Mapping[str, Any]) -> None:
+        """Append an operator action (a JSON object with its ``at`` time) to the audit log."""
+
+    @abstractmethod
+    def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest ``limit`` audit entries, newest first."""
+
     # -- watching ---------------------------------------------------------------------------------
     @abstractmethod
     def watch(self, query_key: str, query_text: str, holder: str, viewers: int, ttl: float) -> None:

@@ -32,6 +32,7 @@ from redis.retry import Retry
 
 from twitterstream.models import Post
 from twitterstream.store.base import Event, EventKind, PageMark, Store, StoreUnavailable, Watch
+from twitterstream.store.redis_moderation import RedisModeration
 
 T = TypeVar("T")
 
@@ -142,8 +143,12 @@ def _events(query_key: str) -> str:
     return f"ts:q:{_qid(query_key)}:events"
 
 
-class RedisStore(Store):
+class RedisStore(RedisModeration, Store):
     """A :class:`Store` in Redis (7+)."""
+
+    _events_key = staticmethod(_events)  # for the moderation mixin
+    _latest_key = staticmethod(_latest)
+    _events_max = EVENTS_MAXLEN
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -431,3 +436,8 @@ class RedisStore(Store):
 
     def close(self) -> None:
         self._redis.close()
+
+
+# The moderation methods answer Redis errors as every other method does (StoreUnavailable, in words).
+for _name in RedisModeration.METHODS:
+    setattr(RedisStore, _name, _guard(getattr(RedisModeration, _name)))

@@ -25,6 +25,7 @@ import orjson
 
 from twitterstream.models import Post
 from twitterstream.store.base import Event, EventKind, PageMark, Store, StoreUnavailable, Watch
+from twitterstream.store.sqlite_moderation import MODERATION_SCHEMA, SQLiteModeration
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS posts (
@@ -91,7 +92,7 @@ def _in_words(exc: sqlite3.Error) -> str:
     return f"SQLite cannot do what was asked ({type(exc).__name__})"
 
 
-class SQLiteStore(Store):
+class SQLiteStore(SQLiteModeration, Store):
     """A :class:`Store` in one SQLite file."""
 
     def __init__(self, path: str | Path, pool_size: int = 4) -> None:
@@ -110,7 +111,7 @@ class SQLiteStore(Store):
         self._generation = 0
         self._writer = self._connect()
         with self._mapped():
-            self._writer.executescript(_SCHEMA)
+            self._writer.executescript(_SCHEMA + MODERATION_SCHEMA)
         self._readers: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
         self._pool_size = pool_size
         self._opened_readers = 0

@@ -24,6 +24,7 @@ from twitterstream.web.context import (
     wake_ingester,
 )
 from twitterstream.web.live import CLOSE
+from twitterstream.web.moderated import get_query_feed, get_screen
 from twitterstream.web.params import whole_number
 from twitterstream.web.queries import read_query
 from twitterstream.web.sse import format_event_or_skip, format_status
@@ -85,11 +86,11 @@ def _page(store: Store, query: Query, limit: int) -> list[Post]:
     """The latest posts, or with ``before=<post id>`` the page just older than that post (paging)."""
     before = request.args.get("before")
     if before is None:
-        return store.latest(query.key, limit)
+        return get_screen().latest(query.key, limit)  # what an audience may see (moderation)
     if not before or len(before) > MAX_POST_ID or not before.isprintable() or any(c.isspace() for c in before):
         raise BadRequest(f"before must be the id of a post of these results, as the API gives it (got {before!r})")
     try:
-        return store.posts_before(query.key, before, limit)
+        return get_screen().visible(store.posts_before(query.key, before, limit))
     except UnknownPost:
         raise BadRequest(
             f"before={before!r} is not a stored post of {query.key!r}: page with the id of the last post of a page"
@@ -157,11 +158,11 @@ def _backlog(store: Store, key: str, last_id: str | None, limit: int) -> tuple[l
         cursor = store.find_post_event(key, last_id.strip())
         if cursor is not None:
             events = store.events_after(key, cursor)
-            texts = [t for t in map(format_event_or_skip, events) if t]
+            texts = get_query_feed().backlog(events)  # what an audience may see (moderation)
             boundary = events[-1].order if events else cursor_order(cursor)
             return texts, boundary
     boundary = cursor_order(store.head_cursor(key))
-    posts = store.latest(key, limit)
+    posts = get_screen().latest(key, limit)
     texts = []
     for post in reversed(posts):
         texts.append(format_event_or_skip(Event("0", key, EventKind.POST, post.key, post)) or b"")

@@ -16,10 +16,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from twitterstream.config import Settings, load_settings
 from twitterstream.store import Store, StoreUnavailable, open_store
-from twitterstream.web import access, api, embed_wall, feeds, openapi, ops, views
+from twitterstream.web import access, admin, admin_api, api, embed_wall, feeds, openapi, ops, views, walls
 from twitterstream.web.context import get_settings, running_source, source_status, wake_ingester, x_usage
 from twitterstream.web.cors import init_cors
 from twitterstream.web.live import LiveHub
+from twitterstream.web.moderated import init_moderation
+from twitterstream.web.operator import init_operator
 
 log = logging.getLogger(__name__)
 #: Where the generated secret key is kept when SECRET_KEY is not set (the store's small state).
@@ -75,16 +77,19 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):  # the ingester's port has no forms: it needs no shared key
         ingest = app.config.get("ROLE") == "ingest"
         app.config["SECRET_KEY"] = secrets.token_hex(32) if ingest else _secret_key(settings, store)
+    query_feed = init_moderation(app, store, settings)  # the hub reads only what an audience may see
     app.extensions["hub"] = LiveHub(
-        store,
+        query_feed,
         grace_seconds=settings.watch_grace_seconds,
         read_status=lambda: source_status(app),
         on_new_query=lambda: wake_ingester(app),
         heartbeat_seconds=settings.sse_keepalive_seconds,
+        formatter=query_feed.format,
     )
     app.session_interface = _SessionCookies()
     app.before_request(_refuse_unreadable_requests)  # before CSRF, which reads the form
     csrf.init_app(app)
+    init_operator(app)
 
     app.register_blueprint(ops.bp)
     if app.config.get("ROLE") != "ingest":  # the ingester's port serves operations endpoints only
@@ -92,8 +97,12 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(api.bp)
         for blueprint in (feeds.bp, embed_wall.bp, openapi.bp):  # posts going out: feeds, export, embed, docs
             app.register_blueprint(blueprint)
+        for blueprint in (walls.bp, admin.bp, admin_api.bp):  # walls and their moderation
+            app.register_blueprint(blueprint)
         init_cors(app)
     csrf.exempt(api.bp)
+    csrf.exempt(walls.bp)
+    csrf.exempt(admin_api.bp)  # bearer scripts send no form token; browser sessions are checked there
     csrf.exempt(ops.bp)
     _register_errors(app)
     app.after_request(_security_headers)

@@ -18,6 +18,7 @@ from twitterstream.web.context import (
     this_app,
     wake_ingester,
 )
+from twitterstream.web.moderated import get_screen
 from twitterstream.web.queries import read_query
 
 bp = Blueprint("embed", __name__)
@@ -57,7 +58,7 @@ def wall() -> Response:
     store = get_store()
     store.watch(query.key, query.text, PAGE_VIEW_HOLDER, 0, settings.watch_grace_seconds)
     wake_ingester(this_app())
-    posts = store.latest(query.key, EMBED_POSTS)
+    posts = get_screen().latest(query.key, EMBED_POSTS)  # what an audience may see (moderation)
     response = make_response(render_template("embed.html", query=query, posts=posts, limit=EMBED_POSTS))
     response.headers["Content-Security-Policy"] = embed_csp(settings)
     return response

@@ -21,6 +21,7 @@ from twitterstream.models import Post, format_time
 from twitterstream.web.api import BadRequest, bad_request
 from twitterstream.web.context import PAGE_VIEW_HOLDER, get_settings, get_store, this_app, wake_ingester
 from twitterstream.web.feed_params import format_param, query_param, window_params
+from twitterstream.web.moderated import get_screen
 
 bp = Blueprint("feeds", __name__, url_prefix="/api/v1")
 bp.register_error_handler(BadRequest, bad_request)
@@ -61,12 +62,12 @@ def feed() -> Response:
     wake_ingester(this_app())
     # The newest event of the query changes whenever a post arrives or goes: that is the feed's version.
     etag = hashlib.sha1(f"{kind}\0{query.key}\0{store.head_cursor(query.key)}".encode()).hexdigest()[:32]
-    newest = store.latest(query.key, 1)
+    newest = get_screen().latest(query.key, 1)  # what an audience may see (moderation)
     last_modified = newest[0].created_at.replace(microsecond=0) if newest else None
     if not is_resource_modified(request.environ, etag=etag, last_modified=last_modified):
         response = Response(status=304)
     else:
-        posts = store.latest(query.key, FEED_ENTRIES)
+        posts = get_screen().latest(query.key, FEED_ENTRIES)
         body = _render_feed(query.key, query.text, kind, posts)
         response = Response(body, content_type=FEED_TYPES[kind])
     response.set_etag(etag)
@@ -134,7 +135,7 @@ def export() -> Response:
     query = query_param("/api/v1/export")
     kind = format_param(("csv", "jsonl"))
     since, until = window_params()
-    posts = get_store().iter_posts(query.key, EXPORT_BATCH, since, until)
+    posts = get_screen().screened(get_store().iter_posts(query.key, EXPORT_BATCH, since, until), EXPORT_BATCH)
     first = list(islice(posts, 1))  # read the first batch now: a store that is down answers 503, not a cut file
     rows = chain(first, posts)
     body = _csv_chunks(rows) if kind == "csv" else _jsonl_chunks(rows)

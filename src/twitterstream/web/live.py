@@ -16,10 +16,10 @@ import time
 import uuid
 import weakref
 from collections import defaultdict, deque
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple, Protocol
 
-from twitterstream.store import Event, Store, StoreUnavailable, cursor_order
+from twitterstream.store import Event, StoreUnavailable, cursor_order
 from twitterstream.web.connection import connection_closed
 from twitterstream.web.sse import format_event_or_skip, format_status
 
@@ -38,6 +38,14 @@ CLOSE = Message((-1, -1), b"")
 STATUS_ORDER = (-2, -2)  # status messages are not ordered with the events
 #: Sent to every open stream each heartbeat: proxies keep the connection, and a gone reader is noticed.
 KEEPALIVE = Message((-3, -3), b": keep-alive\n\n")
+
+
+class LiveSource(Protocol):
+    """What the hub reads: a :class:`~twitterstream.store.Store`, or a view of one (moderation's feeds)."""
+
+    def head_cursor(self, query_key: str) -> str: ...
+    def wait_for_events(self, cursors: Mapping[str, str], timeout: float) -> list[Event]: ...
+    def watch(self, query_key: str, query_text: str, holder: str, viewers: int, ttl: float) -> None: ...
 
 
 _HUBS: weakref.WeakSet[LiveHub] = weakref.WeakSet()
@@ -145,15 +153,17 @@ class LiveHub:
 
     def __init__(
         self,
-        store: Store,
+        store: LiveSource,
         *,
         grace_seconds: float,
         read_status: Callable[[], dict[str, Any]],
         on_new_query: Callable[[], None] | None = None,
         heartbeat_seconds: float = 15.0,
         max_pending: int = 1000,
+        formatter: Callable[[Event], bytes | None] = format_event_or_skip,
     ) -> None:
         self.store = store
+        self.formatter = formatter  # moderation's feeds format what their audience may see
         self.grace_seconds = grace_seconds
         self.read_status = read_status
         self.on_new_query = on_new_query
@@ -275,7 +285,7 @@ class LiveHub:
 
     def _dispatch(self, events: list[Event]) -> None:
         for event in events:
-            text = format_event_or_skip(event)
+            text = self.formatter(event)
             order = event.order
             with self._lock:
                 if event.query_key in self._cursors and order > cursor_order(self._cursors[event.query_key]):

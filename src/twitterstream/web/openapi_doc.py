@@ -42,6 +42,36 @@ _SCHEMAS: dict[str, Any] = {
             "embed_html": {**_NULLABLE_STRING, "description": "Sanitised embed HTML, or null until fetched."},
         },
     },
+    "Walls": {
+        "type": "object",
+        "required": ["walls"],
+        "properties": {
+            "walls": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["slug", "title", "query"],
+                    "properties": {
+                        "slug": {"type": "string"},
+                        "title": {"type": "string"},
+                        "query": {"type": "string"},
+                    },
+                },
+            }
+        },
+    },
+    "WallPosts": {
+        "type": "object",
+        "required": ["wall", "title", "posts"],
+        "properties": {
+            "wall": {"type": "string"},
+            "title": {"type": "string"},
+            "posts": {
+                "type": "array",
+                "items": {"allOf": [_ref("Post"), {"type": "object", "properties": {"pinned": {"type": "boolean"}}}]},
+            },
+        },
+    },
     "Error": {
         "type": "object",
         "required": ["error"],
@@ -120,6 +150,13 @@ def _moment(name: str, meaning: str) -> dict[str, Any]:
     }
 
 
+_SLUG = {
+    "name": "slug",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "The wall's name.",
+}
 _BAD_REQUEST = _json(_ref("Error"), "Bad input: a missing or invalid query or parameter, with the reason.")
 _UNAVAILABLE = _json(_ref("Error"), "The store does not answer right now; retry in a moment.")
 _ERRORS = {"400": _BAD_REQUEST, "503": _UNAVAILABLE}
@@ -213,6 +250,44 @@ _PATHS: dict[str, Any] = {
                     "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
                     "content": {"text/csv": {}, "application/x-ndjson": {}},
                 },
+                **_ERRORS,
+            },
+        }
+    },
+    "/api/v1/walls": {
+        "get": {
+            "operationId": "walls",
+            "summary": "The walls: an operator's named, moderated queries",
+            "responses": {"200": _json(_ref("Walls"), "Every wall's slug, title and query.")},
+        }
+    },
+    "/api/v1/walls/{slug}/posts": {
+        "get": {
+            "operationId": "wallPosts",
+            "summary": "A wall's posts as its audience sees them: pinned first, then newest first",
+            "parameters": [_SLUG, _LIMIT],
+            "responses": {
+                "200": _json(_ref("WallPosts"), "The wall's posts (Post JSON with `pinned`)."),
+                "404": _json(_ref("Error"), "No wall has that slug."),
+                **_ERRORS,
+            },
+        }
+    },
+    "/api/v1/walls/{slug}/stream": {
+        "get": {
+            "operationId": "wallStream",
+            "summary": "Live events of a wall as Server-Sent Events (as /api/v1/stream; posts carry `pinned`)",
+            "description": "Moderation acts at once: a post the operator hides, blocks or rejects is sent as "
+            "`event: delete`; an approved, pinned or unpinned one as `event: post`.",
+            "parameters": [
+                _SLUG,
+                _LIMIT,
+                {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}},
+                {"name": "last_event_id", "in": "query", "schema": {"type": "string"}},
+            ],
+            "responses": {
+                "200": {"description": "An endless event stream.", "content": {"text/event-stream": {}}},
+                "404": _json(_ref("Error"), "No wall has that slug."),
                 **_ERRORS,
             },
         }

@@ -19,6 +19,7 @@ from twitterstream.web.context import (
     wake_ingester,
 )
 from twitterstream.web.forms import SearchForm
+from twitterstream.web.moderated import get_screen
 from twitterstream.web.params import whole_number
 from twitterstream.web.queries import read_query
 
@@ -124,13 +125,13 @@ def results(query: str) -> Any:
     already_watched = any(w.key == parsed.key for w in store.watched())
     store.watch(parsed.key, parsed.text, PAGE_VIEW_HOLDER, 0, settings.watch_grace_seconds)
     wake_ingester(this_app())
-    posts = store.latest(parsed.key, limit)
+    posts = get_screen().latest(parsed.key, limit)
     if not posts and head == "0" and not already_watched:
         # A query nobody is watching: give the ingester a moment to fill it from its recent window
         # (or the service's search), so that the first paint is a full page, not an empty state.
         # A query already watched had that chance: its empty page is the truth, shown at once.
         store.wait_for_events({parsed.key: head}, FIRST_FILL_WAIT)
-        posts = store.latest(parsed.key, limit)
+        posts = get_screen().latest(parsed.key, limit)
     since = next((w.since for w in store.watched() if w.key == parsed.key), None)
     return render_template(
         "results.html",

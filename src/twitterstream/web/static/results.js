@@ -116,6 +116,7 @@
     article.dataset.id = post.id;
     article.dataset.created = post.created_at;
     article.dataset.source = post.source || "";
+    if (post.pinned === true) article.dataset.pinned = "true"; // a wall's pinned post leads it
     article.append(post.embed_html ? embedBox(post.embed_html) : cardBox(post));
     return article;
   }
@@ -196,12 +197,13 @@
     return list.querySelector('.post[data-id="' + CSS.escape(id) + '"]');
   }
 
-  /** Put an article in its place by time (newest first; a tie goes above). */
+  /** Put an article in its place by time (newest first; a tie goes above), pinned ones (walls) first. */
   function place(article) {
     const created = article.dataset.created;
+    const pinned = article.dataset.pinned === "true";
     let before = null;
     for (const other of list.children) {
-      if (other.dataset.created <= created) {
+      if (pinned || other.dataset.pinned !== "true" && other.dataset.created <= created) {
         before = other;
         break;
       }
@@ -242,6 +244,11 @@
   function arrive(post) {
     if (!post || typeof post.id !== "string" || typeof post.created_at !== "string") return;
     const shown = findPost(post.id);
+    if (shown && typeof post.pinned === "boolean" && post.pinned !== (shown.dataset.pinned === "true")) {
+      shown.remove(); // pinned or unpinned on a wall: it moves
+      show([post], false);
+      return;
+    }
     if (shown) {
       if (post.embed_html && !shown.querySelector(".embed")) setEmbed(shown, post.embed_html);
       return;

@@ -1,0 +1,130 @@
+"""Public walls: the list, the live page /wall/<slug>, its posts (pinned first) and its live stream."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Blueprint, Response, abort, jsonify, render_template, request
+
+from twitterstream.models import Post
+from twitterstream.moderation import Wall
+from twitterstream.query import parse
+from twitterstream.store import cursor_order
+from twitterstream.web.context import get_store, query_problem, source_status, this_app
+from twitterstream.web.live import CLOSE
+from twitterstream.web.moderated import find_wall, get_screen, get_wall_feed, get_wall_hub
+from twitterstream.web.screened import format_wall_post
+from twitterstream.web.sse import format_status
+
+bp = Blueprint("walls", __name__)
+
+MAX_LIMIT = 100
+LIMIT_CHOICES = (10, 25, 100)
+
+
+def _wall(slug: str) -> Wall:
+    wall = find_wall(slug)
+    if wall is None:
+        abort(404, description=f"no wall named {slug!r}")
+    return wall
+
+
+def _limit(default: int = 10) -> int:
+    raw = request.args.get("limit", str(default))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        abort(400, description=f"limit must be a whole number from 1 to {MAX_LIMIT} (got {raw!r})")
+    return int(raw)
+
+
+def _post_json(post: Post, pinned: bool) -> dict[str, Any]:
+    return {**post.to_json(), "pinned": pinned}
+
+
+@bp.get("/api/v1/walls")
+def walls() -> Any:
+    """Every wall: slug, title, query (what an audience may know of it)."""
+    listed = [Wall.from_record(r) for r in get_store().walls()]
+    return jsonify(walls=[{"slug": w.slug, "title": w.title, "query": w.query} for w in listed])
+
+
+@bp.get("/api/v1/walls/<slug>/posts")
+def posts(slug: str) -> Any:
+    """The wall's posts: pinned first, then newest first."""
+    wall = _wall(slug)
+    limit = _limit()
+    shown = get_screen().wall_latest(wall, limit)
+    return jsonify(wall=wall.slug, title=wall.title, posts=[_post_json(p, pinned) for p, pinned in shown])
+
+
+@bp.get("/wall/<slug>")
+def page(slug: str) -> Any:
+    """The live wall page (results.js, on the wall's own posts and stream)."""
+    wall = _wall(slug)
+    raw = request.args.get("limit", "")
+    limit = int(raw) if raw.isdigit() and int(raw) in LIMIT_CHOICES else LIMIT_CHOICES[0]
+    shown = get_screen().wall_latest(wall, limit)
+    return render_template(
+        "results.html",
+        query=parse(wall.query),
+        heading=wall.title,
+        wall=wall,
+        posts=[p for p, _ in shown],
+        pinned={p.key for p, pinned in shown if pinned},
+        limit=limit,
+        watch_since=None,
+        problem=query_problem(this_app(), wall.query_key),
+        status=source_status(this_app()),
+    )
+
+
+@bp.get("/api/v1/walls/<slug>/stream")
+def stream(slug: str) -> Response:
+    """The wall's live events, as /api/v1/stream: ``post`` (with ``pinned``), ``embed``, ``delete``, ``status``.
+
+    Without ``Last-Event-ID`` it starts with the wall's ``limit`` posts (oldest first, pinned last so that
+    they lead); with it, with what came after that post.
+    """
+    wall = _wall(slug)
+    limit = _limit()
+    last_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
+    store = get_store()
+    hub = get_wall_hub()
+    subscription = hub.subscribe(wall.channel, wall.query)
+    try:
+        backlog: list[bytes] = []
+        cursor = store.find_post_event(wall.query_key, last_id.strip()) if last_id else None
+        if cursor is not None:
+            events = store.events_after(wall.query_key, cursor)
+            backlog = get_wall_feed().backlog(wall, events)
+            boundary = events[-1].order if events else cursor_order(cursor)
+        else:
+            boundary = cursor_order(store.head_cursor(wall.query_key))
+            shown = reversed(get_screen().wall_latest(wall, limit))
+            backlog = [t for p, pinned in shown if (t := format_wall_post(p, pinned))]
+    except BaseException:
+        hub.unsubscribe(subscription)
+        raise
+    status = hub.status or {k: v for k, v in source_status(this_app()).items() if k != "counters"}
+
+    def generate() -> Iterator[bytes]:
+        nonlocal backlog
+        try:
+            yield b"retry: 2000\n" + format_status(status)
+            yield b"".join(backlog)
+            backlog = []
+            while True:
+                message = subscription.get()
+                if message is None or message is CLOSE:
+                    return
+                order, text = message
+                if order[0] >= 0 and order <= boundary:
+                    continue  # already in the backlog
+                yield text
+        finally:
+            hub.unsubscribe(subscription)
+
+    response = Response(generate(), mimetype="text/event-stream", direct_passthrough=True)
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"
+    return response
