@@ -62,7 +62,7 @@ class Settings:
     #: The first of ``mastodon_urls``: the instance streamed with a token, and the one embeds come from.
     mastodon_url: str = "https://mastodon.social"
     #: Every instance whose public tag timelines are polled without a token (empty: ``mastodon_url`` alone).
-    mastodon_urls: tuple[str, ...] = ()
+    mastodon_urls: tuple[str, ...] = ("https://mastodon.social",)
     #: Without a token: seconds between two polls of one hashtag on one instance (longer when rate limits ask).
     mastodon_poll_seconds: float = 10.0
     mastodon_access_token: Secret | None = field(default=None, repr=False)
@@ -130,54 +130,69 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     values.update(os.environ if environ is None else environ)
 
+    defaults = Settings()
+
     def get(name: str, default: str = "") -> str:
         return values.get(name, default).strip()
+
+    def number(name: str, default: float) -> float:
+        raw = get(name)
+        return _number(raw, name) if raw else default
+
+    def whole(name: str, default: int) -> int:
+        raw = get(name)
+        return int(_number(raw, name)) if raw else default
+
+    def secret(name: str) -> Secret | None:
+        return Secret(get(name)) if get(name) else None
 
     token = get("X_BEARER_TOKEN") or get("TWITTER_BEARER_TOKEN")
     source = get("TWITTERSTREAM_SOURCE").lower()
     if source and source not in SOURCE_NAMES:
         raise ConfigError(f"TWITTERSTREAM_SOURCE={source!r} is not one of {', '.join(SOURCE_NAMES)}")
 
-    mastodon_urls = _urls(get("MASTODON_URL"), "MASTODON_URL") or ("https://mastodon.social",)
+    mastodon_urls = _urls(get("MASTODON_URL"), "MASTODON_URL") or (defaults.mastodon_url,)
     settings = Settings(
         source=source or ("x" if token else "bluesky"),
         source_explicit=bool(source),
         x_bearer_token=Secret(token) if token else None,
-        x_api_url=get("X_API_URL", "https://api.x.com").rstrip("/"),
-        x_oembed_url=get("X_OEMBED_URL", "https://publish.x.com/oembed"),
+        x_api_url=get("X_API_URL", defaults.x_api_url).rstrip("/"),
+        x_oembed_url=get("X_OEMBED_URL", defaults.x_oembed_url),
         bluesky_jetstream_urls=tuple(
-            u.strip() for u in get("BLUESKY_JETSTREAM_URL", ",".join(DEFAULT_JETSTREAM_URLS)).split(",") if u.strip()
+            u.strip()
+            for u in get("BLUESKY_JETSTREAM_URL", ",".join(defaults.bluesky_jetstream_urls)).split(",")
+            if u.strip()
         ),
-        bluesky_profile_url=get("BLUESKY_PROFILE_URL", "https://public.api.bsky.app").rstrip("/"),
+        bluesky_profile_url=get("BLUESKY_PROFILE_URL", defaults.bluesky_profile_url).rstrip("/"),
         bluesky_show_adult=_flag(get("BLUESKY_SHOW_ADULT"), "BLUESKY_SHOW_ADULT"),
-        bluesky_watchdog_seconds=_number(get("BLUESKY_WATCHDOG_SECONDS", "30"), "BLUESKY_WATCHDOG_SECONDS"),
+        bluesky_watchdog_seconds=number("BLUESKY_WATCHDOG_SECONDS", defaults.bluesky_watchdog_seconds),
         mastodon_url=mastodon_urls[0],
         mastodon_urls=mastodon_urls,
-        mastodon_poll_seconds=_number(get("MASTODON_POLL_SECONDS", "10"), "MASTODON_POLL_SECONDS"),
-        mastodon_access_token=Secret(get("MASTODON_ACCESS_TOKEN")) if get("MASTODON_ACCESS_TOKEN") else None,
+        mastodon_poll_seconds=number("MASTODON_POLL_SECONDS", defaults.mastodon_poll_seconds),
+        mastodon_access_token=secret("MASTODON_ACCESS_TOKEN"),
         replay_file=get("REPLAY_FILE") or DEMO_REPLAY_FILE,
-        replay_rate=_number(get("REPLAY_RATE", "5"), "REPLAY_RATE"),
+        replay_rate=number("REPLAY_RATE", defaults.replay_rate),
         database_url=get("DATABASE_URL"),
-        secret_key=Secret(get("SECRET_KEY")) if get("SECRET_KEY") else None,
-        log_level=get("LOG_LEVEL", "INFO").upper(),
-        log_format=get("LOG_FORMAT", "text").lower(),
-        watch_grace_seconds=_number(get("TWITTERSTREAM_WATCH_GRACE", "300"), "TWITTERSTREAM_WATCH_GRACE"),
-        ingester_lock_ttl=_number(get("TWITTERSTREAM_LOCK_TTL", "10"), "TWITTERSTREAM_LOCK_TTL"),
-        trusted_proxies=int(_number(get("TWITTERSTREAM_TRUSTED_PROXIES", "0"), "TWITTERSTREAM_TRUSTED_PROXIES")),
-        port=int(_number(get("PORT", "5000"), "PORT")),
-        web_concurrency=int(_number(get("WEB_CONCURRENCY", "2"), "WEB_CONCURRENCY")),
+        secret_key=secret("SECRET_KEY"),
+        log_level=get("LOG_LEVEL", defaults.log_level).upper(),
+        log_format=get("LOG_FORMAT", defaults.log_format).lower(),
+        watch_grace_seconds=number("TWITTERSTREAM_WATCH_GRACE", defaults.watch_grace_seconds),
+        ingester_lock_ttl=number("TWITTERSTREAM_LOCK_TTL", defaults.ingester_lock_ttl),
+        trusted_proxies=whole("TWITTERSTREAM_TRUSTED_PROXIES", defaults.trusted_proxies),
+        port=whole("PORT", defaults.port),
+        web_concurrency=whole("WEB_CONCURRENCY", defaults.web_concurrency),
         instance_path=get("TWITTERSTREAM_INSTANCE_PATH"),
         metrics_allow=_networks(
             get("TWITTERSTREAM_METRICS_ALLOW", DEFAULT_METRICS_ALLOW), "TWITTERSTREAM_METRICS_ALLOW"
         ),
-        metrics_token=Secret(get("TWITTERSTREAM_METRICS_TOKEN")) if get("TWITTERSTREAM_METRICS_TOKEN") else None,
-        read_timeout=_number(get("TWITTERSTREAM_READ_TIMEOUT", "10"), "TWITTERSTREAM_READ_TIMEOUT"),
-        max_connections=int(_number(get("TWITTERSTREAM_MAX_CONNECTIONS", "5000"), "TWITTERSTREAM_MAX_CONNECTIONS")),
-        x_usage_check_seconds=_number(get("X_USAGE_CHECK_SECONDS", "900"), "X_USAGE_CHECK_SECONDS"),
+        metrics_token=secret("TWITTERSTREAM_METRICS_TOKEN"),
+        read_timeout=number("TWITTERSTREAM_READ_TIMEOUT", defaults.read_timeout),
+        max_connections=whole("TWITTERSTREAM_MAX_CONNECTIONS", defaults.max_connections),
+        x_usage_check_seconds=number("X_USAGE_CHECK_SECONDS", defaults.x_usage_check_seconds),
         x_monthly_post_cap=_whole(get("X_MONTHLY_POST_CAP"), "X_MONTHLY_POST_CAP"),
-        x_price_per_post=_number(get("X_PRICE_PER_POST", "0.005"), "X_PRICE_PER_POST"),
+        x_price_per_post=number("X_PRICE_PER_POST", defaults.x_price_per_post),
         frame_ancestors=_origins(get("TWITTERSTREAM_FRAME_ANCESTORS"), "TWITTERSTREAM_FRAME_ANCESTORS"),
-        admin_password=Secret(get("TWITTERSTREAM_ADMIN_PASSWORD")) if get("TWITTERSTREAM_ADMIN_PASSWORD") else None,
+        admin_password=secret("TWITTERSTREAM_ADMIN_PASSWORD"),
     )
     if settings.read_timeout <= 0:
         raise ConfigError(f"TWITTERSTREAM_READ_TIMEOUT={settings.read_timeout:g} must be more than 0 seconds")

@@ -109,3 +109,8 @@ def test_a_trusted_proxy_gives_the_client_address_and_scheme_but_not_the_host(tm
     with _client_view(1, tmp_path) as seen:
         # Neither the ALB nor the bundled nginx sets X-Forwarded-Host: a client's own value is never believed.
         assert seen == {"addr": "203.0.113.9", "scheme": "https", "host": "localhost"}
+
+
+def test_an_empty_environment_gives_exactly_the_documented_defaults() -> None:
+    # Each default is written once, on the Settings field: what load_settings falls back to is that value.
+    assert load_settings({}, env_file=None) == Settings()
