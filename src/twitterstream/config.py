@@ -62,7 +62,7 @@ class Settings:
     #: The first of ``mastodon_urls``: the instance streamed with a token, and the one embeds come from.
     mastodon_url: str = "https://mastodon.social"
     #: Every instance whose public tag timelines are polled without a token (empty: ``mastodon_url`` alone).
-    mastodon_urls: tuple[str, ...] = ("https://mastodon.social",)
+    mastodon_urls: tuple[str, ...] = ()
     #: Without a token: seconds between two polls of one hashtag on one instance (longer when rate limits ask).
     mastodon_poll_seconds: float = 10.0
     mastodon_access_token: Secret | None = field(default=None, repr=False)
@@ -151,7 +151,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
     if source and source not in SOURCE_NAMES:
         raise ConfigError(f"TWITTERSTREAM_SOURCE={source!r} is not one of {', '.join(SOURCE_NAMES)}")
 
-    mastodon_urls = _urls(get("MASTODON_URL"), "MASTODON_URL") or (defaults.mastodon_url,)
+    mastodon_urls = _urls(get("MASTODON_URL"), "MASTODON_URL")
     settings = Settings(
         source=source or ("x" if token else "bluesky"),
         source_explicit=bool(source),
@@ -166,7 +166,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         bluesky_profile_url=get("BLUESKY_PROFILE_URL", defaults.bluesky_profile_url).rstrip("/"),
         bluesky_show_adult=_flag(get("BLUESKY_SHOW_ADULT"), "BLUESKY_SHOW_ADULT"),
         bluesky_watchdog_seconds=number("BLUESKY_WATCHDOG_SECONDS", defaults.bluesky_watchdog_seconds),
-        mastodon_url=mastodon_urls[0],
+        mastodon_url=mastodon_urls[0] if mastodon_urls else defaults.mastodon_url,
         mastodon_urls=mastodon_urls,
         mastodon_poll_seconds=number("MASTODON_POLL_SECONDS", defaults.mastodon_poll_seconds),
         mastodon_access_token=secret("MASTODON_ACCESS_TOKEN"),
