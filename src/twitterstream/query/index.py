@@ -181,6 +181,21 @@ def required_terms(node: Node) -> frozenset[Term] | None:
     return None
 
 
+def post_terms(features: PostFeatures) -> set[Term]:
+    """Every presearch term ``post`` contains: the terms under which :meth:`QueryIndex.candidates` looks it up."""
+    post = features.post
+    found = {(WORD, token) for token in features.token_set}
+    found.update((HASHTAG, value) for value in features.hashtags)
+    found.update((MENTION, value) for value in features.mentions)
+    found.update((CASHTAG, value) for value in features.cashtags)
+    found.update((AUTHOR, value) for value in features.authors())
+    if post.reply_to:
+        found.update((REPLY_TO, value) for value in features.reply_to())
+    if post.urls:
+        found.update((URL, value) for value in features.url_token_set())
+    return found
+
+
 def is_exact(node: Node) -> bool:
     """True if a post containing one of the terms ``required_terms(node)`` gives always matches ``node``."""
     if isinstance(node, Or):
