@@ -141,7 +141,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server = Server(Path(tmp))
         try:
-            writer = threading.Thread(target=_write_all, args=(server.fd, payload))
+            writer = threading.Thread(target=write_all, args=(server.fd, payload))
             writer.start()
             wait_for_metric(server, "twitterstream_posts_received_total", len(posts))
             writer.join()
@@ -194,7 +194,8 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
 
-def _write_all(fd: int, payload: bytes) -> None:
+def write_all(fd: int, payload: bytes) -> None:
+    """All of ``payload`` into the FIFO (the reader may take it in pieces)."""
     view = memoryview(payload)
     while view:
         view = view[os.write(fd, view[: 1 << 16]) :]
