@@ -55,7 +55,7 @@ class RecentWindow:
         self._ring: list[_Entry | None] = []
         self._first = 0  # number of the oldest post in the window
         self._next = 0  # number the next post gets
-        self._postings: dict[Term, _Postings] = {}
+        self._postings: dict[str, dict[str, _Postings]] = {}  # namespace -> value -> posts
         self._keys: dict[str, int] = {}  # post key -> copies in the window
         self._deleted: set[str] = set()
         self._lock = threading.Lock()
@@ -70,12 +70,16 @@ class RecentWindow:
             self._expire(now, self._max_posts - 1)
             number = self._next
             lists: list[_Postings] = []
-            for term in terms:
-                postings = self._postings.get(term)
-                if postings is None:
-                    postings = self._postings[term] = _Postings(term)
-                postings.append(number)
-                lists.append(postings)
+            for namespace, values in terms:
+                index = self._postings.get(namespace)
+                if index is None:
+                    index = self._postings[namespace] = {}
+                for value in values:
+                    postings = index.get(value)
+                    if postings is None:
+                        postings = index[value] = _Postings((namespace, value))
+                    postings.append(number)
+                    lists.append(postings)
             entry = _Entry(now, post, tuple(lists))
             if len(self._ring) < self._max_posts:
                 self._ring.append(entry)
@@ -115,7 +119,7 @@ class RecentWindow:
     def index_size(self) -> int:
         """Post numbers the term lists hold, expired ones not yet dropped included (what the index weighs)."""
         with self._lock:
-            return sum(map(len, self._postings.values()))
+            return sum(len(postings) for index in self._postings.values() for postings in index.values())
 
     # -- under the lock ---------------------------------------------------------------------------------
     def _slice(self, terms: frozenset[Term] | None, below: int) -> tuple[list[Post], int | None]:
@@ -129,8 +133,8 @@ class RecentWindow:
             more = start > low
         else:
             picked: set[int] = set()
-            for term in terms:
-                postings = self._postings.get(term)
+            for namespace, value in terms:
+                postings = self._postings.get(namespace, {}).get(value)
                 if postings is None:
                     continue
                 first = bisect_left(postings, low)
@@ -164,7 +168,8 @@ class RecentWindow:
     def _forget(self, number: int, entry: _Entry) -> None:
         for postings in entry.postings:
             if postings[-1] == number:  # the term's newest post leaves: all of its posts have left
-                del self._postings[postings.term]
+                namespace, value = postings.term
+                del self._postings[namespace][value]
                 continue
             gone = bisect_right(postings, number)
             if gone >= COMPACT_AT and 2 * gone >= len(postings):

@@ -181,18 +181,20 @@ def required_terms(node: Node) -> frozenset[Term] | None:
     return None
 
 
-def post_terms(features: PostFeatures) -> set[Term]:
-    """Every presearch term ``post`` contains: the terms under which :meth:`QueryIndex.candidates` looks it up."""
+def post_terms(features: PostFeatures) -> list[tuple[str, frozenset[str]]]:
+    """The presearch terms ``post`` contains, by namespace: what :meth:`QueryIndex.candidates` looks it up by."""
     post = features.post
-    found = {(WORD, token) for token in features.token_set}
-    found.update((HASHTAG, value) for value in features.hashtags)
-    found.update((MENTION, value) for value in features.mentions)
-    found.update((CASHTAG, value) for value in features.cashtags)
-    found.update((AUTHOR, value) for value in features.authors())
+    found = [
+        (WORD, features.token_set),
+        (HASHTAG, features.hashtags),
+        (MENTION, features.mentions),
+        (CASHTAG, features.cashtags),
+        (AUTHOR, features.authors()),
+    ]
     if post.reply_to:
-        found.update((REPLY_TO, value) for value in features.reply_to())
+        found.append((REPLY_TO, features.reply_to()))
     if post.urls:
-        found.update((URL, value) for value in features.url_token_set())
+        found.append((URL, features.url_token_set()))
     return found
 
 
