@@ -36,6 +36,7 @@ from twitterstream.config import Settings
 from twitterstream.ingest import Ingester
 from twitterstream.query import PostFeatures, QueryIndex, parse
 from twitterstream.sources.replay import ReplaySource
+from twitterstream.store import default_sqlite_file
 from twitterstream.store.sqlite import SQLiteStore
 
 
@@ -70,7 +71,7 @@ def run_serve(lines: list[bytes], queries: list[str], expected_matches: int, wor
     """Seconds for a ``twitterstream serve`` process to ingest ``lines`` with ``queries`` watched."""
     folder = workdir / f"serve-{len(queries)}"
     (folder / "instance").mkdir(parents=True)
-    store = SQLiteStore(folder / "instance" / "twitterstream.sqlite3")
+    store = SQLiteStore(folder / "instance" / default_sqlite_file("replay"))  # the file serve opens
     for key in queries:
         store.watch(key, key, "bench", 1, 3600)
     store.close()
