@@ -30,6 +30,7 @@ from twitterstream.ingest.window import RecentWindow
 from twitterstream.ingest.writer import Match, StoreOutage, StoreWriter, retry_store
 from twitterstream.metrics import IngestCounters
 from twitterstream.models import Post
+from twitterstream.query import PostFeatures
 from twitterstream.sources.base import Source
 from twitterstream.status import SourceState, SourceStatus
 from twitterstream.store import Store, StoreUnavailable
@@ -223,8 +224,9 @@ class Ingester:
             if post.extra.get("adult") and not self.settings.bluesky_show_adult:
                 return  # self-labelled adult content stays off the wall unless the operator shows it
             if query_keys is None:
-                self.window.add(post)
-                query_keys = self.router.route(post)
+                features = PostFeatures(post)  # once, for the window's index and the router's
+                self.window.add(post, features)
+                query_keys = self.router.route(features)
             if query_keys:
                 self.writer.put((post, query_keys))
         finally:

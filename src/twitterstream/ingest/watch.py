@@ -12,7 +12,7 @@ from twitterstream.ingest.window import RecentWindow
 from twitterstream.ingest.writer import Match
 from twitterstream.metrics import IngestCounters
 from twitterstream.models import Post
-from twitterstream.query import Query, QueryError, QueryIndex, parse
+from twitterstream.query import PostFeatures, Query, QueryError, QueryIndex, parse
 from twitterstream.query.capabilities import unsupported_on
 from twitterstream.sources.base import Source
 from twitterstream.store import Store, StoreUnavailable
@@ -38,7 +38,7 @@ class LocalRouter:
         with self._lock:
             self._index.remove(key)
 
-    def route(self, post: Post) -> list[str]:
+    def route(self, post: Post | PostFeatures) -> list[str]:
         """The keys of the watched queries ``post`` matches."""
         with self._lock:
             return self._index.match(post)

@@ -181,6 +181,23 @@ def required_terms(node: Node) -> frozenset[Term] | None:
     return None
 
 
+def post_terms(features: PostFeatures) -> list[tuple[str, frozenset[str]]]:
+    """The presearch terms ``post`` contains, by namespace: what :meth:`QueryIndex.candidates` looks it up by."""
+    post = features.post
+    found = [
+        (WORD, features.token_set),
+        (HASHTAG, features.hashtags),
+        (MENTION, features.mentions),
+        (CASHTAG, features.cashtags),
+        (AUTHOR, features.authors()),
+    ]
+    if post.reply_to:
+        found.append((REPLY_TO, features.reply_to()))
+    if post.urls:
+        found.append((URL, features.url_token_set()))
+    return found
+
+
 def is_exact(node: Node) -> bool:
     """True if a post containing one of the terms ``required_terms(node)`` gives always matches ``node``."""
     if isinstance(node, Or):

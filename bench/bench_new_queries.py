@@ -1,0 +1,205 @@
+"""Benchmark: new queries filled from a full recent window, and ``/healthz`` meanwhile.
+
+    .venv/bin/python bench/bench_new_queries.py              # about a minute
+    .venv/bin/python bench/bench_new_queries.py --queries 50 --window 10000   # quicker
+
+* the server: a real ``twitterstream serve --port 0`` subprocess (gevent, SQLite in a temporary instance folder,
+  the replay source reading a FIFO at ``REPLAY_RATE=0``; bench_live.py's ``Server``);
+* the window: ``--window`` posts (default 50,000, the default ``RECENT_WINDOW_POSTS``) of bench_match.py's Zipf
+  workload written into the FIFO with no query watched; the clock starts once ``/metrics`` counts them all;
+* the new queries: ``--queries`` distinct queries of bench_match.py's kinds (``word``, ``word word``,
+  ``word OR word``, ``#tag``, ``word -word``), each with at least one match in the window; ``--parallel``
+  clients each ask ``GET /api/v1/results?q=...`` (which starts watching the query) for one after the other;
+* meanwhile a separate process asks ``GET /healthz`` every 10 ms on its own connection and times the answers,
+  until every new query is filled.
+
+"Asked" is the queries divided by the time until the last answer; "filled" the queries divided by the time
+until the ingester had stored what the window holds for every one of them (its newest ``KEEP_PER_QUERY``
+matches, counted here; ``/metrics`` ``posts_matched`` must reach their sum). Only loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing
+import multiprocessing.connection
+import os
+import platform
+import random
+import re
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from bench_live import Server
+from bench_match import Zipf, make_posts, make_queries, make_vocabulary, stream_line
+from twitterstream.models import Post
+from twitterstream.query import PostFeatures, Query, QueryIndex
+
+PAGE = 10  # the API's default limit
+KEEP = 100  # KEEP_PER_QUERY's default: the matches the window fills a new query with
+HEALTH_EVERY = 0.01
+FILL_TIMEOUT = 300.0
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def pick_queries(count: int, vocabulary: list[str], posts: list[Post]) -> dict[str, list[str]]:
+    """``count`` distinct queries with a match in ``posts``: key -> ids of its newest ``KEEP`` matches (what
+    the window fills it with)."""
+    candidates = make_queries(count * 20, vocabulary, random.Random(count))
+    index = QueryIndex()
+    for query in candidates:
+        index.add(query.key, query)
+    newest: dict[str, list[str]] = {}
+    for post in reversed(posts):  # newest first
+        for key in index.match(PostFeatures(post)):
+            found = newest.setdefault(key, [])
+            if len(found) < KEEP:
+                found.append(post.id)
+    chosen: list[Query] = [q for q in candidates if q.key in newest][:count]
+    if len(chosen) < count:
+        raise SystemExit(f"only {len(chosen)} of the generated queries match the window")
+    return {q.key: newest[q.key] for q in chosen}
+
+
+def get(connection: http.client.HTTPConnection, path: str) -> tuple[int, bytes]:
+    connection.request("GET", path)
+    response = connection.getresponse()
+    return response.status, response.read()
+
+
+def ask(host: str, port: int, keys: list[str], answers: list[float]) -> None:
+    """One client: asks for each of its new queries, one after the other (each request starts watching one)."""
+    connection = http.client.HTTPConnection(host, port, timeout=FILL_TIMEOUT)
+    try:
+        for key in keys:
+            started = time.perf_counter()
+            status, body = get(connection, f"/api/v1/results?q={quote(key)}&limit={PAGE}")
+            if status != 200:
+                raise RuntimeError(f"{key!r}: HTTP {status}: {body[:200]!r}")
+            answers.append(time.perf_counter() - started)
+    finally:
+        connection.close()
+
+
+def sample_health(host: str, port: int, control: multiprocessing.connection.Connection) -> None:
+    """In its own process (its own GIL): time ``GET /healthz`` until told to stop, then send the timings."""
+    connection = http.client.HTTPConnection(host, port, timeout=30)
+    timings: list[float] = []
+    control.send("ready")
+    while not control.poll():
+        started = time.perf_counter()
+        status, _ = get(connection, "/healthz")
+        if status != 200:
+            raise RuntimeError(f"/healthz: HTTP {status}")
+        timings.append(time.perf_counter() - started)
+        time.sleep(HEALTH_EVERY)
+    control.send(timings)
+    connection.close()
+
+
+def wait_for_metric(server: Server, name: str, value: float, timeout: float = 600.0, every: float = 0.05) -> None:
+    """Until the server's ``/metrics`` shows ``name`` at ``value`` or more (a busy server may answer late)."""
+    deadline = time.monotonic() + timeout
+    pattern = re.compile(rf"^{name} ([0-9.e+]+)$", re.M)
+    while True:
+        status, body = server.get("/metrics", timeout=timeout)
+        found = pattern.search(body.decode())
+        if status != 200 or not found:
+            raise RuntimeError(f"/metrics has no {name} (status {status})")
+        if float(found.group(1)) >= value:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name} did not reach {value} within {timeout:.0f} s:\n{server.log_text()[-2000:]}")
+        time.sleep(every)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--window", type=int, default=50_000, help="posts in the recent window (50,000)")
+    parser.add_argument("--queries", type=int, default=200, help="new queries to fill (200)")
+    parser.add_argument("--parallel", type=int, default=16, help="clients asking at once (16)")
+    args = parser.parse_args()
+
+    rng = random.Random(11)
+    vocabulary = make_vocabulary(rng)
+    posts = make_posts(args.window, Zipf(vocabulary, rng), rng)
+    expected = pick_queries(args.queries, vocabulary, posts)
+    payload = b"".join(stream_line(post) + b"\n" for post in posts)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        server = Server(Path(tmp))
+        try:
+            writer = threading.Thread(target=write_all, args=(server.fd, payload))
+            writer.start()
+            wait_for_metric(server, "twitterstream_posts_received_total", len(posts))
+            writer.join()
+
+            ours, theirs = multiprocessing.Pipe()
+            sampler = multiprocessing.Process(target=sample_health, args=(server.host, server.port, theirs))
+            sampler.start()
+            ours.recv()
+            keys = list(expected)
+            answers: list[float] = []
+            clients = [
+                threading.Thread(target=ask, args=(server.host, server.port, keys[n :: args.parallel], answers))
+                for n in range(args.parallel)
+            ]
+            started = time.perf_counter()
+            for client in clients:
+                client.start()
+            for client in clients:
+                client.join()
+            asked = time.perf_counter() - started
+            # filled: the window's matches of every new query stored (the stream had no watched query before)
+            wait_for_metric(server, "twitterstream_posts_matched_total", sum(map(len, expected.values())))
+            filled = time.perf_counter() - started
+            ours.send("stop")
+            health: list[float] = ours.recv()
+            sampler.join(10)
+        finally:
+            status = server.stop()
+        if status not in (0, None):
+            print(f"the server exited with status {status}", file=sys.stderr)
+
+    print(
+        f"`python bench/bench_new_queries.py` (Python {platform.python_version()}, {platform.machine()}; "
+        f"one `twitterstream serve`, replay source, SQLite; {args.parallel} clients at once)"
+    )
+    print()
+    print(
+        "| window posts | new queries | asked: queries/s | answer p50 / p99 | filled: queries/s "
+        "| /healthz p50 | /healthz p99 | /healthz samples |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        f"| {len(posts):,} | {len(keys)} | {len(keys) / asked:,.1f} "
+        f"| {ms(statistics.median(answers))} / {ms(percentile(answers, 0.99))} | {len(keys) / filled:,.1f} "
+        f"| {ms(statistics.median(health))} | {ms(percentile(health, 0.99))} | {len(health)} |"
+    )
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def write_all(fd: int, payload: bytes) -> None:
+    """All of ``payload`` into the FIFO (the reader may take it in pieces)."""
+    view = memoryview(payload)
+    while view:
+        view = view[os.write(fd, view[: 1 << 16]) :]
+
+
+if __name__ == "__main__":
+    main()
