@@ -1,21 +1,20 @@
 """The moderation half of the SQLite store: walls, marks (hidden, approved, pinned...), the audit log.
 
-A mixin of :class:`twitterstream.store.sqlite.SQLiteStore`: it uses that class's connections, so a change
+A base of :class:`twitterstream.store.sqlite.SQLiteStore` on the same connections, so a change
 here and the events it publishes commit together, and waiters are woken as for a new post.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from twitterstream.models import Post
 from twitterstream.store.base import EventKind
+from twitterstream.store.sqlite_db import SQLiteDatabase
 
 MODERATION_SCHEMA = """
 CREATE TABLE IF NOT EXISTS walls (slug TEXT PRIMARY KEY, record BLOB NOT NULL);
@@ -33,14 +32,8 @@ CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, record 
 AUDIT_KEEP = 10_000
 
 
-class SQLiteModeration:
-    """Moderation storage on the connections of :class:`SQLiteStore`."""
-
-    if TYPE_CHECKING:
-
-        def _read(self) -> AbstractContextManager[sqlite3.Connection]: ...
-        def _write(self) -> AbstractContextManager[sqlite3.Connection]: ...
-        def _notify(self) -> None: ...
+class SQLiteModeration(SQLiteDatabase):
+    """Moderation storage on the connections of the SQLite store."""
 
     def publish(self, post_key: str, kind: EventKind, query_keys: Iterable[str] | None = None) -> list[str]:
         wanted = None if query_keys is None else set(query_keys)
