@@ -18,113 +18,24 @@ A post is saved and matched in one Lua script, so concurrent writers never store
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import orjson
-import redis
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 
 from twitterstream.models import Post
-from twitterstream.store.base import Event, EventKind, PageMark, Store, StoreUnavailable, Watch
+from twitterstream.store.base import Event, EventKind, PageMark, Store, Watch
+from twitterstream.store.redis_connection import MAX_BLOCK_SECONDS, connect, guard
 from twitterstream.store.redis_moderation import RedisModeration
+from twitterstream.store.redis_scripts import LOCK, PAGE, SAVE, UNLOCK
 
 T = TypeVar("T")
 
 POST_TTL = 24 * 3600
 EVENTS_MAXLEN = 1000
-#: The longest a command (or a connection, or a free pooled connection) is waited for: a frozen Redis, or a
-#: network partition, answers pages with a 503 within this, not after minutes.
-TIMEOUT_SECONDS = 1.5
-#: Longest single blocking read (XREAD BLOCK): well below the socket timeout, so that a blocking read that
-#: simply found nothing is never mistaken for a Redis that does not answer.
-MAX_BLOCK_SECONDS = 0.5
-#: Redis connections per process (per web worker); past them a request waits for one.
-MAX_CONNECTIONS = 100
-
-_SAVE = """
--- KEYS[1] post, KEYS[2] post's queries, then for each query: latest, events
--- ARGV: record, ttl, score, post key, post id, maxlen, then the query keys
-redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-local newly = {}
-local n = (#KEYS - 2) / 2
-for i = 1, n do
-  local latest, events = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
-  if redis.call('ZADD', latest, 'NX', ARGV[3], ARGV[4]) == 1 then
-    redis.call('XADD', events, 'MAXLEN', '~', ARGV[6], '*', 'k', 'post', 'p', ARGV[4], 'i', ARGV[5])
-    redis.call('SADD', KEYS[2], ARGV[6 + i])
-    table.insert(newly, ARGV[6 + i])
-  end
-end
-redis.call('EXPIRE', KEYS[2], ARGV[2])
-return newly
-"""
-
-_PAGE = """
--- KEYS[1] a query's sorted set (newest first = ZREVRANGE order, as latest() reads it)
--- ARGV: mark score or '', mark member, until or '' (exclusive), count
--- Returns member, score, member, score... of the page: one script, so a concurrent write cannot shift it.
-local key, start = KEYS[1], 0
-if ARGV[1] ~= '' then
-  local score = redis.call('ZSCORE', key, ARGV[2])
-  if score and tonumber(score) == tonumber(ARGV[1]) then
-    start = redis.call('ZREVRANK', key, ARGV[2]) + 1
-  else  -- the mark's post is gone: count what sorts before where it was
-    start = redis.call('ZCOUNT', key, '(' .. ARGV[1], '+inf')
-    for _, member in ipairs(redis.call('ZRANGEBYSCORE', key, ARGV[1], ARGV[1])) do
-      if member >= ARGV[2] then start = start + 1 end
-    end
-  end
-end
-if ARGV[3] ~= '' then
-  start = math.max(start, redis.call('ZCOUNT', key, ARGV[3], '+inf'))
-end
-return redis.call('ZREVRANGE', key, start, start + tonumber(ARGV[4]) - 1, 'WITHSCORES')
-"""
-
-_LOCK = """
-local holder = redis.call('GET', KEYS[1])
-if holder == false or holder == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-return 0
-"""
-
-_UNLOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-
-def _in_words(exc: redis.RedisError) -> str:
-    """What went wrong with Redis, in words (redis-py's own text names the host: it is not shown)."""
-    if isinstance(exc, redis.TimeoutError):
-        return f"Redis does not answer (no reply within {TIMEOUT_SECONDS:g} s)"
-    if isinstance(exc, redis.AuthenticationError):
-        return "Redis refused the credentials in DATABASE_URL"
-    if isinstance(exc, redis.ConnectionError):
-        return "Redis cannot be reached (connection refused or lost)"
-    return f"Redis refused a command ({type(exc).__name__})"
-
-
-def _guard(method: Callable[..., T]) -> Callable[..., T]:
-    """Map every Redis error (a lost, refused or silent connection, a refused command) onto StoreUnavailable."""
-
-    @functools.wraps(method)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        try:
-            return method(*args, **kwargs)
-        except redis.RedisError as exc:
-            raise StoreUnavailable(_in_words(exc)) from exc
-
-    return wrapper
 
 
 def _score(moment: datetime | None) -> str:
@@ -152,34 +63,17 @@ class RedisStore(RedisModeration, Store):
 
     def __init__(self, url: str) -> None:
         self.url = url
-        # A blocking pool: a greenlet past the cap waits for a free connection. The default pool of
-        # redis-py 8 raises "Too many connections" past 100 (a 503 while Redis is fine), which a gevent
-        # worker reaches when a hundred streams open at once.
-        # Every wait is bounded by TIMEOUT_SECONDS, and only a refused or dropped connection is retried
-        # (twice, quickly: a restarted Redis leaves dead pooled connections behind, and the retry reconnects).
-        # A timeout is not retried: a frozen Redis would make each call wait several timeouts.
-        pool = redis.BlockingConnectionPool.from_url(
-            url,
-            max_connections=MAX_CONNECTIONS,
-            timeout=TIMEOUT_SECONDS,
-            socket_timeout=TIMEOUT_SECONDS,
-            socket_connect_timeout=TIMEOUT_SECONDS,
-            health_check_interval=30,
-            retry=Retry(ExponentialBackoff(cap=0.25, base=0.05), retries=2, supported_errors=(redis.ConnectionError,)),
-            retry_on_error=[redis.ConnectionError],
-        )
-        self._redis = redis.Redis(connection_pool=pool)
-        self._redis.auto_close_connection_pool = True  # close() disconnects the pool, as with from_url
-        self._save = self._redis.register_script(_SAVE)
-        self._lock = self._redis.register_script(_LOCK)
-        self._unlock = self._redis.register_script(_UNLOCK)
-        self._page = self._redis.register_script(_PAGE)
+        self._redis = connect(url)
+        self._save = self._redis.register_script(SAVE)
+        self._lock = self._redis.register_script(LOCK)
+        self._unlock = self._redis.register_script(UNLOCK)
+        self._page = self._redis.register_script(PAGE)
 
     # -- posts ----------------------------------------------------------------------------------
     def save_post(self, post: Post, query_keys: Iterable[str]) -> list[str]:
         return self.save_matches([(post, list(query_keys))])[0]
 
-    @_guard
+    @guard
     def save_matches(self, matches: Sequence[tuple[Post, Sequence[str]]]) -> list[list[str]]:
         pipe = self._redis.pipeline(transaction=False)  # one round trip; each post is still one script
         for post, query_keys in matches:
@@ -196,7 +90,7 @@ class RedisStore(RedisModeration, Store):
             self._redis.hset("ts:queries", mapping={_qid(k): k for newly in results for k in newly})
         return results
 
-    @_guard
+    @guard
     def set_embed(self, post_key: str, embed_html: str) -> list[str]:
         raw = self._redis.get(f"ts:post:{post_key}")
         if raw is None:
@@ -206,7 +100,7 @@ class RedisStore(RedisModeration, Store):
         self._redis.set(f"ts:post:{post_key}", orjson.dumps(record), keepttl=True)
         return self._publish_for_post(post_key, record["id"], EventKind.EMBED)
 
-    @_guard
+    @guard
     def delete_post(self, post_key: str) -> list[str]:
         raw = self._redis.get(f"ts:post:{post_key}")
         if raw is None:
@@ -227,12 +121,12 @@ class RedisStore(RedisModeration, Store):
         pipe.execute()
         return keys
 
-    @_guard
+    @guard
     def get_post(self, post_key: str) -> Post | None:
         raw = self._redis.get(f"ts:post:{post_key}")
         return Post.from_record(orjson.loads(raw)) if raw is not None else None
 
-    @_guard
+    @guard
     def latest(self, query_key: str, limit: int = 10) -> list[Post]:
         # Ties on the post's time are broken by key, newest-looking first, as SQLite does.
         members = cast(list[bytes], self._redis.zrevrange(_latest(query_key), 0, limit - 1))
@@ -242,7 +136,7 @@ class RedisStore(RedisModeration, Store):
         return [Post.from_record(orjson.loads(r)) for r in records if r is not None]
 
     # -- paging --------------------------------------------------------------------------------------
-    @_guard
+    @guard
     def page_mark(self, query_key: str, post_id: str) -> PageMark | None:
         # A post key is "source:id" (a source name has no colon); scan the query's set for that id.
         pattern = "*:" + "".join("\\" + c if c in "*?[]\\" else c for c in post_id)
@@ -256,7 +150,7 @@ class RedisStore(RedisModeration, Store):
         at, key = max(found)
         return PageMark(at, key)
 
-    @_guard
+    @guard
     def posts_page(
         self,
         query_key: str,
@@ -286,18 +180,18 @@ class RedisStore(RedisModeration, Store):
         return posts, mark
 
     # -- live channel -----------------------------------------------------------------------------
-    @_guard
+    @guard
     def head_cursor(self, query_key: str) -> str:
         newest = cast(list[Any], self._redis.xrevrange(_events(query_key), count=1))
         return newest[0][0].decode() if newest else "0"
 
-    @_guard
+    @guard
     def events_after(self, query_key: str, cursor: str, limit: int = 500) -> list[Event]:
         start = "-" if cursor in ("", "0") else f"({cursor}"
         entries = cast(list[Any], self._redis.xrange(_events(query_key), min=start, count=limit))
         return self._events_from(query_key, entries)
 
-    @_guard
+    @guard
     def find_post_event(self, query_key: str, post_id: str) -> str | None:
         wanted = post_id.encode()
         for entry_id, fields in cast(list[Any], self._redis.xrevrange(_events(query_key), count=EVENTS_MAXLEN * 2)):
@@ -305,7 +199,7 @@ class RedisStore(RedisModeration, Store):
                 return str(entry_id.decode())
         return None
 
-    @_guard
+    @guard
     def pace(self, query_key: str, buckets: int, bucket_seconds: float = 60.0) -> list[int]:
         now_ms = time.time() * 1000
         start_ms = now_ms - buckets * bucket_seconds * 1000
@@ -317,7 +211,7 @@ class RedisStore(RedisModeration, Store):
                 counts[min(max(int((at_ms - start_ms) / (bucket_seconds * 1000)), 0), buckets - 1)] += 1
         return counts
 
-    @_guard
+    @guard
     def wait_for_events(self, cursors: Mapping[str, str], timeout: float) -> list[Event]:
         if not cursors:
             return []
@@ -344,7 +238,7 @@ class RedisStore(RedisModeration, Store):
         return events
 
     # -- watching ---------------------------------------------------------------------------------
-    @_guard
+    @guard
     def watch(self, query_key: str, query_text: str, holder: str, viewers: int, ttl: float) -> None:
         now = time.time()
         member = f"{query_key}\0{holder}"
@@ -357,7 +251,7 @@ class RedisStore(RedisModeration, Store):
         pipe.hset("ts:lease:data", member, orjson.dumps({"text": query_text, "viewers": viewers}))
         pipe.execute()
 
-    @_guard
+    @guard
     def watched(self) -> list[Watch]:
         now = time.time()
         leases = cast(
@@ -382,34 +276,34 @@ class RedisStore(RedisModeration, Store):
         return watches
 
     # -- state and lock ---------------------------------------------------------------------------
-    @_guard
+    @guard
     def get_state(self, name: str) -> Any:
         raw = self._redis.hget("ts:state", name)
         return orjson.loads(cast(bytes, raw)) if raw is not None else None
 
-    @_guard
+    @guard
     def set_state(self, name: str, value: Any) -> None:
         self._redis.hset("ts:state", name, orjson.dumps(value))
 
-    @_guard
+    @guard
     def state_setdefault(self, name: str, value: Any) -> Any:
         self._redis.hsetnx("ts:state", name, orjson.dumps(value))
         return orjson.loads(cast(bytes, self._redis.hget("ts:state", name)))
 
-    @_guard
+    @guard
     def acquire_lock(self, name: str, holder: str, ttl: float) -> bool:
         return bool(self._lock(keys=[f"ts:lock:{name}"], args=[holder, max(int(ttl * 1000), 1)]))
 
-    @_guard
+    @guard
     def release_lock(self, name: str, holder: str) -> None:
         self._unlock(keys=[f"ts:lock:{name}"], args=[holder])
 
     # -- housekeeping -------------------------------------------------------------------------------
-    @_guard
+    @guard
     def ping(self) -> None:
         self._redis.ping()
 
-    @_guard
+    @guard
     def trim(self, keep_per_query: int, keep_seconds: float) -> None:
         now = time.time()
         cutoff = now - keep_seconds
@@ -440,4 +334,4 @@ class RedisStore(RedisModeration, Store):
 
 # The moderation methods answer Redis errors as every other method does (StoreUnavailable, in words).
 for _name in RedisModeration.METHODS:
-    setattr(RedisStore, _name, _guard(getattr(RedisModeration, _name)))
+    setattr(RedisStore, _name, guard(getattr(RedisModeration, _name)))
