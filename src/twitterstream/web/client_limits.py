@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from flask import request
 from limits import RateLimitItemPerMinute
@@ -125,19 +125,15 @@ class ClientLimits:
         with self._lock:
             client = self._places.pop(place, None)
         if client is not None:
-            try:
+            with suppress(StoreUnavailable):
                 self.store.release_stream_place(client, place)
-            except StoreUnavailable:
-                pass
 
     def renew_stream_places(self) -> None:
         """Keep this process's places held (the live hub calls it with every keep-alive)."""
         with self._lock:
             places = [(client, place) for place, client in self._places.items()]
-        try:
+        with suppress(StoreUnavailable):  # the hub logs the outage; the next keep-alive renews them
             self.store.renew_stream_places(places, self.place_ttl)
-        except StoreUnavailable:
-            pass  # the hub logs the outage; the places are renewed at the next keep-alive
 
 
 @contextmanager
