@@ -151,9 +151,11 @@ def test_a_stream_whose_viewer_leaves_gives_its_place_back_within_a_second_or_tw
     try:
         with httpx.Client(timeout=10) as client:  # from 127.0.0.1: its places are two
             with client.stream("GET", url, params={"q": "cats"}) as first:
-                assert next(first.iter_lines()).startswith("retry:")
+                first_lines = first.iter_lines()  # kept: a dropped iterator closes the response
+                assert next(first_lines).startswith("retry:")
                 with client.stream("GET", url, params={"q": "dogs"}) as second:
-                    assert next(second.iter_lines()).startswith("retry:")
+                    second_lines = second.iter_lines()
+                    assert next(second_lines).startswith("retry:")
                     assert client.get(url, params={"q": "cats"}).status_code == 429
 
             def opens() -> bool:
@@ -241,3 +243,14 @@ def test_an_open_stream_keeps_its_place_past_the_places_lifetime(
             time.sleep(0.1)
         one.close()
         two.close()
+
+
+def test_feeds_and_the_embedded_wall_count_as_starting_to_watch(site: Harness) -> None:
+    assert get(site, "/api/v1/feed?q=cats", "127.0.0.2").status_code == 200
+    assert get(site, "/embed?q=dogs", "127.0.0.2").status_code == 200
+    assert get(site, "/results/birds", "127.0.0.2").status_code == 200
+    feed = get(site, "/api/v1/feed?q=fish", "127.0.0.2")
+    assert feed.status_code == 429 and "Retry-After" in feed.headers
+    assert get(site, "/embed?q=fish", "127.0.0.2").status_code == 429
+    assert get(site, "/api/v1/feed?q=dogs", "127.0.0.2").status_code == 200  # already watched
+    assert get(site, "/embed?q=cats", "127.0.0.2").status_code == 200
