@@ -12,8 +12,8 @@ from flask import Blueprint, Response, jsonify, request
 from twitterstream.models import Post, format_time
 from twitterstream.query import Query, QueryError
 from twitterstream.store import Event, EventKind, Store, UnknownPost, cursor_order
-from twitterstream.web.connection import client_fd
 from twitterstream.web.client_limits import client_address
+from twitterstream.web.connection import client_fd
 from twitterstream.web.context import (
     PAGE_VIEW_HOLDER,
     get_hub,
