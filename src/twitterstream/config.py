@@ -25,6 +25,9 @@ DEMO_REPLAY_FILE = str(Path(__file__).parent / "data" / "demo.jsonl")
 #: the internet (behind a load balancer, with TWITTERSTREAM_TRUSTED_PROXIES set, clients keep their address).
 DEFAULT_METRICS_ALLOW = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
 
+#: The longest rule X accepts on pay-per-use; queries are never longer.
+MAX_QUERY_LENGTH = 1024
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: One origin of TWITTERSTREAM_FRAME_ANCESTORS: 'self', or scheme://host[:port] (host may start with "*.").
 _FRAME_ANCESTOR = re.compile(r"'self'|https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:(\d{1,5}|\*))?")
@@ -113,6 +116,14 @@ class Settings:
     frame_ancestors: tuple[str, ...] = ()
     #: The operator's password: turns /admin and /api/v1/admin/ on (None: operator features are off).
     admin_password: Secret | None = field(default=None, repr=False)
+    #: Per client (address): queries not watched yet that it may start watching per minute.
+    new_queries_per_minute: int = 30
+    #: Per client (address): live streams it may hold open at once.
+    streams_per_client: int = 50
+    #: Watched queries in all (X's rule cap on pay-per-use); past it a new query is refused.
+    max_queries: int = 1000
+    #: The longest query accepted, in characters (X's rule length on pay-per-use; lower it for smaller plans).
+    max_query_length: int = 1024
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -193,6 +204,18 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         x_price_per_post=number("X_PRICE_PER_POST", defaults.x_price_per_post),
         frame_ancestors=_origins(get("TWITTERSTREAM_FRAME_ANCESTORS"), "TWITTERSTREAM_FRAME_ANCESTORS"),
         admin_password=secret("TWITTERSTREAM_ADMIN_PASSWORD"),
+        new_queries_per_minute=_count(
+            get("TWITTERSTREAM_NEW_QUERIES_PER_MINUTE", str(defaults.new_queries_per_minute)),
+            "TWITTERSTREAM_NEW_QUERIES_PER_MINUTE",
+        ),
+        streams_per_client=_count(
+            get("TWITTERSTREAM_STREAMS_PER_CLIENT", str(defaults.streams_per_client)),
+            "TWITTERSTREAM_STREAMS_PER_CLIENT",
+        ),
+        max_queries=_count(get("TWITTERSTREAM_MAX_QUERIES", str(defaults.max_queries)), "TWITTERSTREAM_MAX_QUERIES"),
+        max_query_length=_count(
+            get("TWITTERSTREAM_MAX_QUERY_LENGTH", str(defaults.max_query_length)), "TWITTERSTREAM_MAX_QUERY_LENGTH"
+        ),
     )
     if settings.read_timeout <= 0:
         raise ConfigError(f"TWITTERSTREAM_READ_TIMEOUT={settings.read_timeout:g} must be more than 0 seconds")
@@ -205,6 +228,11 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         )
     if settings.mastodon_poll_seconds < 1:
         raise ConfigError(f"MASTODON_POLL_SECONDS={settings.mastodon_poll_seconds:g} must be at least 1 second")
+    if settings.max_query_length > MAX_QUERY_LENGTH:
+        raise ConfigError(
+            f"TWITTERSTREAM_MAX_QUERY_LENGTH={settings.max_query_length} is over {MAX_QUERY_LENGTH}, "
+            "the longest rule X accepts (and what the search form's body limit is sized for)"
+        )
     if settings.log_format not in ("text", "json"):
         raise ConfigError(f"LOG_FORMAT={settings.log_format!r} must be 'text' or 'json'")
     if settings.database_url and not settings.database_url.startswith(("sqlite://", "redis://", "rediss://")):
@@ -242,6 +270,13 @@ def _urls(value: str, name: str) -> tuple[str, ...]:
         if item not in urls:
             urls.append(item)
     return tuple(urls)
+
+
+def _count(value: str, name: str) -> int:
+    """A whole number of at least 1 (a limit of 0 would refuse everyone: leave the setting out instead)."""
+    if not value.isascii() or not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{name}={value!r} must be a whole number of at least 1")
+    return int(value)
 
 
 def _networks(value: str, name: str) -> tuple[Network, ...]:

@@ -57,6 +57,7 @@ _queries = itertools.count()
 
 @pytest.fixture
 def site(settings: Settings, tmp_path: Path) -> Iterator[Harness]:
+    settings = settings.with_overrides(new_queries_per_minute=10_000)  # every example is a new query
     with running_app(settings, tmp_path, start_ingester=False) as harness:
         yield harness
 

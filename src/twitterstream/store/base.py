@@ -14,6 +14,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from limits.storage import MemoryStorage, Storage
+
 from twitterstream.errors import TwitterStreamError
 from twitterstream.models import Post
 
@@ -253,6 +255,25 @@ class Store(ABC):
 
         Atomic: processes that race with different values all get the same one back (the first saved).
         """
+
+    # -- per-client limits (every web process on this store shares them) --------------------------------
+    def rate_limit_storage(self) -> Storage:
+        """Where the ``limits`` library counts per-client rates. This default counts in this process only;
+        the SQLite and Redis stores count in the store, so that every worker and replica shares the count."""
+        return MemoryStorage()
+
+    @abstractmethod
+    def take_stream_place(self, client: str, place: str, most: int, ttl: float) -> bool:
+        """Hold ``place`` (one open live stream) among ``client``'s at most ``most``, for ``ttl`` seconds unless
+        renewed; False, holding nothing, when all ``most`` are held (by any process on this store)."""
+
+    @abstractmethod
+    def release_stream_place(self, client: str, place: str) -> None:
+        """Give a place back (the stream closed): the client may open another at once."""
+
+    @abstractmethod
+    def renew_stream_places(self, places: Sequence[tuple[str, str]], ttl: float) -> None:
+        """Keep the ``(client, place)`` pairs held ``ttl`` more seconds (places of a process that died lapse)."""
 
     # -- the ingester lock --------------------------------------------------------------------------
     @abstractmethod

@@ -12,6 +12,7 @@ Layout (every key starts with ``ts:``; a query's keys use a short hash of its ca
     ts:lease:since / :until   hash query key -> when its current watch began / its latest lease expiry
     ts:state                  hash of small JSON values (resume cursors, ingester status)
     ts:lock:{name}            the ingester lock (SET NX PX, renewed by its holder only)
+    ts:places:{client}        a client's open live streams (``redis_limits``); ts:limits... rate counters
 
 A post is saved and matched in one Lua script, so concurrent writers never store or announce it twice.
 """
@@ -25,8 +26,10 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import orjson
+from limits.storage import RedisStorage, Storage
 
 from twitterstream.models import Post
+from twitterstream.store import redis_limits
 from twitterstream.store.base import Event, EventKind, PageMark, Store, Watch
 from twitterstream.store.redis_connection import MAX_BLOCK_SECONDS, connect, guard
 from twitterstream.store.redis_moderation import RedisModeration
@@ -68,6 +71,7 @@ class RedisStore(RedisModeration, Store):
         self._lock = self._redis.register_script(LOCK)
         self._unlock = self._redis.register_script(UNLOCK)
         self._page = self._redis.register_script(PAGE)
+        self._take_place = self._redis.register_script(redis_limits.TAKE_PLACE)
 
     # -- posts ----------------------------------------------------------------------------------
     def save_post(self, post: Post, query_keys: Iterable[str]) -> list[str]:
@@ -289,6 +293,28 @@ class RedisStore(RedisModeration, Store):
     def state_setdefault(self, name: str, value: Any) -> Any:
         self._redis.hsetnx("ts:state", name, orjson.dumps(value))
         return orjson.loads(cast(bytes, self._redis.hget("ts:state", name)))
+
+    # -- per-client limits -------------------------------------------------------------------------
+    def rate_limit_storage(self) -> Storage:
+        # limits' own Redis storage on this store's pool (same timeouts); its errors come wrapped in
+        # limits.errors.StorageError, which the web turns into a 503 like any store outage
+        return RedisStorage(
+            self.url, connection_pool=self._redis.connection_pool, key_prefix="ts:limits", wrap_exceptions=True
+        )
+
+    @guard
+    def take_stream_place(self, client: str, place: str, most: int, ttl: float) -> bool:
+        args = redis_limits.take_place_args(place, most, ttl)
+        return bool(self._take_place(keys=[redis_limits.places_key(client)], args=args))
+
+    @guard
+    def release_stream_place(self, client: str, place: str) -> None:
+        self._redis.zrem(redis_limits.places_key(client), place)
+
+    @guard
+    def renew_stream_places(self, places: Sequence[tuple[str, str]], ttl: float) -> None:
+        if places:
+            redis_limits.renew_places(self._redis, places, ttl)
 
     @guard
     def acquire_lock(self, name: str, holder: str, ttl: float) -> bool:

@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from limits.storage import Storage
 
 from twitterstream.models import Post
+from twitterstream.store import sqlite_limits
 from twitterstream.store.base import Event, EventKind, PageMark, Store, Watch
 from twitterstream.store.sqlite_db import Offload, SQLiteDatabase
 from twitterstream.store.sqlite_moderation import MODERATION_SCHEMA, SQLiteModeration
@@ -70,7 +72,7 @@ class SQLiteStore(SQLiteModeration, Store):
 
     def __init__(self, path: str | Path, pool_size: int = 4, offload: Offload | None = None) -> None:
         """``offload`` runs the ingester's transactions (default: on gevent's native pool under gevent)."""
-        SQLiteDatabase.__init__(self, path, _SCHEMA + MODERATION_SCHEMA, pool_size, offload)
+        SQLiteDatabase.__init__(self, path, _SCHEMA + MODERATION_SCHEMA + sqlite_limits.SCHEMA, pool_size, offload)
 
     # -- posts ----------------------------------------------------------------------------------
     def save_post(self, post: Post, query_keys: Iterable[str]) -> list[str]:
@@ -335,6 +337,23 @@ class SQLiteStore(SQLiteModeration, Store):
     def release_lock(self, name: str, holder: str) -> None:
         with self._write() as conn:
             conn.execute("DELETE FROM locks WHERE name = ? AND holder = ?", (name, holder))
+
+    # -- per-client limits -------------------------------------------------------------------------
+    def rate_limit_storage(self) -> Storage:
+        return sqlite_limits.SQLiteRateStorage(self._write, self._read)
+
+    def take_stream_place(self, client: str, place: str, most: int, ttl: float) -> bool:
+        with self._write() as conn:
+            return sqlite_limits.take_place(conn, client, place, most, ttl)
+
+    def release_stream_place(self, client: str, place: str) -> None:
+        with self._write() as conn:
+            sqlite_limits.release_place(conn, client, place)
+
+    def renew_stream_places(self, places: Sequence[tuple[str, str]], ttl: float) -> None:
+        if places:
+            with self._write() as conn:
+                sqlite_limits.renew_places(conn, places, ttl)
 
     # -- housekeeping -------------------------------------------------------------------------------
     def trim(self, keep_per_query: int, keep_seconds: float) -> None:

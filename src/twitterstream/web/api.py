@@ -12,10 +12,12 @@ from flask import Blueprint, Response, jsonify, request
 from twitterstream.models import Post, format_time
 from twitterstream.query import Query, QueryError
 from twitterstream.store import Event, EventKind, Store, UnknownPost, cursor_order
+from twitterstream.web.client_limits import client_address
 from twitterstream.web.connection import client_fd
 from twitterstream.web.context import (
     PAGE_VIEW_HOLDER,
     get_hub,
+    get_limits,
     get_settings,
     get_store,
     running_source,
@@ -69,6 +71,7 @@ def results() -> Any:
     query = _query()
     limit = _limit()
     store = get_store()
+    get_limits().admit_query(query.key, client_address())  # 429 or 503 for a new query over the limits
     store.watch(query.key, query.text, PAGE_VIEW_HOLDER, 0, get_settings().watch_grace_seconds)
     wake_ingester(this_app())
     posts = _page(store, query, limit)
@@ -118,12 +121,25 @@ def stream() -> Response:
     last_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
     store = get_store()
     hub = get_hub()
+    limits = get_limits()
+    client = client_address()
+    limits.admit_query(query.key, client)  # 429 or 503 for a new query over the limits
+    place = limits.take_stream_place(client)  # 429 when the client has all its streams open
 
-    subscription = hub.subscribe(query.key, query.text, client_fd(request.environ))
+    try:
+        subscription = hub.subscribe(query.key, query.text, client_fd(request.environ))
+    except BaseException:
+        limits.release_stream_place(place)
+        raise
+
+    def close() -> None:  # idempotent: the generator ends, or the server closes a response never started
+        hub.unsubscribe(subscription)
+        limits.release_stream_place(place)
+
     try:
         backlog, boundary = _backlog(store, query.key, last_id, limit)
     except BaseException:
-        hub.unsubscribe(subscription)
+        close()
         raise
     status = hub.status or {k: v for k, v in source_status(this_app()).items() if k != "counters"}
 
@@ -144,9 +160,10 @@ def stream() -> Response:
                     continue  # already in the backlog
                 yield text
         finally:
-            hub.unsubscribe(subscription)
+            close()
 
     response = Response(generate(), mimetype="text/event-stream", direct_passthrough=True)
+    response.call_on_close(close)
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # nginx and friends: do not buffer
     return response

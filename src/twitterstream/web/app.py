@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from twitterstream.config import Settings, load_settings
 from twitterstream.store import Store, StoreUnavailable, open_store
 from twitterstream.web import access, admin, admin_api, api, embed_wall, feeds, openapi, ops, views, walls
+from twitterstream.web.client_limits import ClientLimits
 from twitterstream.web.context import get_settings, running_source, source_status, wake_ingester, x_usage
 from twitterstream.web.cors import init_cors
 from twitterstream.web.live import LiveHub
@@ -78,6 +79,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         ingest = app.config.get("ROLE") == "ingest"
         app.config["SECRET_KEY"] = secrets.token_hex(32) if ingest else _secret_key(settings, store)
     query_feed = init_moderation(app, store, settings)  # the hub reads only what an audience may see
+    limits = app.extensions["client_limits"] = ClientLimits(settings, store)
     app.extensions["hub"] = LiveHub(
         query_feed,
         grace_seconds=settings.watch_grace_seconds,
@@ -85,6 +87,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         on_new_query=lambda: wake_ingester(app),
         heartbeat_seconds=settings.sse_keepalive_seconds,
         formatter=query_feed.format,
+        on_heartbeat=limits.renew_stream_places,
     )
     app.session_interface = _SessionCookies()
     app.before_request(_refuse_unreadable_requests)  # before CSRF, which reads the form
@@ -203,11 +206,13 @@ def _register_errors(app: Flask) -> None:
         return jsonify(error={"message": "incomplete request body", "position": None}), 400
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[Any, int]:
+    def http_error(error: HTTPException) -> tuple[Any, int, dict[str, str]]:
         code = error.code or 500
+        # the exception's own headers that a client acts on (429/503 carry Retry-After in whole seconds)
+        headers = {k: v for k, v in error.get_headers() if k == "Retry-After"}
         if _wants_json():
-            return jsonify(error={"message": error.description, "position": None}), code
-        return render_template("error.html", message=error.description), code
+            return jsonify(error={"message": error.description, "position": None}), code, headers
+        return render_template("error.html", message=error.description), code, headers
 
     @app.errorhandler(StoreUnavailable)
     def store_down(error: StoreUnavailable) -> tuple[Any, int]:

@@ -20,6 +20,7 @@ from twitterstream.store import Store, StoreUnavailable
 from twitterstream.store.state import INGESTER_SILENCE, INGESTER_STATE, QUERY_PROBLEMS, IngesterState
 
 if TYPE_CHECKING:
+    from twitterstream.web.client_limits import ClientLimits
     from twitterstream.web.live import LiveHub
 
 #: The holder name under which page views renew a query's lease (SSE streams renew per process).
@@ -48,6 +49,11 @@ def get_store() -> Store:
 def get_hub() -> LiveHub:
     hub: LiveHub = current_app.extensions["hub"]
     return hub
+
+
+def get_limits() -> ClientLimits:
+    limits: ClientLimits = current_app.extensions["client_limits"]
+    return limits
 
 
 def ingester_state(app: Flask) -> IngesterState | None:

@@ -10,8 +10,10 @@ from flask import Blueprint, Response, make_response, render_template, request
 
 from twitterstream.config import Settings
 from twitterstream.query import QueryError
+from twitterstream.web.client_limits import client_address
 from twitterstream.web.context import (
     PAGE_VIEW_HOLDER,
+    get_limits,
     get_settings,
     get_store,
     running_source,
@@ -56,6 +58,7 @@ def wall() -> Response:
         message = f"{exc.message}{where}. The embedded wall's address is /embed?q=QUERY"
         return make_response(render_template("error.html", message=message), 400)
     store = get_store()
+    get_limits().admit_query(query.key, client_address())  # 429 or 503 for a new query over the limits
     store.watch(query.key, query.text, PAGE_VIEW_HOLDER, 0, settings.watch_grace_seconds)
     wake_ingester(this_app())
     posts = get_screen().latest(query.key, EMBED_POSTS)  # what an audience may see (moderation)

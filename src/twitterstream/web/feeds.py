@@ -19,7 +19,8 @@ from werkzeug.http import is_resource_modified
 
 from twitterstream.models import Post, format_time
 from twitterstream.web.api import BadRequest, bad_request
-from twitterstream.web.context import PAGE_VIEW_HOLDER, get_settings, get_store, this_app, wake_ingester
+from twitterstream.web.client_limits import client_address
+from twitterstream.web.context import PAGE_VIEW_HOLDER, get_limits, get_settings, get_store, this_app, wake_ingester
 from twitterstream.web.feed_params import format_param, query_param, window_params
 from twitterstream.web.moderated import get_screen
 
@@ -58,6 +59,7 @@ def feed() -> Response:
     query = query_param("/api/v1/feed")
     kind = format_param(("atom", "rss"))
     store = get_store()
+    get_limits().admit_query(query.key, client_address())  # 429 or 503 for a new query over the limits
     store.watch(query.key, query.text, PAGE_VIEW_HOLDER, 0, get_settings().watch_grace_seconds)
     wake_ingester(this_app())
     # The newest event of the query changes whenever a post arrives or goes: that is the feed's version.

@@ -161,6 +161,7 @@ class LiveHub:
         heartbeat_seconds: float = 15.0,
         max_pending: int = 1000,
         formatter: Callable[[Event], bytes | None] = format_event_or_skip,
+        on_heartbeat: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.formatter = formatter  # moderation's feeds format what their audience may see
@@ -169,6 +170,7 @@ class LiveHub:
         self.on_new_query = on_new_query
         self.heartbeat_seconds = heartbeat_seconds
         self.max_pending = max_pending
+        self.on_heartbeat = on_heartbeat  # renews what this process's open streams hold (their places)
         self.holder = f"web:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._subscribers: dict[str, set[Subscription]] = defaultdict(set)
         self._channels: dict[str, Channel] = {}
@@ -301,6 +303,8 @@ class LiveHub:
             channels = list(self._channels.values())
         for channel in channels:
             channel.publish(KEEPALIVE)
+        if self.on_heartbeat is not None:
+            self.on_heartbeat()
         for key, text in texts.items():
             if not self._renew(key, text):
                 break  # the store does not answer: each other lease would wait as long; next heartbeat retries

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from flask import has_app_context
+
+from twitterstream.config import MAX_QUERY_LENGTH
 from twitterstream.query import Query, QueryError, parse
-from twitterstream.web.context import unsupported_reason
+from twitterstream.web.context import get_settings, unsupported_reason
 
 EMPTY_QUERY = 'Type something to watch: a word, a #hashtag, an @name or an "exact phrase".'
 
@@ -11,12 +14,15 @@ EMPTY_QUERY = 'Type something to watch: a word, a #hashtag, an @name or an "exac
 def read_query(text: str | None, source: str) -> Query:
     """The parsed query, or :class:`QueryError` saying what is wrong and where.
 
-    ``source`` is the source the ingester runs (``context.running_source``).
+    ``source`` is the source the ingester runs (``context.running_source``); a query over
+    ``TWITTERSTREAM_MAX_QUERY_LENGTH`` is refused with the position where it passes the limit (outside a
+    request, as ``twitterstream check`` reads it: X's 1,024 characters).
     """
     text = (text or "").strip()
     if not text:
         raise QueryError(EMPTY_QUERY, None)
-    query = parse(text)
+    max_length = get_settings().max_query_length if has_app_context() else MAX_QUERY_LENGTH
+    query = parse(text, max_length=max_length)
     problem = unsupported_reason(query, source)
     if problem:
         raise QueryError(problem, None)

@@ -8,8 +8,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from twitterstream.query import QueryError
+from twitterstream.web.client_limits import client_address
 from twitterstream.web.context import (
     PAGE_VIEW_HOLDER,
+    get_limits,
     get_settings,
     get_store,
     query_problem,
@@ -122,7 +124,7 @@ def results(query: str) -> Any:
     store = get_store()
     limit = _limit_choice(request.args.get("limit"))
     head = store.head_cursor(parsed.key)
-    already_watched = any(w.key == parsed.key for w in store.watched())
+    already_watched = get_limits().admit_query(parsed.key, client_address())  # 429 or 503 for a new one
     store.watch(parsed.key, parsed.text, PAGE_VIEW_HOLDER, 0, settings.watch_grace_seconds)
     wake_ingester(this_app())
     posts = get_screen().latest(parsed.key, limit)
