@@ -172,18 +172,19 @@ def _sqlite_problem(settings: Any) -> str | None:
 def _start_ingester(app: Any) -> Any:
     from twitterstream.embed import EmbedFetcher
     from twitterstream.ingest import Ingester
-    from twitterstream.sources import make_source
+    from twitterstream.sources import source_factories
 
     settings = app.config["SETTINGS"]
+    names = settings.source_names
     # Replayed posts are demos or old captures: cards, not oEmbed requests for ids that may not exist.
     # Mastodon embeds come only from the configured instance (the CSP frames only it; no requests to
     # whatever host a federated status names).
-    mastodon_url = settings.mastodon_url if settings.source == "mastodon" else None
-    embedder = None if settings.source == "replay" else EmbedFetcher(settings.x_oembed_url, mastodon_url=mastodon_url)
+    mastodon_url = settings.mastodon_url if "mastodon" in names else None
+    embedder = None if names == ("replay",) else EmbedFetcher(settings.x_oembed_url, mastodon_url=mastodon_url)
     ingester = Ingester(
         settings,
         app.extensions["store"],
-        lambda sink: make_source(settings, sink),
+        source_factories(settings),
         embedder,
         lock_ttl=settings.ingester_lock_ttl,
     )
