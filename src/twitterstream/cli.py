@@ -99,10 +99,12 @@ def _query_is_not_an_option(argv: list[str]) -> list[str]:
 
 def check(text: str, source: str | None = None) -> int:
     """Print the canonical form of a query (exit 0) or what is wrong and where (exit 2), for ``source``
-    (default: the configured ``TWITTERSTREAM_SOURCE``): a query that source cannot evaluate is an error too."""
-    if source is None:
+    (default: the configured ``TWITTERSTREAM_SOURCE``, every source of its list): a query that no such source
+    can evaluate is an error too."""
+    sources: str | tuple[str, ...] | None = source
+    if sources is None:
         try:
-            source = _settings().source
+            sources = _settings().source_names
         except ValueError as exc:  # ConfigError
             print(f"twitterstream: {exc}", file=sys.stderr)
             return 2
@@ -110,7 +112,7 @@ def check(text: str, source: str | None = None) -> int:
     from twitterstream.web.queries import read_query
 
     try:
-        query = read_query(text, source)
+        query = read_query(text, sources)
     except QueryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

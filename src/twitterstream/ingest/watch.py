@@ -150,9 +150,7 @@ class WatchSync:
         others = {runner.name for runner in self._runners} - set(self.takers[key])
         self._pool.submit(self._backfill, takers, others, key, query, bool(newest))
 
-    def _backfill(
-        self, takers: list[SourceRunner], others: set[str], key: str, query: Query, resumed: bool
-    ) -> None:
+    def _backfill(self, takers: list[SourceRunner], others: set[str], key: str, query: Query, resumed: bool) -> None:
         """The first posts of a newly watched query: each service's search, and the recent window (without
         the posts of sources that cannot evaluate the query)."""
         try:

@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 from twitterstream.query import Query, QueryError, parse
+from twitterstream.query.capabilities import unsupported_on
 from twitterstream.web.context import unsupported_reason
 
 EMPTY_QUERY = 'Type something to watch: a word, a #hashtag, an @name or an "exact phrase".'
 
 
-def read_query(text: str | None, source: str) -> Query:
+def read_query(text: str | None, source: str | tuple[str, ...]) -> Query:
     """The parsed query, or :class:`QueryError` saying what is wrong and where.
 
-    ``source`` is the source the ingester runs (``context.running_source``).
+    ``source`` is the source the ingester runs (``context.running_source``), or all of them
+    (``context.running_sources``): a query is refused only when none of them can evaluate it.
     """
     text = (text or "").strip()
     if not text:
         raise QueryError(EMPTY_QUERY, None)
     query = parse(text)
-    problem = unsupported_reason(query, source)
-    if problem:
-        raise QueryError(problem, None)
+    sources = (source,) if isinstance(source, str) else source
+    if len(sources) == 1:
+        problem = unsupported_reason(query, sources[0])
+        if problem:
+            raise QueryError(problem, None)
+    elif all(unsupported_on(query, name) for name in sources):
+        lacking = sorted({op for name in sources for op in unsupported_on(query, name)})
+        names = " or ".join(sources)
+        raise QueryError(f"{', '.join(lacking)} cannot be evaluated on {names} posts: remove them", None)
     return query

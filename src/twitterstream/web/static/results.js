@@ -532,6 +532,7 @@
       const word = badge.querySelector(".state-word");
       if (word) word.textContent = INGESTER_WORDS[status.ingester] || BADGE_WORDS[status.state] || status.state || "";
     }
+    renderSourceBadges(status);
     if (banner) {
       const kind = status.state === "stopped" ? "down" : status.state === "paused" ? "paused" : status.warning ? "warning" : "";
       banner.hidden = !kind;
@@ -549,6 +550,20 @@
     }
     renderEmptyWhy(status);
     renderStatus();
+  }
+
+  // several sources: each network's badge in the header shows its own state (base.html draws them first)
+  function renderSourceBadges(status) {
+    const sources = status.sources;
+    if (!sources || typeof sources !== "object") return;
+    document.querySelectorAll("#source-states .source-state[data-source]").forEach((one) => {
+      const own = sources[one.dataset.source];
+      if (!own || typeof own !== "object") return;
+      one.className = "source-state state-" + String(own.state || "unknown").replace(/[^a-z]/g, "");
+      one.title = own.warning || own.reason || own.state || "";
+      const word = one.querySelector(".state-word");
+      if (word) word.textContent = INGESTER_WORDS[status.ingester] || BADGE_WORDS[own.state] || own.state || "";
+    });
   }
 
   // -- the empty state says why nothing is there yet (the same words as results.html) --------------------
