@@ -105,6 +105,8 @@ def running_sources(app: Flask) -> tuple[str, ...]:
         state = None
     if state is not None and state.sources:
         return tuple(state.sources)
+    if state is not None and state.status.get("source"):  # an ingester that publishes one source
+        return (str(state.status["source"]),)
     settings: Settings = app.config["SETTINGS"]
     return settings.source_names
 
