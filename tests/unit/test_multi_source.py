@@ -162,3 +162,38 @@ def test_per_source_counters_are_labelled_and_the_totals_stay() -> None:
     ]
     total = families["twitterstream_posts_received"].samples
     assert [(s.labels, s.value) for s in total if s.name.endswith("_total")] == [({}, 5.0)]
+
+
+def test_a_web_process_reads_every_source_from_the_published_state(tmp_path: Path) -> None:
+    """``ingest`` and ``web`` apart: the web knows the sources only from what the ingester published."""
+    from twitterstream import create_app
+    from twitterstream.store.state import INGESTER_STATE
+
+    settings = Settings(source="bluesky", database_url=f"sqlite:///{tmp_path}/store.sqlite3")
+    app = create_app({"SETTINGS": settings, "INSTANCE_PATH": str(tmp_path), "TESTING": True})
+    try:
+        x = {
+            "source": "x",
+            "state": "stopped",
+            "reason": "X refused the bearer token",
+            "counters": {"posts_received": 0},
+        }
+        bluesky = {"source": "bluesky", "state": "connected", "reason": "", "counters": {"posts_received": 7}}
+        state = IngesterState("elsewhere", x, {"posts_received": 7}, sources={"x": x, "bluesky": bluesky})
+        assert IngesterState.from_json(state.to_json()) == state
+        app.extensions["store"].set_state(INGESTER_STATE, state.to_json())
+        client = app.test_client()
+        body = client.get("/readyz").get_json()
+        assert body["ready"] and body["verdict"] == "degraded"
+        assert body["sources"]["x"]["reason"] == "X refused the bearer token"
+        assert body["sources"]["bluesky"]["state"] == "connected" and "counters" not in body["sources"]["bluesky"]
+        # a query Bluesky cannot evaluate is accepted: X, which the ingester runs too, can
+        assert client.get("/api/v1/results", query_string={"q": "cats is:verified"}).status_code == 200
+        page = client.get("/results/cats%20is%3Averified").get_data(as_text=True)
+        assert "On X; not on Bluesky (is:verified cannot be evaluated on its posts)" in page
+        assert 'data-source="x"' in page and 'data-source="bluesky"' in page
+        metrics = client.get("/metrics").get_data(as_text=True)
+        assert 'twitterstream_posts_received_by_source_total{source="bluesky"} 7.0' in metrics
+    finally:
+        app.extensions["hub"].stop()
+        app.extensions["store"].close()
