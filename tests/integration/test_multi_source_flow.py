@@ -210,3 +210,22 @@ def test_a_query_no_running_source_can_evaluate_is_refused_with_both_names(
         assert response.status_code == 400
         message = response.get_json()["error"]["message"]
         assert message.startswith("is:verified cannot be evaluated on bluesky or mastodon posts")
+
+
+def test_a_query_one_source_cannot_follow_is_served_by_the_other_and_the_page_names_which(
+    jetstream: FakeJetstream, tmp_path: Path
+) -> None:
+    with FakeMastodon(rate_window=1) as mastodon:  # no token: Mastodon follows hashtag queries only
+        settings = settings_for(jetstream=jetstream, mastodon=mastodon)
+        settings = settings.with_overrides(mastodon_access_token=None, mastodon_poll_seconds=0.05)
+        with running_app(settings, tmp_path) as app:
+            jetstream.wait_for(lambda: jetstream.active == 1)
+            watch(app, "kites")
+            page = eventually(
+                lambda: (
+                    (p := app.client.get("/results/kites").get_data(as_text=True)) and "Mastodon: A query" in p and p
+                )
+            )
+            assert "Not every network can serve this query." in page
+            from_bluesky = on_bluesky(jetstream, "kites all the same")
+            eventually(lambda: results(app, "kites") == [("bluesky", from_bluesky)])

@@ -248,8 +248,11 @@ class Ingester:
         self.counters.set("x_post_cap", post_cap)
         self.counters.set("x_estimated_spend_usd", round(estimated_spend_usd, 4))
 
-    def set_query_problem(self, query_key: str, problem: str | None) -> None:
-        if self.problems.set(query_key, problem):
+    def set_query_problem(self, query_key: str, problem: str | None, source: str | None = None) -> None:
+        """A source cannot serve a query (None: it can again); with several sources, named as that source's."""
+        if len(self.runners) == 1:
+            source = None  # one source: its words alone, as they always were
+        if self.problems.set(query_key, problem, source):
             self._wake.set()
 
     def newest_post_id(self, query_key: str) -> str | None:

@@ -111,7 +111,7 @@ class SourceRunner:
         self.ingester.set_usage(posts_read, post_cap, estimated_spend_usd)
 
     def set_query_problem(self, query_key: str, problem: str | None) -> None:
-        self.ingester.set_query_problem(query_key, problem)
+        self.ingester.set_query_problem(query_key, problem, self.name)
 
     def newest_post_id(self, query_key: str) -> str | None:
         return self.ingester.newest_post_id(query_key)
