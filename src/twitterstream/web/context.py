@@ -193,9 +193,10 @@ def query_coverage(query: Query, sources: tuple[str, ...]) -> dict[str, Any]:
 
 
 def x_usage(status: dict[str, Any]) -> dict[str, Any] | None:
-    """The month's reads from X, against the cap, and their estimated cost (None unless the source is X)."""
+    """The month's reads from X, against the cap, and their estimated cost (None unless X is a source)."""
     counters = status.get("counters") or {}
-    if status.get("source") != "x" or "x_posts_read" not in counters:
+    runs_x = status.get("source") == "x" or "x" in (status.get("sources") or {})
+    if not runs_x or "x_posts_read" not in counters:
         return None
     return {
         "posts_read": int(counters.get("x_posts_read", 0)),
