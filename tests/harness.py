@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from twitterstream import create_app
 from twitterstream.config import Settings
 from twitterstream.embed import EmbedFetcher
 from twitterstream.ingest import Ingester
-from twitterstream.sources import Source, make_source
+from twitterstream.sources import Sink, Source, source_factories
 from twitterstream.store import Store
 
 
@@ -70,7 +70,7 @@ def running_app(
     settings: Settings,
     instance_path: Path,
     *,
-    source_factory: Callable[[Ingester], Source] | None = None,
+    source_factory: Callable[[Any], Source] | Mapping[str, Callable[[Sink], Source]] | None = None,
     embedder: EmbedFetcher | None = None,
     start_ingester: bool = True,
     store: Store | None = None,
@@ -90,7 +90,7 @@ def running_app(
         ingester = Ingester(
             settings,
             app.extensions["store"],
-            source_factory or (lambda sink: make_source(settings, sink)),
+            source_factory or source_factories(settings),
             embedder,
             tick=tick,
             lock_ttl=2.0,

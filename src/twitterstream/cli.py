@@ -99,10 +99,12 @@ def _query_is_not_an_option(argv: list[str]) -> list[str]:
 
 def check(text: str, source: str | None = None) -> int:
     """Print the canonical form of a query (exit 0) or what is wrong and where (exit 2), for ``source``
-    (default: the configured ``TWITTERSTREAM_SOURCE``): a query that source cannot evaluate is an error too."""
-    if source is None:
+    (default: the configured ``TWITTERSTREAM_SOURCE``, every source of its list): a query that no such source
+    can evaluate is an error too."""
+    sources: str | tuple[str, ...] | None = source
+    if sources is None:
         try:
-            source = _settings().source
+            sources = _settings().source_names
         except ValueError as exc:  # ConfigError
             print(f"twitterstream: {exc}", file=sys.stderr)
             return 2
@@ -110,7 +112,7 @@ def check(text: str, source: str | None = None) -> int:
     from twitterstream.web.queries import read_query
 
     try:
-        query = read_query(text, source)
+        query = read_query(text, sources)
     except QueryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -172,18 +174,19 @@ def _sqlite_problem(settings: Any) -> str | None:
 def _start_ingester(app: Any) -> Any:
     from twitterstream.embed import EmbedFetcher
     from twitterstream.ingest import Ingester
-    from twitterstream.sources import make_source
+    from twitterstream.sources import source_factories
 
     settings = app.config["SETTINGS"]
+    names = settings.source_names
     # Replayed posts are demos or old captures: cards, not oEmbed requests for ids that may not exist.
     # Mastodon embeds come only from the configured instance (the CSP frames only it; no requests to
     # whatever host a federated status names).
-    mastodon_url = settings.mastodon_url if settings.source == "mastodon" else None
-    embedder = None if settings.source == "replay" else EmbedFetcher(settings.x_oembed_url, mastodon_url=mastodon_url)
+    mastodon_url = settings.mastodon_url if "mastodon" in names else None
+    embedder = None if names == ("replay",) else EmbedFetcher(settings.x_oembed_url, mastodon_url=mastodon_url)
     ingester = Ingester(
         settings,
         app.extensions["store"],
-        lambda sink: make_source(settings, sink),
+        source_factories(settings),
         embedder,
         lock_ttl=settings.ingester_lock_ttl,
     )

@@ -53,8 +53,11 @@ class Secret(str):
 class Settings:
     """Typed settings. Build with :func:`load_settings`; tests use ``Settings(...)`` or ``replace``."""
 
+    #: The first of ``sources``: where one name is needed (the SQLite file's default name, ``check``).
     source: str = "bluesky"
     source_explicit: bool = False
+    #: Every source the ingester runs at once (``TWITTERSTREAM_SOURCE=x,bluesky``); empty: ``source`` alone.
+    sources: tuple[str, ...] = ()
     x_bearer_token: Secret | None = field(default=None, repr=False)
     x_api_url: str = "https://api.x.com"
     x_oembed_url: str = "https://publish.x.com/oembed"
@@ -133,6 +136,34 @@ class Settings:
         """The Mastodon instances to poll without a token: ``mastodon_urls``, or else ``mastodon_url``."""
         return self.mastodon_urls or (self.mastodon_url,)
 
+    @property
+    def source_names(self) -> tuple[str, ...]:
+        """The sources the ingester runs: ``sources``, or else ``source`` alone."""
+        return self.sources or (self.source,)
+
+
+def _sources(text: str, configured: Mapping[str, bool]) -> tuple[str, ...]:
+    """``TWITTERSTREAM_SOURCE`` as a list of source names, in the order given, each once.
+
+    ``all`` is every configured source: X when a bearer token is set, Bluesky (it needs nothing), Mastodon
+    when ``MASTODON_URL`` or ``MASTODON_ACCESS_TOKEN`` is set; never the replay file (name it to run it).
+    """
+    names: list[str] = []
+    for word in (w.strip() for w in text.split(",")):
+        if not word:
+            continue
+        if word == "all":
+            found = [name for name in ("x", "bluesky", "mastodon") if configured.get(name, True)]
+        elif word in SOURCE_NAMES:
+            found = [word]
+        else:
+            choices = ", ".join((*SOURCE_NAMES, "all"))
+            raise ConfigError(f"TWITTERSTREAM_SOURCE={word!r} is not one of {choices} (or a comma-separated list)")
+        names += [name for name in found if name not in names]
+    if text.strip() and not names:
+        raise ConfigError("TWITTERSTREAM_SOURCE names no source")
+    return tuple(names)
+
 
 def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
     """Read settings from ``environ`` (default ``os.environ``) over the values of ``env_file`` if it exists."""
@@ -158,14 +189,15 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         return Secret(get(name)) if get(name) else None
 
     token = get("X_BEARER_TOKEN") or get("TWITTER_BEARER_TOKEN")
-    source = get("TWITTERSTREAM_SOURCE").lower()
-    if source and source not in SOURCE_NAMES:
-        raise ConfigError(f"TWITTERSTREAM_SOURCE={source!r} is not one of {', '.join(SOURCE_NAMES)}")
+    configured = {"x": bool(token), "mastodon": bool(get("MASTODON_URL") or get("MASTODON_ACCESS_TOKEN"))}
+    sources = _sources(get("TWITTERSTREAM_SOURCE").lower(), configured)
+    source = sources[0] if sources else ""
 
     mastodon_urls = _urls(get("MASTODON_URL"), "MASTODON_URL")
     settings = Settings(
         source=source or ("x" if token else "bluesky"),
         source_explicit=bool(source),
+        sources=sources if len(sources) > 1 else (),  # one source: ``source`` alone says it
         x_bearer_token=Secret(token) if token else None,
         x_api_url=get("X_API_URL", defaults.x_api_url).rstrip("/"),
         x_oembed_url=get("X_OEMBED_URL", defaults.x_oembed_url),

@@ -71,11 +71,27 @@ _GAUGES = {
 }
 
 
-class IngesterCollector(Collector):
-    """Exposes the ingester's counters, read through ``read`` at scrape time."""
+#: Counted per source too, with a ``source`` label (``twitterstream_<name>_by_source_total``: another name
+#: than the total's, so that summing a family never counts a post twice).
+_SOURCE_COUNTERS = {
+    "posts_received": "Posts decoded from each source",
+    "source_reads": "Posts each source bills for",
+    "source_reconnects": "Reconnects to each source",
+    "posts_invalid": "Posts of each source dropped because an id, DID, handle or URL breaks its syntax",
+}
 
-    def __init__(self, read: Callable[[], dict[str, Any] | None]) -> None:
+
+class IngesterCollector(Collector):
+    """Exposes the ingester's counters, read through ``read`` at scrape time; with ``read_sources`` also each
+    source's own, labelled ``source`` (the unlabelled totals stay, for dashboards that know one source)."""
+
+    def __init__(
+        self,
+        read: Callable[[], dict[str, Any] | None],
+        read_sources: Callable[[], dict[str, dict[str, float]]] | None = None,
+    ) -> None:
         self._read = read
+        self._read_sources = read_sources
 
     def collect(self) -> Iterator[Metric]:
         values = self._read() or {}
@@ -87,6 +103,12 @@ class IngesterCollector(Collector):
             gauge = GaugeMetricFamily(f"twitterstream_{name}", help_text)
             gauge.add_metric([], float(values.get(name, 0)))
             yield gauge
+        sources = self._read_sources() if self._read_sources is not None else {}
+        for name, help_text in _SOURCE_COUNTERS.items():
+            counter = CounterMetricFamily(f"twitterstream_{name}_by_source", help_text, labels=["source"])
+            for source, figures in sorted(sources.items()):
+                counter.add_metric([source], float(figures.get(name, 0)))
+            yield counter
 
 
 class WebCollector(Collector):

@@ -1,12 +1,14 @@
-"""The ingester: the one process that holds the source connection.
+"""The ingester: the one process that holds the source connections.
 
-It keeps the source in step with the watched queries, routes each post to the queries it matches (the
-service's own routing for X, the local query index otherwise), stores it once, and fetches its embed once,
-off the hot path. With a shared store, ingesters take a lock: one works, the others wait as hot standbys.
+It runs every configured source at once, each on its own thread with its own connection, reconnect policy,
+cursor and status; keeps them in step with the watched queries; routes each post to the queries it matches
+(the service's own routing for X, the local query index otherwise); stores every source's posts through one
+writer, in arrival order; and fetches each embed once, off the hot path. With a shared store, ingesters take
+a lock: one works, the others wait as hot standbys.
 
-Its parts, one job each: ``leader`` (the lock), ``watch`` (watched queries, routing, backfill), ``writer``
-(the single writer), ``embeds`` (oEmbed requests), ``publisher`` (what the web reads), ``window`` (recent
-posts for new queries). This class starts and stops them and is the :class:`Sink` the source talks to.
+Its parts, one job each: ``leader`` (the lock), ``runner`` (one source: its thread, status and Sink),
+``watch`` (watched queries, routing, backfill), ``writer`` (the single writer), ``embeds`` (oEmbed requests),
+``publisher`` (what the web reads), ``window`` (recent posts for new queries). This class starts and stops them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from twitterstream.config import Settings
@@ -25,6 +27,7 @@ from twitterstream.embed import EmbedFetcher, bluesky_blockquote
 from twitterstream.ingest.embeds import EmbedRequests
 from twitterstream.ingest.leader import Leader
 from twitterstream.ingest.publisher import QueryProblems, publish
+from twitterstream.ingest.runner import SourceFactory, SourceRunner
 from twitterstream.ingest.watch import LocalRouter, WatchSync
 from twitterstream.ingest.window import RecentWindow
 from twitterstream.ingest.writer import Match, StoreOutage, StoreWriter, retry_store
@@ -38,7 +41,6 @@ from twitterstream.store.state import IngesterState
 
 log = logging.getLogger(__name__)
 
-SourceFactory = Callable[["Ingester"], Source]
 #: Seconds between trims of old posts from the store.
 TRIM_EVERY = 60.0
 #: Longest pause before the ingester starts over after an unexpected error (it never gives up).
@@ -46,13 +48,17 @@ MAX_RESTART_DELAY = 16.0
 
 
 class Ingester:
-    """Runs a source and turns what it receives into stored, routed, embedded posts."""
+    """Runs the sources and turns what they receive into stored, routed, embedded posts.
+
+    ``source_factory`` makes the one source of ``settings.source``; a mapping of them (source name to
+    factory) runs several sources at once. Each factory is called with the :class:`Sink` of its source.
+    """
 
     def __init__(
         self,
         settings: Settings,
         store: Store,
-        source_factory: SourceFactory,
+        source_factory: SourceFactory | Mapping[str, SourceFactory],
         embedder: EmbedFetcher | None = None,
         *,
         holder: str | None = None,
@@ -61,23 +67,22 @@ class Ingester:
     ) -> None:
         self.settings = settings
         self.store = store
-        self.source_factory = source_factory
+        factories = source_factory if isinstance(source_factory, Mapping) else {settings.source: source_factory}
+        if not factories:
+            raise ValueError("an ingester needs at least one source")
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lock_ttl = lock_ttl
         self.tick = tick
         self.counters = IngestCounters()
-        self.source: Source | None = None
-        self.status = SourceStatus(settings.source, SourceState.STARTING)
+        self.runners = [SourceRunner(name, factory, self) for name, factory in factories.items()]
         self.window = RecentWindow(settings.recent_window_posts, settings.recent_window_seconds)
         self.problems = QueryProblems()
-        self.router = LocalRouter()
         self.outage = StoreOutage()
         self.leader = Leader(store, self.holder, lock_ttl, self.outage)
         self.writer = StoreWriter(self._store_matches)
         self.embeds = EmbedRequests(embedder, self._save_embed, self.counters) if embedder is not None else None
         self.watch = WatchSync(
             store,
-            self.router,
             self.problems,
             self.window,
             self.counters,
@@ -91,6 +96,16 @@ class Ingester:
         #: When the run loop last went round (epoch seconds): it stops when the loop stops or hangs.
         self.heartbeat = time.time()
 
+    @property
+    def source(self) -> Source | None:
+        """The first source (the only one of a single-source ingester)."""
+        return self.runners[0].source
+
+    @property
+    def status(self) -> SourceStatus:
+        """The first source's status (what single-source pages show)."""
+        return self.runners[0].status
+
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> Ingester:
         """Run in a background thread (a greenlet under gevent)."""
@@ -101,8 +116,9 @@ class Ingester:
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._wake.set()
-        if self.source is not None:
-            self.source.close()
+        for runner in self.runners:
+            if runner.source is not None:
+                runner.source.close()
         if self._thread is not None:
             self._thread.join(timeout)
 
@@ -111,7 +127,7 @@ class Ingester:
         self._wake.set()
 
     def flush(self) -> None:
-        """Wait until everything the source delivered so far (``counters.posts_received``) is stored."""
+        """Wait until everything the sources delivered so far (``counters.posts_received``) is stored."""
         self.writer.flush()
 
     @property
@@ -120,13 +136,15 @@ class Ingester:
         return self._thread is None or self._thread.is_alive()
 
     def snapshot(self, *, stopped: bool = False) -> IngesterState:
-        """The state the web shows: the source's status, the counters, and the run loop's heartbeat."""
+        """The state the web shows: each source's status and counters, the totals, and the heartbeat."""
+        sources = {runner.name: {**runner.status.to_json(), "counters": runner.counters()} for runner in self.runners}
         return IngesterState(
             self.holder,
             self.status.to_json(),
             self.counters.snapshot(),
             heartbeat=self.heartbeat,
             stopped=stopped or not self.alive,
+            sources=sources,
         )
 
     def run(self) -> None:
@@ -147,9 +165,8 @@ class Ingester:
                         self._stop.wait(self.lock_ttl / 3)
                         continue
                     if not taken:
-                        self.set_status(
-                            SourceStatus(self.settings.source, SourceState.STANDBY, "another ingester is active")
-                        )
+                        for runner in self.runners:
+                            runner.status = SourceStatus(runner.name, SourceState.STANDBY, "another ingester is active")
                         self._publish()
                         self._stop.wait(self.lock_ttl / 3)
                         continue
@@ -173,89 +190,69 @@ class Ingester:
             self.leader.release()
 
     def _run_source(self) -> None:
-        log.info("ingester %s is active (source: %s)", self.holder, self.settings.source)
-        source = self.source_factory(self)
-        self.source = source
-        self.watch.follow(source)
-        source_stop = threading.Event()
-        self.writer.start()
-        thread = threading.Thread(target=self._run_source_thread, args=(source, source_stop), name="source")
-        thread.start()
-        last_trim = time.monotonic()
+        """Run every source on its own thread until stopped (one ending leaves the others running)."""
+        log.info("ingester %s is active (sources: %s)", self.holder, ", ".join(r.name for r in self.runners))
+        sources_stop = threading.Event()
+        writing = False
         try:
-            while not self._stop.is_set() and thread.is_alive():
-                self.heartbeat = time.time()
-                if self.leader.take() is False:
-                    log.error("ingester %s lost its lock to another: stopping the source", self.holder)
-                    return
-                self.watch.sync()
-                self._publish()
-                if time.monotonic() - last_trim > TRIM_EVERY:
-                    last_trim = time.monotonic()
-                    self._trim()
-                self._wake.wait(min(self.tick, self.lock_ttl / 3))
-                self._wake.clear()
-            # the source stopped by itself (a fatal error): keep publishing its status until stopped
+            for runner in self.runners:
+                runner.create()
+            self.watch.follow(self.runners)
+            self.writer.start()
+            writing = True
+            for runner in self.runners:
+                runner.start(sources_stop)
+            last_trim = time.monotonic()
             while not self._stop.is_set():
                 self.heartbeat = time.time()
-                self.leader.take()
+                taken = self.leader.take()
+                if taken is False:
+                    log.error("ingester %s lost its lock to another: stopping the sources", self.holder)
+                    return
+                if any(runner.running for runner in self.runners):
+                    self.watch.sync()
+                    if time.monotonic() - last_trim > TRIM_EVERY:
+                        last_trim = time.monotonic()
+                        self._trim()
+                # once every source has stopped by itself (fatal errors), only their statuses are published
                 self._publish()
-                self._stop.wait(self.lock_ttl / 3)
+                self._wake.wait(min(self.tick, self.lock_ttl / 3))
+                self._wake.clear()
         finally:
-            source_stop.set()
-            source.close()
-            thread.join(timeout=10)
-            self.writer.stop()  # after what the source delivered: the writer stores it all, then ends
+            sources_stop.set()
+            for runner in self.runners:
+                runner.close()
+            if writing:
+                self.writer.stop()  # after what the sources delivered: the writer stores it all, then ends
 
-    def _run_source_thread(self, source: Source, stop: threading.Event) -> None:
-        try:
-            source.run(stop)
-        except Exception as exc:
-            log.exception("source %s crashed", source.name)
-            self.set_status(SourceStatus(source.name, SourceState.STOPPED, f"internal error: {type(exc).__name__}"))
-
-    # -- the Sink interface (called by the source) ---------------------------------------------------
-    def deliver(self, post: Post, query_keys: list[str] | None = None) -> None:
-        """Route one post from the source and hand it to the writer (which stores it, then asks for its embed).
-
-        It is counted as received once handed over, so that after :meth:`flush` every post counted is stored.
-        """
-        try:
-            if post.extra.get("adult") and not self.settings.bluesky_show_adult:
-                return  # self-labelled adult content stays off the wall unless the operator shows it
-            if query_keys is None:
-                features = PostFeatures(post)  # once, for the window's index and the router's
-                self.window.add(post, features)
-                query_keys = self.router.route(features)
-            if query_keys:
-                self.writer.put((post, query_keys))
-        finally:
-            self.counters.add("posts_received")
+    # -- what the sources' runners hand over --------------------------------------------------------
+    def accept(self, post: Post, query_keys: list[str] | None, router: LocalRouter) -> None:
+        """Route one post (with ``router`` unless the service routed it) and hand it to the writer, which
+        stores it, then asks for its embed. The runner counts it as received once handed over, so that after
+        :meth:`flush` every post counted is stored."""
+        if post.extra.get("adult") and not self.settings.bluesky_show_adult:
+            return  # self-labelled adult content stays off the wall unless the operator shows it
+        if query_keys is None:
+            features = PostFeatures(post)  # once, for the window's index and the router's
+            self.window.add(post, features)
+            query_keys = router.route(features)
+        if query_keys:
+            self.writer.put((post, query_keys))
 
     def delete(self, post_key: str) -> None:
         self.window.remove(post_key)
         self.writer.put(lambda: self._retry(lambda: self.store.delete_post(post_key)))
-
-    def set_status(self, status: SourceStatus) -> None:
-        self.status = status
-        self._wake.set()
-
-    def count_reads(self, posts: int) -> None:
-        self.counters.add("source_reads", posts)
-
-    def count_reconnect(self) -> None:
-        self.counters.add("source_reconnects")
-
-    def count_invalid(self, posts: int = 1) -> None:
-        self.counters.add("posts_invalid", posts)
 
     def set_usage(self, posts_read: int, post_cap: int, estimated_spend_usd: float) -> None:
         self.counters.set("x_posts_read", posts_read)
         self.counters.set("x_post_cap", post_cap)
         self.counters.set("x_estimated_spend_usd", round(estimated_spend_usd, 4))
 
-    def set_query_problem(self, query_key: str, problem: str | None) -> None:
-        if self.problems.set(query_key, problem):
+    def set_query_problem(self, query_key: str, problem: str | None, source: str | None = None) -> None:
+        """A source cannot serve a query (None: it can again); with several sources, named as that source's."""
+        if len(self.runners) == 1:
+            source = None  # one source: its words alone, as they always were
+        if self.problems.set(query_key, problem, source):
             self._wake.set()
 
     def newest_post_id(self, query_key: str) -> str | None:
@@ -273,8 +270,9 @@ class Ingester:
     def _store_matches(self, matches: list[Match]) -> None:
         """Store posts with their queries (one transaction), then ask for the embeds of the new ones."""
         for post, _ in matches:
-            if self.source is not None:
-                self.source.prepare(post)
+            source = self._source_of(post)
+            if source is not None:
+                source.prepare(post)
             if post.source == "bluesky" and post.embed_html is None:
                 post.embed_html = bluesky_blockquote(post)  # built from the event itself: no request
         results = self._retry(lambda: self.store.save_matches(matches))
@@ -285,6 +283,12 @@ class Ingester:
             self.counters.add("posts_matched", len(newly))
             if post.embed_html is None and self.embeds is not None:
                 self.embeds.request(post)
+
+    def _source_of(self, post: Post) -> Source | None:
+        """The source that completes ``post`` (a replayed post may name another network: its only source)."""
+        if len(self.runners) == 1:
+            return self.runners[0].source
+        return next((r.source for r in self.runners if r.name == post.source), None)
 
     def _save_embed(self, post_key: str, embed_html: str) -> None:
         self._retry(lambda: self.store.set_embed(post_key, embed_html))

@@ -6,6 +6,7 @@ import logging
 import threading
 
 from twitterstream.ingest.writer import StoreOutage
+from twitterstream.query.capabilities import SOURCE_LABELS
 from twitterstream.store import Store, StoreUnavailable
 from twitterstream.store.state import INGESTER_STATE, QUERY_PROBLEMS, IngesterState
 
@@ -13,22 +14,42 @@ log = logging.getLogger(__name__)
 
 
 class QueryProblems:
-    """Why the source cannot serve some queries, in words (thread-safe: the source and the ingester set it)."""
+    """Why the sources cannot serve some queries, in words (thread-safe: the sources and the ingester set it).
+
+    With several sources, each source's problem is kept apart and published as "Mastodon: why" (the other
+    sources may serve the query meanwhile).
+    """
 
     def __init__(self) -> None:
         self._problems: dict[str, str] = {}
+        self._by_source: dict[str, dict[str, str]] = {}
         self._dirty = False
         self._lock = threading.Lock()
 
-    def set(self, query_key: str, problem: str | None) -> bool:
-        """Record (or, with None, clear) a query's problem; True when that changed anything."""
+    def set(self, query_key: str, problem: str | None, source: str | None = None) -> bool:
+        """Record (or, with None, clear) a query's problem, one ``source``'s or the query's as a whole (then
+        clearing also clears every source's); True when that changed what is published."""
         with self._lock:
-            if self._problems.get(query_key) == problem:
+            if source is None:
+                if problem is None:
+                    self._by_source.pop(query_key, None)
+                words = problem
+            else:
+                mine = self._by_source.setdefault(query_key, {})
+                if problem is None:
+                    mine.pop(source, None)
+                else:
+                    mine[source] = problem
+                if not mine:
+                    del self._by_source[query_key]
+                found = sorted(mine.items())
+                words = "; ".join(f"{SOURCE_LABELS.get(name, name)}: {why}" for name, why in found) or None
+            if self._problems.get(query_key) == words:
                 return False
-            if problem is None:
+            if words is None:
                 self._problems.pop(query_key, None)
             else:
-                self._problems[query_key] = problem
+                self._problems[query_key] = words
             self._dirty = True
             return True
 

@@ -1,4 +1,4 @@
-"""Keeps the source in step with the watched queries: the local index, the source's own rules, backfills."""
+"""Keeps the sources in step with the watched queries: the local index, the source's own rules, backfills."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from twitterstream.ingest.publisher import QueryProblems
 from twitterstream.ingest.window import RecentWindow
@@ -14,8 +15,10 @@ from twitterstream.metrics import IngestCounters
 from twitterstream.models import Post
 from twitterstream.query import PostFeatures, Query, QueryError, QueryIndex, parse
 from twitterstream.query.capabilities import unsupported_on
-from twitterstream.sources.base import Source
 from twitterstream.store import Store, StoreUnavailable
+
+if TYPE_CHECKING:
+    from twitterstream.ingest.runner import SourceRunner
 
 log = logging.getLogger(__name__)
 
@@ -45,16 +48,16 @@ class LocalRouter:
 
 
 class WatchSync:
-    """Reads the watched queries (leases) from the store and brings the source and the router in step.
+    """Reads the watched queries (leases) from the store and brings the sources and their routers in step.
 
-    Called from the ingester's main loop only; backfills run on a small pool and hand what they find to
-    the writer, like streamed posts.
+    Each query goes to the sources that can evaluate it (X evaluates every operator; the others only what
+    their posts carry); a query is a problem only when no running source can. Called from the ingester's
+    main loop only; backfills run on a small pool and hand what they find to the writer, like streamed posts.
     """
 
     def __init__(
         self,
         store: Store,
-        router: LocalRouter,
         problems: QueryProblems,
         window: RecentWindow,
         counters: IngestCounters,
@@ -63,7 +66,6 @@ class WatchSync:
         keep_per_query: int,
     ) -> None:
         self.store = store
-        self.router = router
         self.problems = problems
         self.window = window
         self.counters = counters
@@ -71,25 +73,25 @@ class WatchSync:
         self.newest_post_id = newest_post_id
         self.keep_per_query = keep_per_query
         self.watched: dict[str, Query] = {}
-        self._source: Source | None = None
+        #: Per watched query: the names of the sources that take it.
+        self.takers: dict[str, tuple[str, ...]] = {}
+        self._runners: list[SourceRunner] = []
         self._told = False
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="backfill")
 
-    def follow(self, source: Source) -> None:
-        """Start over with a new source (it knows no query yet)."""
-        for key in self.watched:
-            self.router.remove(key)
+    def follow(self, runners: list[SourceRunner]) -> None:
+        """Start over with new sources (they know no query yet)."""
         self.watched = {}
-        self._source = source
+        self.takers = {}
+        self._runners = list(runners)
         self._told = False
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def sync(self) -> None:
-        """Compare the store's watched queries with what the source follows, and tell it the difference."""
-        source = self._source
-        if source is None:
+        """Compare the store's watched queries with what the sources follow, and tell them the difference."""
+        if not self._runners:
             return
         try:
             watched = {w.key: w.text for w in self.store.watched()}
@@ -102,42 +104,66 @@ class WatchSync:
             return
         for key in removed:
             del self.watched[key]
-            self.router.remove(key)
+            self.takers.pop(key, None)
+            for runner in self._runners:
+                runner.router.remove(key)
             self.problems.set(key, None)
         for key in added:
-            self._add(source, key, watched[key])
+            self._add(key, watched[key])
         self.counters.watched_queries = len(self.watched)
-        source.set_watched(dict(self.watched))
+        for runner in self._runners:
+            if runner.source is not None:
+                taken = {key: query for key, query in self.watched.items() if runner.name in self.takers[key]}
+                runner.source.set_watched(taken)
         self._told = True
         log.info("watching %d %s (+%d, -%d)", len(self.watched), _queries(len(self.watched)), len(added), len(removed))
 
-    def _add(self, source: Source, key: str, text: str) -> None:
+    def _add(self, key: str, text: str) -> None:
         try:
             query = parse(text)
         except QueryError as exc:  # the web validates first; a stale or tampered lease ends here
             log.warning("ignoring an invalid watched query %r: %s", key, exc)
             return
-        unsupported = unsupported_on(query, source.name) if source.routes_locally else []
-        if unsupported:
-            self.problems.set(key, f"{', '.join(unsupported)} cannot be evaluated on {source.name} posts")
+        takers: list[SourceRunner] = []
+        lacking: list[str] = []
+        for runner in self._runners:
+            source = runner.source
+            unsupported = unsupported_on(query, runner.name) if source is not None and source.routes_locally else []
+            if source is None or unsupported:
+                lacking += [op for op in unsupported if op not in lacking]
+            else:
+                takers.append(runner)
+        if not takers:
+            names = " or ".join(runner.name for runner in self._runners)
+            self.problems.set(key, f"{', '.join(sorted(lacking))} cannot be evaluated on {names} posts")
             return
         self.watched[key] = query
-        if source.routes_locally:
-            self.router.add(key, query)
+        self.takers[key] = tuple(runner.name for runner in takers)
+        for runner in takers:
+            if runner.source is not None and runner.source.routes_locally:
+                runner.router.add(key, query)
         newest = self.newest_post_id(key)
         if newest:  # watched before this ingester started: fill the gap instead of a backfill
-            source.resume(key, newest)
-        self._pool.submit(self._backfill, source, key, query, bool(newest))
+            for runner in takers:
+                if runner.source is not None:
+                    runner.source.resume(key, newest)
+        others = {runner.name for runner in self._runners} - set(self.takers[key])
+        self._pool.submit(self._backfill, takers, others, key, query, bool(newest))
 
-    def _backfill(self, source: Source, key: str, query: Query, resumed: bool) -> None:
-        """The first posts of a newly watched query: the service's search, and the recent window."""
+    def _backfill(self, takers: list[SourceRunner], others: set[str], key: str, query: Query, resumed: bool) -> None:
+        """The first posts of a newly watched query: each service's search, and the recent window (without
+        the posts of sources that cannot evaluate the query)."""
         try:
             posts: list[Post] = []
+            sources = [runner.source for runner in takers if runner.source is not None]
             if not resumed:
-                posts = source.backfill(key, query, BACKFILL_LIMIT)
-                self.counters.add("posts_received", len(posts))
-            if source.routes_locally:
-                posts += self.window.newest_matches(query, self.keep_per_query)
+                for source in sources:
+                    found = source.backfill(key, query, BACKFILL_LIMIT)
+                    self.counters.add("posts_received", len(found))
+                    posts += found
+            if any(source.routes_locally for source in sources):
+                recent = self.window.newest_matches(query, self.keep_per_query)
+                posts += [post for post in recent if post.source not in others]
             for post in reversed(posts):  # oldest first, as a stream delivers them
                 self.write((post, [key]))
         except Exception:

@@ -8,6 +8,8 @@ a byte stream), ``dedupe`` (replays dropped), ``network`` (failures in words).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from twitterstream.sources.base import Sink, Source
@@ -16,7 +18,7 @@ from twitterstream.status import SourceStatus
 if TYPE_CHECKING:
     from twitterstream.config import Settings
 
-__all__ = ["Sink", "Source", "SourceStatus", "make_source", "source_class"]
+__all__ = ["Sink", "Source", "SourceStatus", "make_source", "source_class", "source_factories"]
 
 
 def source_class(name: str) -> type[Source]:
@@ -40,6 +42,11 @@ def source_class(name: str) -> type[Source]:
     raise ValueError(f"unknown source {name!r}")
 
 
-def make_source(settings: Settings, sink: Sink) -> Source:
-    """The configured source, reporting to ``sink``."""
-    return source_class(settings.source)(settings, sink)
+def make_source(settings: Settings, sink: Sink, name: str | None = None) -> Source:
+    """The source ``name`` (default: the configured one, ``settings.source``), reporting to ``sink``."""
+    return source_class(name or settings.source)(settings, sink)
+
+
+def source_factories(settings: Settings) -> dict[str, Callable[[Sink], Source]]:
+    """One factory per configured source (``settings.source_names``), for the ingester."""
+    return {name: partial(make_source, settings, name=name) for name in settings.source_names}

@@ -30,6 +30,9 @@ class IngesterState:
     counters: dict[str, float]
     heartbeat: float = field(default_factory=time.time)
     stopped: bool = False  # set by a clean stop, so that pages say so at once instead of after the silence
+    #: Per source name: its ``SourceStatus.to_json()`` plus ``counters`` (its own posts_received...).
+    #: ``status`` is the first source's, for readers that know one source.
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -38,6 +41,7 @@ class IngesterState:
             "status": self.status,
             "counters": self.counters,
             "stopped": self.stopped,
+            "sources": self.sources,
         }
 
     @classmethod
@@ -48,6 +52,7 @@ class IngesterState:
             counters=dict(data.get("counters") or {}),
             heartbeat=float(data.get("heartbeat", 0.0)),
             stopped=bool(data.get("stopped", False)),
+            sources={str(k): dict(v) for k, v in (data.get("sources") or {}).items() if isinstance(v, dict)},
         )
 
     def is_alive(self, now: float | None = None) -> bool:

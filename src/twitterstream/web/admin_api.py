@@ -15,7 +15,7 @@ from wtforms import ValidationError
 from twitterstream.moderation import Blocklist, BlocklistError, Wall, WallError
 from twitterstream.moderation.actions import DECISIONS, UnknownPost
 from twitterstream.web import operator
-from twitterstream.web.context import get_store, running_source, this_app, wake_ingester
+from twitterstream.web.context import get_store, running_sources, this_app, wake_ingester
 from twitterstream.web.moderated import find_wall, get_moderator, get_screen
 from twitterstream.web.queries import read_query
 
@@ -131,9 +131,9 @@ def walls() -> Any:
 
 @bp.put("/walls/<slug>")
 def put_wall(slug: str) -> Any:
-    source = running_source(this_app())
+    sources = running_sources(this_app())  # a wall may use what any running source evaluates
     try:
-        wall = Wall.from_json(slug, _body(), lambda text: read_query(text, source))
+        wall = Wall.from_json(slug, _body(), lambda text: read_query(text, sources))
     except WallError as exc:
         raise ApiError(400, exc.message, exc.position) from None
     created = get_moderator().put_wall(wall, operator.client_address())

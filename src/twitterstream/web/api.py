@@ -21,6 +21,7 @@ from twitterstream.web.context import (
     get_settings,
     get_store,
     running_source,
+    running_sources,
     source_status,
     this_app,
     wake_ingester,
@@ -56,7 +57,7 @@ def _query() -> Query:
     if "q" not in request.args:
         raise BadRequest("the q parameter is required: /api/v1/results?q=QUERY")
     try:
-        return read_query(request.args["q"], running_source(this_app()))
+        return read_query(request.args["q"], running_sources(this_app()))
     except QueryError as exc:
         raise BadRequest(exc.message, exc.position) from None
 

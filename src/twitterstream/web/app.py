@@ -233,7 +233,7 @@ def _register_errors(app: Flask) -> None:
 
 def _security_headers(response: Response) -> Response:
     settings = get_settings()
-    mastodon = settings.mastodon_url if settings.source == "mastodon" else ""
+    mastodon = settings.mastodon_url if "mastodon" in settings.source_names else ""
     response.headers.setdefault("Content-Security-Policy", _CSP.format(mastodon=mastodon).replace(" ;", ";"))
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")

@@ -103,14 +103,31 @@ def running_source(app: Flask) -> str:
     return settings.source
 
 
+def running_sources(app: Flask) -> tuple[str, ...]:
+    """Every source the ingester runs (what it published), else the ones this process was configured with."""
+    try:
+        state = ingester_state(app)
+    except StoreUnavailable:
+        state = None
+    if state is not None and state.sources:
+        return tuple(state.sources)
+    if state is not None and state.status.get("source"):  # an ingester that publishes one source
+        return (str(state.status["source"]),)
+    settings: Settings = app.config["SETTINGS"]
+    return settings.source_names
+
+
 def source_status(app: Flask) -> dict[str, Any]:
     """What the ingester says about the source, in words (for pages, SSE and /readyz).
 
-    Always the keys of ``SourceStatus`` (source, state, reason, retry_at, warning, since), plus ``counters`` and
-    ``ingester``, in the words of :func:`ingester_health` (``running``, ``standby``, ``absent``, ``stopped``,
-    ``silent``, ``unknown``), so that pages blame a missing ingester, not the service.
+    Always the keys of ``SourceStatus`` (source, state, reason, retry_at, warning, since) of the first source,
+    plus ``counters``, ``ingester``, in the words of :func:`ingester_health` (``running``, ``standby``,
+    ``absent``, ``stopped``, ``silent``, ``unknown``), so that pages blame a missing ingester, not the service,
+    and ``sources``: each source's ``SourceStatus`` keys by name (without counters: see
+    :func:`source_counters`).
     """
     settings: Settings = app.config["SETTINGS"]
+    sources: dict[str, dict[str, Any]] = {}
     try:
         state = ingester_state(app)
     except StoreUnavailable as exc:
@@ -133,6 +150,10 @@ def source_status(app: Flask) -> dict[str, Any]:
             status = dict(state.status)
             status["counters"] = state.counters
             ingester = "standby" if state.status.get("state") == "standby" else "running"
+            if state.sources:
+                sources = {name: _status_words(one) for name, one in state.sources.items()}
+    if not sources:  # no live ingester (or one of an older version): every source shares its words
+        sources = {name: {**_status_words(status), "source": name} for name in running_sources(app)}
     return {
         "source": status.get("source"),
         "state": status.get("state"),
@@ -142,13 +163,46 @@ def source_status(app: Flask) -> dict[str, Any]:
         "since": status.get("since"),
         "counters": status.get("counters", {}),
         "ingester": ingester,
+        "sources": sources,
     }
 
 
+def _status_words(status: dict[str, Any]) -> dict[str, Any]:
+    """The ``SourceStatus`` keys of one published status."""
+    keys = ("source", "state", "reason", "retry_at", "warning", "since")
+    return {key: status.get(key, "" if key in ("reason", "warning") else None) for key in keys}
+
+
+def source_counters(app: Flask) -> dict[str, dict[str, float]]:
+    """Each running source's own counters (``posts_received``, ``source_reconnects``...), for /metrics."""
+    try:
+        state = ingester_state(app)
+    except StoreUnavailable:
+        return {}
+    if state is None or not state.is_alive():
+        return {}
+    return {name: dict(one.get("counters") or {}) for name, one in state.sources.items()}
+
+
+def query_coverage(query: Query, sources: tuple[str, ...]) -> dict[str, Any]:
+    """Which of the running ``sources`` a query runs on, for the results page: ``networks``, the labels of
+    those that can evaluate it ("X", "Bluesky"); ``uncovered``, (label, operators it lacks) of the others."""
+    networks: list[str] = []
+    uncovered: list[tuple[str, list[str]]] = []
+    for name in sources:
+        lacking = unsupported_on(query, name)
+        if lacking:
+            uncovered.append((source_label(name), lacking))
+        else:
+            networks.append(source_label(name))
+    return {"networks": networks, "uncovered": uncovered}
+
+
 def x_usage(status: dict[str, Any]) -> dict[str, Any] | None:
-    """The month's reads from X, against the cap, and their estimated cost (None unless the source is X)."""
+    """The month's reads from X, against the cap, and their estimated cost (None unless X is a source)."""
     counters = status.get("counters") or {}
-    if status.get("source") != "x" or "x_posts_read" not in counters:
+    runs_x = status.get("source") == "x" or "x" in (status.get("sources") or {})
+    if not runs_x or "x_posts_read" not in counters:
         return None
     return {
         "posts_read": int(counters.get("x_posts_read", 0)),

@@ -16,7 +16,7 @@ from twitterstream.web.context import (
     get_limits,
     get_settings,
     get_store,
-    running_source,
+    running_sources,
     this_app,
     wake_ingester,
 )
@@ -52,7 +52,7 @@ def wall() -> Response:
     """The latest posts of a query as compact text cards, then live updates (embed.js, over SSE)."""
     settings = get_settings()
     try:
-        query = read_query(request.args.get("q"), running_source(this_app()))
+        query = read_query(request.args.get("q"), running_sources(this_app()))
     except QueryError as exc:
         where = f" (at position {exc.position})" if exc.position else ""
         message = f"{exc.message}{where}. The embedded wall's address is /embed?q=QUERY"

@@ -13,7 +13,7 @@ from flask import request
 
 from twitterstream.query import Query, QueryError
 from twitterstream.web.api import BadRequest
-from twitterstream.web.context import running_source, this_app
+from twitterstream.web.context import running_sources, this_app
 from twitterstream.web.queries import read_query
 
 #: A numeric UTC offset whose "+" became a space on the way (an unencoded "+" in a query string).
@@ -25,7 +25,7 @@ def query_param(route: str) -> Query:
     if "q" not in request.args:
         raise BadRequest(f"the q parameter is required: {route}?q=QUERY")
     try:
-        return read_query(request.args["q"], running_source(this_app()))
+        return read_query(request.args["q"], running_sources(this_app()))
     except QueryError as exc:
         raise BadRequest(exc.message, exc.position) from None
 

@@ -14,7 +14,14 @@ from prometheus_client import CollectorRegistry
 
 from twitterstream.metrics import IngesterCollector, WebCollector, render
 from twitterstream.store import Store, StoreUnavailable
-from twitterstream.web.context import get_settings, ingester_health, source_status, this_app, x_usage
+from twitterstream.web.context import (
+    get_settings,
+    ingester_health,
+    source_counters,
+    source_status,
+    this_app,
+    x_usage,
+)
 
 log = logging.getLogger(__name__)
 bp = Blueprint("ops", __name__)
@@ -64,12 +71,25 @@ def healthz() -> Any:
 
 #: Ingester states that leave this process ready (``absent``: none started yet; pages say so).
 READY_INGESTER_STATES = ("running", "standby", "absent")
+#: Source states in which a source delivers (or is about to, or waits on purpose).
+WORKING_SOURCE_STATES = ("connected", "idle", "starting", "standby")
+
+
+def sources_verdict(sources: dict[str, dict[str, Any]]) -> str:
+    """The sources as a whole: ``ok`` (every one works), ``degraded`` (some do not: the others go on),
+    ``down`` (none works)."""
+    working = [name for name, status in sources.items() if status.get("state") in WORKING_SOURCE_STATES]
+    if len(working) == len(sources):
+        return "ok"
+    return "degraded" if working else "down"
 
 
 @bp.get("/readyz")
 def readyz() -> Any:
     """200 when the store answers and the ingester runs (503 otherwise); the body says what the store, the
-    ingester and the source are doing, in words (the store's failure is described, never quoted: no hosts)."""
+    ingester and the sources are doing, in words (the store's failure is described, never quoted: no hosts):
+    ``source`` the first source, ``sources`` each by name, ``verdict`` the sources as a whole (ok, degraded,
+    down). One source down leaves the process ready: the others deliver and the stored posts are served."""
     app = this_app()
     store: Store = app.extensions["store"]
     try:
@@ -78,8 +98,15 @@ def readyz() -> Any:
         log.warning("readiness: %s", exc)
         ingester = ingester_health(app) if "ingester" in app.extensions else {"state": "unknown", "heartbeat_age": None}
         store_words = f"unavailable: {store_failure(exc, get_settings().database_url)}"
-        return jsonify(ready=False, store=store_words, source=None, ingester=ingester), 503
+        return jsonify(ready=False, store=store_words, source=None, sources={}, verdict="down", ingester=ingester), 503
     status = source_status(app)
+    sources = status.pop("sources", {})
+    for one in sources.values():
+        one["reason"] = without_store_address(str(one.get("reason") or ""), get_settings().database_url)
+    if "x" in sources:  # X's usage figures are kept with the totals (only X reports them)
+        x_figures = x_usage({"source": "x", "counters": status.get("counters")})
+        if x_figures is not None:
+            sources["x"]["x_usage"] = x_figures
     usage = x_usage(status)
     status.pop("counters", None)
     status["reason"] = without_store_address(str(status.get("reason") or ""), get_settings().database_url)
@@ -88,7 +115,9 @@ def readyz() -> Any:
     ingester = ingester_health(app)
     # Paused at X's post cap is still ready: the store answers and the stored posts are served.
     ready = ingester["state"] in READY_INGESTER_STATES
-    return jsonify(ready=ready, store="ok", source=status, ingester=ingester), 200 if ready else 503
+    verdict = sources_verdict(sources) if ingester["state"] in ("running", "standby") else "down"
+    body = {"ready": ready, "store": "ok", "source": status, "sources": sources, "verdict": verdict}
+    return jsonify(**body, ingester=ingester), 200 if ready else 503
 
 
 @bp.get("/metrics")
@@ -103,7 +132,7 @@ def metrics() -> Any:
         return refusal
     app = this_app()
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(IngesterCollector(lambda: source_status(app).get("counters")))
+    registry.register(IngesterCollector(lambda: source_status(app).get("counters"), lambda: source_counters(app)))
     registry.register(WebCollector(app.extensions["hub"].open_streams))
     return Response(render(registry), mimetype="text/plain; version=0.0.4; charset=utf-8")
 

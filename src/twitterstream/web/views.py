@@ -14,8 +14,9 @@ from twitterstream.web.context import (
     get_limits,
     get_settings,
     get_store,
+    query_coverage,
     query_problem,
-    running_source,
+    running_sources,
     source_status,
     this_app,
     wake_ingester,
@@ -84,7 +85,7 @@ def index() -> Any:
         if not form.validate_on_submit():
             return _render_form(form, QueryError("The form expired. Please search again.", None), 400)
         try:
-            read_query(form.query.data, running_source(this_app()))
+            read_query(form.query.data, running_sources(this_app()))
         except QueryError as exc:
             return _render_form(form, exc, 400)
         return redirect(url_for("main.results", query=form.query.data.strip()), code=303)
@@ -118,7 +119,7 @@ def results(query: str) -> Any:
     """The wall: the latest matches, newest first, then live updates (results.js)."""
     settings = get_settings()
     try:
-        parsed = read_query(query, running_source(this_app()))
+        parsed = read_query(query, running_sources(this_app()))
     except QueryError as exc:
         return _render_form(SearchForm(formdata=None, query=query), exc, 400)
     store = get_store()
@@ -143,4 +144,5 @@ def results(query: str) -> Any:
         watch_since=since,
         problem=query_problem(this_app(), parsed.key),
         status=source_status(this_app()),
+        **query_coverage(parsed, running_sources(this_app())),
     )

@@ -476,6 +476,8 @@
     // no ingester (or it stopped): the service is not to blame; the banner says what to start
     if (s.ingester === "absent" || s.ingester === "silent") return { kind: "down", text: "No ingester is running" };
     if (s.ingester === "stopped") return { kind: "down", text: "The ingester has stopped" };
+    const several = severalSources(s);
+    if (several) return several;
     switch (s.state) {
       case "connected":
       case "standby":
@@ -500,6 +502,20 @@
       default:
         return { kind: "pending", text: (s.state || "unknown") + (reason ? ": " + reason : "") };
     }
+  }
+
+  // several sources: live while any one delivers, naming the networks that do not (their badges say why)
+  function severalSources(s) {
+    const sources = s.sources && typeof s.sources === "object" ? Object.entries(s.sources) : [];
+    if (sources.length < 2) return null;
+    const working = sources.filter(([, one]) => one && ["connected", "standby"].includes(one.state));
+    if (!working.length) return null; // none delivers: the first source's words say why
+    if (!state.streamOpen) return { kind: "pending", text: "Connecting…" };
+    const quiet = sources
+      .filter(([, one]) => !one || !["connected", "standby", "idle"].includes(one.state))
+      .map(([name, one]) => (SOURCE_NAMES[name] || name) + " " + (BADGE_WORDS[one && one.state] || (one && one.state) || "unknown"));
+    const text = state.paused ? "Live · paused" : "Live";
+    return { kind: "live", text: quiet.length ? text + " · " + quiet.join(", ") : text };
   }
 
   let lastKind = null;
@@ -532,6 +548,7 @@
       const word = badge.querySelector(".state-word");
       if (word) word.textContent = INGESTER_WORDS[status.ingester] || BADGE_WORDS[status.state] || status.state || "";
     }
+    renderSourceBadges(status);
     if (banner) {
       const kind = status.state === "stopped" ? "down" : status.state === "paused" ? "paused" : status.warning ? "warning" : "";
       banner.hidden = !kind;
@@ -549,6 +566,20 @@
     }
     renderEmptyWhy(status);
     renderStatus();
+  }
+
+  // several sources: each network's badge in the header shows its own state (base.html draws them first)
+  function renderSourceBadges(status) {
+    const sources = status.sources;
+    if (!sources || typeof sources !== "object") return;
+    document.querySelectorAll("#source-states .source-state[data-source]").forEach((one) => {
+      const own = sources[one.dataset.source];
+      if (!own || typeof own !== "object") return;
+      one.className = "source-state state-" + String(own.state || "unknown").replace(/[^a-z]/g, "");
+      one.title = own.warning || own.reason || own.state || "";
+      const word = one.querySelector(".state-word");
+      if (word) word.textContent = INGESTER_WORDS[status.ingester] || BADGE_WORDS[own.state] || own.state || "";
+    });
   }
 
   // -- the empty state says why nothing is there yet (the same words as results.html) --------------------
