@@ -113,6 +113,8 @@ class Settings:
     frame_ancestors: tuple[str, ...] = ()
     #: The operator's password: turns /admin and /api/v1/admin/ on (None: operator features are off).
     admin_password: Secret | None = field(default=None, repr=False)
+    #: Show posts their service labels sensitive (behind a click, with the content warning); off: hidden.
+    show_sensitive: bool = False
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -193,6 +195,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         x_price_per_post=number("X_PRICE_PER_POST", defaults.x_price_per_post),
         frame_ancestors=_origins(get("TWITTERSTREAM_FRAME_ANCESTORS"), "TWITTERSTREAM_FRAME_ANCESTORS"),
         admin_password=secret("TWITTERSTREAM_ADMIN_PASSWORD"),
+        show_sensitive=_flag(get("TWITTERSTREAM_SHOW_SENSITIVE"), "TWITTERSTREAM_SHOW_SENSITIVE"),
     )
     if settings.read_timeout <= 0:
         raise ConfigError(f"TWITTERSTREAM_READ_TIMEOUT={settings.read_timeout:g} must be more than 0 seconds")
