@@ -64,7 +64,7 @@ class Post:
 
     def to_json(self) -> dict[str, Any]:
         """The Post JSON of the API and the live stream (the README's HTTP section)."""
-        shown = {
+        shown: dict[str, Any] = {
             "id": self.id,
             "source": self.source,
             "url": self.url,
@@ -75,7 +75,8 @@ class Post:
             "embed_html": self.embed_html,
         }
         if self.sensitive:  # only sent when the operator shows sensitive posts: pages show it behind a click
-            shown.update(sensitive=True, content_warning=self.content_warning)
+            shown["sensitive"] = True
+            shown["content_warning"] = self.content_warning
         return shown
 
     def to_record(self) -> dict[str, Any]:

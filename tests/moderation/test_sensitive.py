@@ -27,7 +27,12 @@ def test_each_service_label_makes_a_post_sensitive_with_its_content_warning() ->
     labels = {"values": [{"val": "nudity"}, {"val": "porn"}, {"val": "nudity"}]}
     commit = {"operation": "create", "collection": "app.bsky.feed.post", "rkey": "r1", "cid": "c"}
     event = decode_event(
-        {"did": "did:plc:me", "time_us": 1, "kind": "commit", "commit": {**commit, "record": {**record, "labels": labels}}}
+        {
+            "did": "did:plc:me",
+            "time_us": 1,
+            "kind": "commit",
+            "commit": {**commit, "record": {**record, "labels": labels}},
+        }
     )
     assert event is not None and event.post is not None
     assert event.post.sensitive and event.post.content_warning == "Labelled by the author: nudity, porn"
