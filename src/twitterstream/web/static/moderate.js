@@ -23,6 +23,7 @@
   const PAST = { approve: "Approved", reject: "Rejected", pin: "Pinned", hide: "Hid" };
   let nextId = 0;
   let busy = false;
+  let decisions = 0; // a queue read that started before the latest decision is stale: it is dropped
 
   // -- the queue -----------------------------------------------------------------------------------
   function options() {
@@ -110,6 +111,8 @@
   }
 
   async function refresh() {
+    if (busy) return;
+    const asOf = decisions;
     let answer;
     try {
       const response = await fetch(root.dataset.queueUrl, { headers: { Accept: "application/json" } });
@@ -118,6 +121,7 @@
     } catch (error) {
       return; // the next poll tries again
     }
+    if (busy || asOf !== decisions) return;
     const waiting = new Set(answer.posts.map((p) => p.source + ":" + p.id));
     removeOptions(options().filter((o) => !waiting.has(keyOf(o))));
     const shown = new Set(options().map(keyOf));
@@ -176,6 +180,7 @@
       else if (done.length > 1) announce(PAST[decision] + " " + done.length + " posts");
       if (problem) announce("Could not " + decision + " a post: " + problem);
     } finally {
+      decisions += 1;
       busy = false;
     }
   }
