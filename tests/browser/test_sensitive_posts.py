@@ -53,3 +53,18 @@ def test_sensitive_posts_show_behind_their_warning_drawn_and_live(server: Server
     expect(arrived.get_by_text("gory #nyc")).to_be_visible()
     expect(page.locator('#posts .post[data-id="1001"]').get_by_role("button")).to_have_count(0)
     assert page.problems.errors == []
+
+
+def test_the_embedded_wall_names_a_sensitive_post_by_its_warning_only(server: Server, page: Any) -> None:
+    page.goto(f"{server.url}/embed?q=%23nyc")
+    expect(page.locator("#embed-posts .embed-post")).to_have_count(2)
+    expect(page.locator("#embed-live")).to_have_text("live")
+    drawn = page.locator('.embed-post[data-id="1002"]')
+    expect(drawn).to_contain_text("Content warning: Possibly sensitive")
+    expect(drawn).not_to_contain_text("graphic")
+    append_lines(server.capture, sensitive_line(1003, "gory #nyc", 3))  # type: ignore[attr-defined]
+    arrived = page.locator('.embed-post[data-id="1003"]')
+    expect(arrived).to_contain_text("Content warning: Possibly sensitive")
+    expect(arrived).not_to_contain_text("gory")
+    expect(page.locator('.embed-post[data-id="1001"]')).to_contain_text("plain #nyc")
+    assert page.problems.errors == []
