@@ -127,6 +127,8 @@ class Settings:
     max_queries: int = 1000
     #: The longest query accepted, in characters (X's rule length on pay-per-use; lower it for smaller plans).
     max_query_length: int = 1024
+    #: Show posts their service labels sensitive (behind a click, with the content warning); off: hidden.
+    show_sensitive: bool = False
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -248,6 +250,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         max_query_length=_count(
             get("TWITTERSTREAM_MAX_QUERY_LENGTH", str(defaults.max_query_length)), "TWITTERSTREAM_MAX_QUERY_LENGTH"
         ),
+        show_sensitive=_flag(get("TWITTERSTREAM_SHOW_SENSITIVE"), "TWITTERSTREAM_SHOW_SENSITIVE"),
     )
     if settings.read_timeout <= 0:
         raise ConfigError(f"TWITTERSTREAM_READ_TIMEOUT={settings.read_timeout:g} must be more than 0 seconds")

@@ -56,9 +56,15 @@ class Post:
         """Globally unique key: the same post from the same service always has the same key."""
         return f"{self.source}:{self.id}"
 
+    @property
+    def content_warning(self) -> str:
+        """What a sensitive post is shown behind: its author's warning or label, or a plain one."""
+        warning = self.extra.get("content_warning")
+        return warning if isinstance(warning, str) and warning.strip() else "Possibly sensitive"
+
     def to_json(self) -> dict[str, Any]:
         """The Post JSON of the API and the live stream (the README's HTTP section)."""
-        return {
+        shown: dict[str, Any] = {
             "id": self.id,
             "source": self.source,
             "url": self.url,
@@ -68,6 +74,10 @@ class Post:
             "lang": self.lang,
             "embed_html": self.embed_html,
         }
+        if self.sensitive:  # only sent when the operator shows sensitive posts: pages show it behind a click
+            shown["sensitive"] = True
+            shown["content_warning"] = self.content_warning
+        return shown
 
     def to_record(self) -> dict[str, Any]:
         """Everything, for the store; :meth:`from_record` reverses it."""

@@ -340,18 +340,27 @@ def test_a_delete_removes_the_post_from_results_and_from_open_streams(
     assert ids(bsky_app, "ephemeral") == [kept]
 
 
-@pytest.mark.parametrize("show_adult", [False, True])
-def test_self_labelled_adult_posts_are_hidden_unless_the_operator_shows_them(
-    jetstream: FakeJetstream, profiles: FakeProfiles, tmp_path: Path, show_adult: bool
+@pytest.mark.parametrize(("show_adult", "show_sensitive"), [(False, False), (False, True), (True, False), (True, True)])
+def test_self_labelled_adult_posts_are_kept_only_when_told_and_shown_only_when_sensitive_posts_are(
+    jetstream: FakeJetstream, profiles: FakeProfiles, tmp_path: Path, show_adult: bool, show_sensitive: bool
 ) -> None:
-    settings = bsky_settings(jetstream.url, profiles=profiles.url, bluesky_show_adult=show_adult)
+    # BLUESKY_SHOW_ADULT decides whether an adult post is stored at all; TWITTERSTREAM_SHOW_SENSITIVE whether
+    # a labelled post is shown (behind its content warning): kept but not shown is hidden from every page.
+    settings = bsky_settings(
+        jetstream.url, profiles=profiles.url, bluesky_show_adult=show_adult, show_sensitive=show_sensitive
+    )
     with running_app(settings, tmp_path) as app:
         jetstream.wait_for(lambda: jetstream.active == 1)
         watch(app, "sunset")
         adult = post(jetstream, ALICE, "sunset photos", labels=["porn"])
         plain = post(jetstream, BOB, "sunset over the bay")
         eventually(lambda: plain in ids(app, "sunset"))  # published after the adult one: both were handled
-        assert sorted(ids(app, "sunset")) == sorted([plain, adult] if show_adult else [plain])
+        assert (app.store.get_post(f"bluesky:{adult}") is not None) is show_adult
+        shown = show_adult and show_sensitive
+        assert sorted(ids(app, "sunset")) == sorted([plain, adult] if shown else [plain])
+        if shown:
+            [labelled] = [p for p in app.results("sunset") if p["id"] == adult]
+            assert labelled["sensitive"] is True and labelled["content_warning"] == "Labelled by the author: porn"
 
 
 def test_the_authors_handle_is_looked_up_once_and_used_for_later_posts(

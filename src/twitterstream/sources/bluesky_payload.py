@@ -159,6 +159,7 @@ def post_from_record(did: str, rkey: str, cid: str, record: dict[str, Any], time
         extra["langs"] = langs
     if adult:
         extra["adult"] = True
+        extra["content_warning"] = "Labelled by the author: " + ", ".join(_adult_labels(labels))
     return Post(
         id=f"{did}/{rkey}",
         source="bluesky",
@@ -192,10 +193,16 @@ def _image_urls(did: str, images: Any) -> list[str]:
     return urls
 
 
-def _adult(labels: Any) -> bool:
-    """True if the record's self-labels (``{"values": [{"val": ...}]}``) mark adult content."""
+def _adult_labels(labels: Any) -> list[str]:
+    """The record's self-labels (``{"values": [{"val": ...}]}``) that mark adult content, in order."""
     values = labels.get("values") if isinstance(labels, dict) else None
-    return any(isinstance(v, dict) and str(v.get("val")) in ADULT_LABELS for v in values or ())
+    found = [str(v.get("val")) for v in values or () if isinstance(v, dict) and str(v.get("val")) in ADULT_LABELS]
+    return list(dict.fromkeys(found))
+
+
+def _adult(labels: Any) -> bool:
+    """True if the record's self-labels mark adult content."""
+    return bool(_adult_labels(labels))
 
 
 def _created_at(created: Any, time_us: int) -> datetime:

@@ -113,6 +113,6 @@ def post_from_status(status: dict[str, Any]) -> Post:
         media_urls=tuple(media_urls),
         media_types=tuple(media_types),
         reply_to=(str(reply_account),) if reply_account else (),
-        sensitive=bool(inner.get("sensitive")),
-        extra={"uri": str(inner.get("uri") or "")},
+        sensitive=bool(inner.get("sensitive")) or bool(spoiler.strip()),
+        extra={"uri": str(inner.get("uri") or ""), **({"content_warning": spoiler} if spoiler.strip() else {})},
     )

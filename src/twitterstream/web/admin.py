@@ -1,4 +1,4 @@
-"""The operator's pages: /admin (log in, walls, blocklist) and the audit log page."""
+"""The operator's pages: /admin (log in, walls, blocklist), a wall's moderation page and the audit log page."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from wtforms import PasswordField
 from twitterstream.moderation import Wall
 from twitterstream.web import operator
 from twitterstream.web.context import get_store
-from twitterstream.web.moderated import get_moderator, get_screen
+from twitterstream.web.moderated import find_wall, get_moderator, get_screen
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -87,3 +87,15 @@ def audit() -> Any:
         for e in get_store().audit_log(200)
     ]
     return render_template("admin/audit.html", entries=entries, logout=LogoutForm())
+
+
+@bp.get("/walls/<slug>")
+def moderate(slug: str) -> Any:
+    """A wall's moderation page: its queue (keyboard first, moderate.js) beside the live wall."""
+    _operator_only()
+    wall = find_wall(slug)
+    if wall is None:
+        abort(404, description=f"no wall named {slug!r}")
+    waiting = get_screen().queue(wall)
+    api_url = url_for("admin_api.blocklist").rsplit("/", 1)[0]  # the operator API's root, /api/v1/admin
+    return render_template("admin/wall.html", wall=wall, waiting=waiting, api_url=api_url, logout=LogoutForm())

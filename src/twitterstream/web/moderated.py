@@ -17,8 +17,8 @@ from twitterstream.web.screened import QueryFeed, WallFeed
 def init_moderation(app: Flask, store: Store, settings: Settings) -> QueryFeed:
     """Put the screen, the moderator and the walls' hub in ``app.extensions``; return the feed the
     search results' hub reads (so that it shows only what may be seen)."""
-    # Labelled (sensitive) posts are left to each source's own setting (BLUESKY_SHOW_ADULT drops them at ingest).
-    screen = Screen(store, show_sensitive=True)
+    # BLUESKY_SHOW_ADULT decides what is stored; this decides whether any labelled post is shown at all.
+    screen = Screen(store, show_sensitive=settings.show_sensitive)
     app.extensions["screen"] = screen
     app.extensions["moderator"] = Moderator(store, screen)
     wall_feed = WallFeed(store, screen)

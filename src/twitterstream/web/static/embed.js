@@ -21,8 +21,11 @@
     const author = element("p", "embed-author");
     author.append(element("strong", "", post.author.name || post.author.username || post.author.id || "?"));
     if (post.author.username) author.append(" ", element("span", "handle", "@" + post.author.username));
-    const text = element("p", "embed-text", post.text);
-    if (post.lang) text.lang = post.lang;
+    // a sensitive post is only named by its content warning here: the "open" link leads to it
+    const text = post.sensitive === true
+      ? element("p", "embed-text embed-warning", "Content warning: " + post.content_warning + " (open it to read it)")
+      : element("p", "embed-text", post.text);
+    if (post.lang && post.sensitive !== true) text.lang = post.lang;
     const meta = element("p", "embed-meta");
     const time = element("time", "", post.created_at.slice(0, 16).replace("T", " ") + " UTC");
     time.dateTime = post.created_at;

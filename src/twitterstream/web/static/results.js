@@ -117,9 +117,36 @@
     article.dataset.created = post.created_at;
     article.dataset.source = post.source || "";
     if (post.pinned === true) article.dataset.pinned = "true"; // a wall's pinned post leads it
-    article.append(post.embed_html ? embedBox(post.embed_html) : cardBox(post));
+    const content = post.embed_html ? embedBox(post.embed_html) : cardBox(post);
+    article.append(post.sensitive === true ? veiled(post, content) : content);
     return article;
   }
+
+  // A post labelled sensitive waits behind a button that names its content warning (as _post.html).
+  function veiled(post, content) {
+    const box = text("div", "sensitive");
+    const veil = text("div", "veiled");
+    veil.id = "veiled-" + String(post.source) + "-" + String(post.id).replace(/\//g, "-");
+    veil.hidden = true;
+    veil.append(content);
+    const button = text("button", "reveal", "Show post: " + String(post.content_warning || "Possibly sensitive"));
+    button.type = "button";
+    button.setAttribute("aria-expanded", "false");
+    button.setAttribute("aria-controls", veil.id);
+    box.append(button, veil);
+    return box;
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target instanceof Element ? event.target.closest("button.reveal") : null;
+    if (!button) return;
+    const veil = document.getElementById(button.getAttribute("aria-controls") || "");
+    if (!veil) return;
+    const open = veil.hidden;
+    veil.hidden = !open;
+    button.setAttribute("aria-expanded", String(open));
+    if (open) upgradeEmbeds(veil);
+  });
 
   // -- embeds: each service's script loads once, only when one of its posts is on the page -------
   const embedScripts = [

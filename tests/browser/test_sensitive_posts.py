@@ -1,0 +1,70 @@
+"""In Chromium, with TWITTERSTREAM_SHOW_SENSITIVE=true: a sensitive post waits behind its content warning,
+whether the page drew it or it arrived live, and one press of the button shows it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from playwright.sync_api import expect
+
+from browser_server import Server, append_lines, replay_env, stream_line
+
+pytestmark = pytest.mark.browser
+
+
+def sensitive_line(post_id: int, text: str, seconds: int) -> bytes:
+    message = orjson.loads(stream_line(post_id, text, seconds))
+    message["data"]["possibly_sensitive"] = True
+    return orjson.dumps(message) + b"\n"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    capture = tmp_path / "capture.jsonl"
+    append_lines(capture, stream_line(1001, "plain #nyc", 1), sensitive_line(1002, "graphic #nyc", 2))
+    env = {**replay_env(capture, tmp_path / "instance"), "TWITTERSTREAM_SHOW_SENSITIVE": "true"}
+    server = Server(env, tmp_path)
+    server.capture = capture  # type: ignore[attr-defined]
+    yield server
+    server.stop()
+
+
+def test_sensitive_posts_show_behind_their_warning_drawn_and_live(server: Server, page: Any) -> None:
+    page.goto(f"{server.url}/results/%23nyc")
+    expect(page.locator("#posts .post")).to_have_count(2)
+    expect(page.locator("#live-status")).to_contain_text("Live")
+    drawn = page.locator('#posts .post[data-id="1002"]')
+    expect(drawn.get_by_text("graphic #nyc")).to_be_hidden()
+    button = drawn.get_by_role("button", name="Show post: Possibly sensitive")
+    button.focus()
+    page.keyboard.press("Enter")
+    expect(drawn.get_by_text("graphic #nyc")).to_be_visible()
+    expect(button).to_have_attribute("aria-expanded", "true")
+
+    append_lines(server.capture, sensitive_line(1003, "gory #nyc", 3))  # type: ignore[attr-defined]
+    arrived = page.locator('#posts .post[data-id="1003"]')
+    expect(arrived.get_by_role("button", name="Show post: Possibly sensitive")).to_be_visible()
+    expect(arrived.get_by_text("gory #nyc")).to_be_hidden()
+    arrived.get_by_role("button").click()
+    expect(arrived.get_by_text("gory #nyc")).to_be_visible()
+    expect(page.locator('#posts .post[data-id="1001"]').get_by_role("button")).to_have_count(0)
+    assert page.problems.errors == []
+
+
+def test_the_embedded_wall_names_a_sensitive_post_by_its_warning_only(server: Server, page: Any) -> None:
+    page.goto(f"{server.url}/embed?q=%23nyc")
+    expect(page.locator("#embed-posts .embed-post")).to_have_count(2)
+    expect(page.locator("#embed-live")).to_have_text("live")
+    drawn = page.locator('.embed-post[data-id="1002"]')
+    expect(drawn).to_contain_text("Content warning: Possibly sensitive")
+    expect(drawn).not_to_contain_text("graphic")
+    append_lines(server.capture, sensitive_line(1003, "gory #nyc", 3))  # type: ignore[attr-defined]
+    arrived = page.locator('.embed-post[data-id="1003"]')
+    expect(arrived).to_contain_text("Content warning: Possibly sensitive")
+    expect(arrived).not_to_contain_text("gory")
+    expect(page.locator('.embed-post[data-id="1001"]')).to_contain_text("plain #nyc")
+    assert page.problems.errors == []
