@@ -7,6 +7,7 @@ the transaction that saves the match, so a post is counted exactly when it is st
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -28,8 +29,8 @@ CREATE INDEX IF NOT EXISTS stats_by_minute ON stats (minute);
 """
 
 _COUNT = (
-    "INSERT INTO stats (query_key, minute, name, count) VALUES (?, ?, ?, 1) "
-    "ON CONFLICT (query_key, minute, name) DO UPDATE SET count = count + 1"
+    "INSERT INTO stats (query_key, minute, name, count) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (query_key, minute, name) DO UPDATE SET count = count + excluded.count"
 )
 
 
@@ -38,11 +39,11 @@ class SQLiteStats(SQLiteDatabase):
 
     def _count_arrivals(self, conn: sqlite3.Connection, saved: Sequence[tuple[Post, Sequence[str]]]) -> None:
         """Add each post to the current minute's counters of the queries it newly matched (in the caller's
-        transaction): one upsert per counter, a handful per post and query."""
-        minute = current_minute()
-        rows = [(key, minute, name) for post, keys in saved if keys for name in counters_of(post) for key in keys]
-        if rows:
-            conn.executemany(_COUNT, rows)
+        transaction): the batch is summed first, so each counter it touches is one upsert."""
+        counts = Counter((key, name) for post, keys in saved if keys for name in counters_of(post) for key in keys)
+        if counts:
+            minute = current_minute()
+            conn.executemany(_COUNT, [(key, minute, name, n) for (key, name), n in counts.items()])
 
     def stats(self, query_key: str, minutes: int) -> WindowCounts:
         end = current_minute()
