@@ -60,6 +60,8 @@ def test_real_answers_match_the_described_schemas(store_site: Harness) -> None:
         ("/api/v1/results", "q=(cats", 400),
         ("/api/v1/pace", "q=cats", 200),
         ("/api/v1/pace", "", 400),
+        ("/api/v1/stats", "q=cats&minutes=3", 200),
+        ("/api/v1/stats", "q=cats&minutes=1441", 400),
         ("/api/v1/feed", "q=cats&format=pdf", 400),
         ("/api/v1/export", "q=cats&since=soon", 400),
         ("/api/v1/stream", "q=cats&limit=0", 400),
@@ -104,6 +106,7 @@ def test_the_api_page_is_made_from_the_document(store_site: Harness) -> None:
         "/api/v1/feed?q=cats",
         "/api/v1/export?q=cats",
         "/api/v1/pace?q=cats",
+        "/api/v1/stats?q=cats",
         "/api/v1/openapi.json",
     ],
 )

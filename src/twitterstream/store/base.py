@@ -18,6 +18,7 @@ from limits.storage import MemoryStorage, Storage
 
 from twitterstream.errors import TwitterStreamError
 from twitterstream.models import Post
+from twitterstream.store.stats import WindowCounts
 
 
 class StoreUnavailable(TwitterStreamError, RuntimeError):
@@ -177,6 +178,11 @@ class Store(ABC):
     @abstractmethod
     def pace(self, query_key: str, buckets: int, bucket_seconds: float = 60.0) -> list[int]:
         """Posts that arrived for a query in each of the last ``buckets`` periods, oldest first."""
+
+    @abstractmethod
+    def stats(self, query_key: str, minutes: int) -> WindowCounts:
+        """What arrived for a query in the current minute and the ``minutes - 1`` before it (at most a day),
+        counted exactly (see :mod:`twitterstream.store.stats`)."""
 
     @abstractmethod
     def wait_for_events(self, cursors: Mapping[str, str], timeout: float) -> list[Event]:

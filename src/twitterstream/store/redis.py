@@ -5,6 +5,7 @@ Layout (every key starts with ``ts:``; a query's keys use a short hash of its ca
     ts:post:{post key}        the post's JSON, expiring after a day
     ts:postq:{post key}       set of query keys the post matched (for embed and delete events)
     ts:q:{qid}:latest         sorted set of post keys scored by the post's time: the page, newest first
+    ts:q:{qid}:stats:{minute} the query's stats counters of one arrival minute (see redis_stats.py)
     ts:q:{qid}:events         stream (MAXLEN ~) of post/embed/delete entries: the live channel; the stream
                               entry id is the cursor, so a reader resumes exactly where it stopped
     ts:queries                hash qid -> query key (for housekeeping)
@@ -34,6 +35,7 @@ from twitterstream.store.base import Event, EventKind, PageMark, Store, Watch
 from twitterstream.store.redis_connection import MAX_BLOCK_SECONDS, connect, guard
 from twitterstream.store.redis_moderation import RedisModeration
 from twitterstream.store.redis_scripts import LOCK, PAGE, SAVE, UNLOCK
+from twitterstream.store.redis_stats import RedisStats
 
 T = TypeVar("T")
 
@@ -57,11 +59,16 @@ def _events(query_key: str) -> str:
     return f"ts:q:{_qid(query_key)}:events"
 
 
-class RedisStore(RedisModeration, Store):
+def _stats(query_key: str, minute: int) -> str:
+    return f"ts:q:{_qid(query_key)}:stats:{minute}"
+
+
+class RedisStore(RedisModeration, RedisStats, Store):
     """A :class:`Store` in Redis (7+)."""
 
     _events_key = staticmethod(_events)  # for the moderation mixin
     _latest_key = staticmethod(_latest)
+    _stats_key = staticmethod(_stats)  # for the stats mixin
     _events_max = EVENTS_MAXLEN
 
     def __init__(self, url: str) -> None:
@@ -80,14 +87,15 @@ class RedisStore(RedisModeration, Store):
     @guard
     def save_matches(self, matches: Sequence[tuple[Post, Sequence[str]]]) -> list[list[str]]:
         pipe = self._redis.pipeline(transaction=False)  # one round trip; each post is still one script
+        minute = self._stats_minute()
         for post, query_keys in matches:
             keys = list(dict.fromkeys(query_keys))
             redis_keys = [f"ts:post:{post.key}", f"ts:postq:{post.key}"]
             for key in keys:
-                redis_keys += [_latest(key), _events(key)]
+                redis_keys += [_latest(key), _events(key), _stats(key, minute)]
             record = orjson.dumps(post.to_record())
             args: list[bytes | str | int | float] = [record, POST_TTL, post.created_at.timestamp(), post.key, post.id]
-            args += [EVENTS_MAXLEN, *keys]
+            args += [EVENTS_MAXLEN, *keys, *self._stats_args(post)]
             self._save(keys=redis_keys, args=args, client=pipe)
         results = [[k.decode() for k in cast(list[bytes], newly)] for newly in pipe.execute()]
         if any(results):

@@ -1,19 +1,23 @@
 """The Lua scripts of the Redis store: what must happen at once, whatever other writers or readers do."""
 
-#: Save a post and match it to its queries once, announcing it on each query's live channel.
+#: Save a post and match it to its queries once, announcing it on each query's live channel and counting it
+#: in each query's stats.
 SAVE = """
--- KEYS[1] post, KEYS[2] post's queries, then for each query: latest, events
--- ARGV: record, ttl, score, post key, post id, maxlen, then the query keys
+-- KEYS[1] post, KEYS[2] post's queries, then for each query: latest, events, this minute's stats
+-- ARGV: record, ttl, score, post key, post id, maxlen, then the query keys, then the stats' ttl and counters
 redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 local newly = {}
-local n = (#KEYS - 2) / 2
+local n = (#KEYS - 2) / 3
 for i = 1, n do
-  local latest, events = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
+  local latest, events, stats = KEYS[3 * i], KEYS[1 + 3 * i], KEYS[2 + 3 * i]
   if redis.call('ZADD', latest, 'NX', ARGV[3], ARGV[4]) == 1 then
     redis.call('XADD', events, 'MAXLEN', '~', ARGV[6], '*', 'k', 'post', 'p', ARGV[4], 'i', ARGV[5])
     redis.call('SADD', KEYS[2], ARGV[6 + i])
     table.insert(newly, ARGV[6 + i])
+    -- stats: one more of each of the post's counters in this minute (see redis_stats.py)
+    for j = 8 + n, #ARGV do redis.call('HINCRBY', stats, ARGV[j], 1) end
+    redis.call('EXPIRE', stats, ARGV[7 + n])
   end
 end
 redis.call('EXPIRE', KEYS[2], ARGV[2])

@@ -24,6 +24,7 @@ from twitterstream.store import sqlite_limits
 from twitterstream.store.base import Event, EventKind, PageMark, Store, Watch
 from twitterstream.store.sqlite_db import Offload, SQLiteDatabase
 from twitterstream.store.sqlite_moderation import MODERATION_SCHEMA, SQLiteModeration
+from twitterstream.store.sqlite_stats import STATS_SCHEMA, SQLiteStats
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS posts (
@@ -67,12 +68,13 @@ _POLL_SECONDS = 0.25
 _MATCH_ROWS_PER_INSERT = 300
 
 
-class SQLiteStore(SQLiteModeration, Store):
+class SQLiteStore(SQLiteModeration, SQLiteStats, Store):
     """A :class:`Store` in one SQLite file."""
 
     def __init__(self, path: str | Path, pool_size: int = 4, offload: Offload | None = None) -> None:
         """``offload`` runs the ingester's transactions (default: on gevent's native pool under gevent)."""
-        SQLiteDatabase.__init__(self, path, _SCHEMA + MODERATION_SCHEMA + sqlite_limits.SCHEMA, pool_size, offload)
+        schema = _SCHEMA + MODERATION_SCHEMA + sqlite_limits.SCHEMA + STATS_SCHEMA
+        SQLiteDatabase.__init__(self, path, schema, pool_size, offload)
 
     # -- posts ----------------------------------------------------------------------------------
     def save_post(self, post: Post, query_keys: Iterable[str]) -> list[str]:
@@ -113,6 +115,7 @@ class SQLiteStore(SQLiteModeration, Store):
             conn.executemany(
                 "INSERT INTO events (query_key, kind, post_key, post_id, at) VALUES (?, 'post', ?, ?, ?)", events
             )
+            self._count_arrivals(conn, [(post, newly) for (post, _, _), newly in zip(batch, results, strict=True)])
             return results
 
         results = self._transaction(work)
@@ -369,6 +372,7 @@ class SQLiteStore(SQLiteModeration, Store):
                 (keep_per_query,),
             )
             conn.execute("DELETE FROM events WHERE at < ?", (cutoff,))
+            self._trim_stats(conn)
             conn.execute(
                 "DELETE FROM posts WHERE stored_at < ? AND key NOT IN (SELECT post_key FROM matches)", (cutoff,)
             )

@@ -16,7 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from twitterstream.config import Settings, load_settings
 from twitterstream.store import Store, StoreUnavailable, open_store
-from twitterstream.web import access, admin, admin_api, api, embed_wall, feeds, openapi, ops, views, walls
+from twitterstream.web import access, admin, admin_api, api, embed_wall, feeds, openapi, ops, stats, views, walls
 from twitterstream.web.client_limits import ClientLimits
 from twitterstream.web.context import get_settings, running_source, source_status, wake_ingester, x_usage
 from twitterstream.web.cors import init_cors
@@ -98,12 +98,14 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config.get("ROLE") != "ingest":  # the ingester's port serves operations endpoints only
         app.register_blueprint(views.bp)
         app.register_blueprint(api.bp)
+        app.register_blueprint(stats.bp)
         for blueprint in (feeds.bp, embed_wall.bp, openapi.bp):  # posts going out: feeds, export, embed, docs
             app.register_blueprint(blueprint)
         for blueprint in (walls.bp, admin.bp, admin_api.bp):  # walls and their moderation
             app.register_blueprint(blueprint)
         init_cors(app)
     csrf.exempt(api.bp)
+    csrf.exempt(stats.bp)
     csrf.exempt(walls.bp)
     csrf.exempt(admin_api.bp)  # bearer scripts send no form token; browser sessions are checked there
     csrf.exempt(ops.bp)

@@ -10,6 +10,7 @@ import copy
 from typing import Any
 
 from twitterstream.web.api import MAX_LIMIT, MAX_POST_ID
+from twitterstream.web.stats import DEFAULT_MINUTES, MAX_MINUTES
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -21,6 +22,22 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
+
+
+def _top(name: str, meaning: str) -> dict[str, Any]:
+    return {
+        "type": "array",
+        "description": "Most counted first (equal counts by name).",
+        "items": {
+            "type": "object",
+            "required": [name, "count"],
+            "properties": {
+                name: {"type": "string", "description": meaning},
+                "count": {"type": "integer", "minimum": 1},
+            },
+        },
+    }
+
 
 _SCHEMAS: dict[str, Any] = {
     "Post": {
@@ -113,6 +130,40 @@ _SCHEMAS: dict[str, Any] = {
             "last_minute": {"type": "integer", "minimum": 0},
         },
     },
+    "Stats": {
+        "type": "object",
+        "required": [
+            "query",
+            "minutes",
+            "posts",
+            "per_minute",
+            "top_hashtags",
+            "top_authors",
+            "languages",
+            "media_share",
+        ],
+        "properties": {
+            "query": {"type": "string", "description": "The query in canonical form."},
+            "minutes": {"type": "integer", "minimum": 1, "maximum": MAX_MINUTES},
+            "posts": {"type": "integer", "minimum": 0, "description": "Posts that arrived in the window."},
+            "per_minute": {
+                "type": "array",
+                "items": {"type": "integer", "minimum": 0},
+                "minItems": 1,
+                "maxItems": MAX_MINUTES,
+                "description": "Arrivals per minute, oldest first; the last is the current minute.",
+            },
+            "top_hashtags": _top("tag", "A hashtag in lower case, without '#'."),
+            "top_authors": _top("username", "The author's username (or id when the service gives none)."),
+            "languages": _top("lang", "The post's language as the service says it; `und` when it says none."),
+            "media_share": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1,
+                "description": "The share of the posts with pictures or videos (0 when there are none).",
+            },
+        },
+    },
 }
 
 _QUERY = {
@@ -186,6 +237,26 @@ _PATHS: dict[str, Any] = {
             "summary": "Arrivals per minute over the last 30 minutes (oldest first) and in the last minute",
             "parameters": [_QUERY],
             "responses": {"200": _json(_ref("Pace"), "Counts of arrived posts."), **_ERRORS},
+        }
+    },
+    "/api/v1/stats": {
+        "get": {
+            "operationId": "stats",
+            "summary": "What arrived for a query in the last minutes: per minute, top hashtags and authors, "
+            "languages, media share",
+            "description": "Counted exactly over every post that arrived in the window (the current minute and the "
+            "ones before it), however many the store keeps; hashtags case-insensitive. Asking does not start "
+            "watching the query.",
+            "parameters": [
+                _QUERY,
+                {
+                    "name": "minutes",
+                    "in": "query",
+                    "description": f"The window in minutes (1 to {MAX_MINUTES}).",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_MINUTES, "default": DEFAULT_MINUTES},
+                },
+            ],
+            "responses": {"200": _json(_ref("Stats"), "The window's counts."), **_ERRORS},
         }
     },
     "/api/v1/stream": {
