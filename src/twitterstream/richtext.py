@@ -20,10 +20,12 @@ if TYPE_CHECKING:
 
 #: Where a mention of a username or handle leads, per service (Mastodon's come from its own markup).
 _PROFILE_URLS = {"x": "https://x.com/{}", "bluesky": "https://bsky.app/profile/{}"}
-#: X's text escapes these three; an entity never starts inside one of them.
-_HASHTAG_BEFORE = r"(?<![\w#&＃])"
-_MENTION_BEFORE = r"(?<![\w@＠])"
-_AFTER = r"(?![\w])"
+#: X recognises the fullwidth signs too (U+FF03, U+FF20); an entity never starts inside a word.
+_HASH = "[#\uff03]"
+_AT = "[@\uff20]"
+_HASHTAG_BEFORE = r"(?<![\w#&\uff03])"
+_MENTION_BEFORE = r"(?<![\w@\uff20])"
+_AFTER = r"(?!\w)"
 
 Part = dict[str, str]
 
@@ -58,7 +60,7 @@ def text_parts(post: Post) -> list[Part]:
         if is_http_url(url):
             found.extend((m.start(), m.end(), _link(url, url, "link")) for m in _plain(text, url))
     for tag in post.hashtags:
-        pattern = re.compile(_HASHTAG_BEFORE + "[#＃]" + re.escape(tag) + _AFTER, re.IGNORECASE)
+        pattern = re.compile(_HASHTAG_BEFORE + _HASH + re.escape(tag) + _AFTER, re.IGNORECASE)
         found.extend(
             (m.start(), m.end(), _link(m.group(), hashtag_href(m.group()[1:]), "hashtag"))
             for m in pattern.finditer(text)
@@ -67,7 +69,7 @@ def text_parts(post: Post) -> list[Part]:
     for name in post.mentions if profile else ():
         if name.startswith("did:"):
             continue
-        pattern = re.compile(_MENTION_BEFORE + "[@＠]" + re.escape(name) + _AFTER, re.IGNORECASE)
+        pattern = re.compile(_MENTION_BEFORE + _AT + re.escape(name) + _AFTER, re.IGNORECASE)
         href = profile.format(quote(name, safe="")) if profile else ""
         found.extend((m.start(), m.end(), _link(m.group(), href, "mention")) for m in pattern.finditer(text))
     return _cut(text, found)
@@ -79,8 +81,9 @@ def _add_link(found: list[tuple[int, int, Part]], text: str, link: Any, has_medi
     needle, href = link.get("text"), link.get("href")
     if not isinstance(needle, str) or not needle or not is_http_url(href):
         return
-    kind = link.get("kind") if link.get("kind") in ("link", "mention", "media") else "link"
-    shown = link.get("shown") if isinstance(link.get("shown"), str) and link.get("shown") else needle
+    kind = str(link.get("kind")) if link.get("kind") in ("link", "mention", "media") else "link"
+    shown = link.get("shown")
+    shown = shown if isinstance(shown, str) and shown else needle
     for match in _plain(text, needle):
         if kind == "media" and has_media:
             found.append((match.start(), match.end(), {"text": ""}))  # the media grid shows it

@@ -143,8 +143,8 @@ def post_from_record(did: str, rkey: str, cid: str, record: dict[str, Any], time
         embed_type = embed.get("$type")
         if embed_type == "app.bsky.embed.recordWithMedia":
             is_quote = True
-            media = embed.get("media")
-            embed = media if isinstance(media, dict) else {}
+            inner = embed.get("media")
+            embed = inner if isinstance(inner, dict) else {}
             embed_type = embed.get("$type")
         elif embed_type == "app.bsky.embed.record":
             is_quote = True

@@ -150,8 +150,9 @@ def _media(attachments: Any) -> tuple[Media, ...]:
     for item in attachments if isinstance(attachments, list) else ():
         if not isinstance(item, dict) or item.get("type") not in _MEDIA_TYPES:
             continue
-        meta = item.get("meta") if isinstance(item.get("meta"), dict) else {}
-        size = meta.get("original") if isinstance(meta.get("original"), dict) else {}
+        meta = item.get("meta")
+        original = meta.get("original") if isinstance(meta, dict) else None
+        size: dict[str, Any] = original if isinstance(original, dict) else {}
         media = make_media(
             _MEDIA_TYPES[item["type"]],
             item.get("url") or item.get("remote_url"),

@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from twitterstream.config import Settings, load_settings
+from twitterstream.config import Settings, load_settings, mastodon_media_origins
 from twitterstream.store import Store, StoreUnavailable, open_store
 from twitterstream.web import access, admin, admin_api, api, embed_wall, feeds, openapi, ops, views, walls
 from twitterstream.web.context import get_settings, running_source, source_status, wake_ingester, x_usage
@@ -38,8 +38,9 @@ _CSP = "; ".join(
         "default-src 'self'",
         "script-src 'self' https://platform.twitter.com https://embed.bsky.app",
         "frame-src https://platform.twitter.com https://syndication.twitter.com https://embed.bsky.app {mastodon}",
-        # the services' media and avatar hosts; a post's own images come inside the embeds' frames
-        "img-src 'self' data: https://pbs.twimg.com https://abs.twimg.com https://cdn.bsky.app {mastodon}",
+        # the services' media and avatar hosts (Bluesky's video posters come from its video service)
+        "img-src 'self' data: https://pbs.twimg.com https://abs.twimg.com https://cdn.bsky.app https://video.bsky.app"
+        " {mastodon_media}",
         # no inline styles: an injected <style> or style attribute could restyle the page (or phone home
         # through a background URL); the embed scripts size their frames through the CSSOM, which is allowed
         "style-src 'self'",
@@ -229,7 +230,9 @@ def _register_errors(app: Flask) -> None:
 def _security_headers(response: Response) -> Response:
     settings = get_settings()
     mastodon = settings.mastodon_url if settings.source == "mastodon" else ""
-    response.headers.setdefault("Content-Security-Policy", _CSP.format(mastodon=mastodon).replace(" ;", ";"))
+    media = " ".join(mastodon_media_origins(settings)) if mastodon else ""
+    policy = _CSP.format(mastodon=mastodon, mastodon_media=media).replace(" ;", ";")
+    response.headers.setdefault("Content-Security-Policy", policy)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
