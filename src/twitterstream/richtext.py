@@ -110,11 +110,11 @@ def _cut(text: str, found: list[tuple[int, int, Part]]) -> list[Part]:
             parts.append({"text": text[cursor:start]})
         if part["text"]:
             parts.append(part)
+        elif end == len(text) and parts and not parts[-1].get("href"):
+            parts[-1]["text"] = parts[-1]["text"].rstrip()  # a media link cut from the end: no trailing space
+            if not parts[-1]["text"]:
+                parts.pop()
         cursor = end
     if cursor < len(text):
         parts.append({"text": text[cursor:]})
-    if parts and not parts[-1].get("href"):  # a media link cut from the end leaves a trailing space
-        parts[-1]["text"] = parts[-1]["text"].rstrip()
-        if not parts[-1]["text"]:
-            parts.pop()
     return parts

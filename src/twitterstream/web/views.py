@@ -141,4 +141,5 @@ def results(query: str) -> Any:
         watch_since=since,
         problem=query_problem(this_app(), parsed.key),
         status=source_status(this_app()),
+        embeds=settings.embeds,
     )
