@@ -178,7 +178,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         mastodon_urls=mastodon_urls,
         mastodon_poll_seconds=number("MASTODON_POLL_SECONDS", defaults.mastodon_poll_seconds),
         mastodon_access_token=secret("MASTODON_ACCESS_TOKEN"),
-        mastodon_media_hosts=_origins(get("MASTODON_MEDIA_HOSTS"), "MASTODON_MEDIA_HOSTS"),
+        mastodon_media_hosts=_media_origins(get("MASTODON_MEDIA_HOSTS"), "MASTODON_MEDIA_HOSTS"),
         replay_file=get("REPLAY_FILE") or DEMO_REPLAY_FILE,
         replay_rate=number("REPLAY_RATE", defaults.replay_rate),
         database_url=get("DATABASE_URL"),
@@ -254,19 +254,21 @@ def _urls(value: str, name: str) -> tuple[str, ...]:
         if item not in urls:
             urls.append(item)
     return tuple(urls)
+
+
 def mastodon_media_origins(settings: Settings) -> tuple[str, ...]:
     """Where a Mastodon wall may load pictures from: every instance followed, and their media hosts.
 
     Without ``MASTODON_MEDIA_HOSTS``, ``https://files.<instance host>`` of each (mastodon.social's layout, common
     among large instances); a picture from a host not listed shows its placeholder.
     """
-    instances = [urlsplit(url) for url in settings.mastodon_instances()]
+    instances = [urlsplit(url) for url in settings.mastodon_instances]
     origins = [f"{i.scheme}://{i.netloc}" for i in instances]
     extra = settings.mastodon_media_hosts or tuple(f"https://files.{i.hostname}" for i in instances if i.hostname)
     return tuple(dict.fromkeys([*origins, *extra]))
 
 
-def _origins(value: str, name: str) -> tuple[str, ...]:
+def _media_origins(value: str, name: str) -> tuple[str, ...]:
     """Comma-separated origins (``https://files.example.social``): scheme and host, no path."""
     origins = []
     for item in (part.strip().rstrip("/") for part in value.split(",")):

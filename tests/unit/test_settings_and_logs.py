@@ -50,7 +50,9 @@ def test_the_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
 def test_cards_are_the_default_and_mastodon_media_hosts_are_origins() -> None:
     assert load_settings({}, env_file=None).embeds == "card"
     assert load_settings({"TWITTERSTREAM_EMBEDS": "Original"}, env_file=None).embeds == "original"
-    hosts = load_settings({"MASTODON_MEDIA_HOSTS": " https://files.example.social/, http://127.0.0.1:8081"}, env_file=None)
+    hosts = load_settings(
+        {"MASTODON_MEDIA_HOSTS": " https://files.example.social/, http://127.0.0.1:8081"}, env_file=None
+    )
     assert hosts.mastodon_media_hosts == ("https://files.example.social", "http://127.0.0.1:8081")
 
 
