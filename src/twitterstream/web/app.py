@@ -108,6 +108,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_errors(app)
     app.after_request(_security_headers)
     access.install(app)
+    app.jinja_env.globals["embeds"] = settings.embeds  # how every page draws a post: "card" or "original"
     app.jinja_env.globals["source_status"] = lambda: source_status(app)
     app.jinja_env.globals["source_hint"] = lambda: _source_hint(settings, running_source(app))
     app.jinja_env.globals["x_usage"] = x_usage

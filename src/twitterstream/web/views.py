@@ -141,5 +141,4 @@ def results(query: str) -> Any:
         watch_since=since,
         problem=query_problem(this_app(), parsed.key),
         status=source_status(this_app()),
-        embeds=settings.embeds,
     )
