@@ -352,7 +352,7 @@ QUOTES = {
     "fr": ["Tellement vrai"],
 }
 
-#: Demo photos: name -> (alt text, width, height). Served (by a later change) from /static/demo/<name>.svg.
+#: Demo photos: name -> (alt text, width, height). Served from /static/demo/<name>.svg (make_demo_images.py).
 PHOTOS = {
     "bridge-sunrise": ("A suspension bridge at sunrise, the river below in orange light", 1600, 1067),
     "snowy-park": ("Snow-covered paths and benches in a city park", 1200, 800),

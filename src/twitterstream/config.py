@@ -9,12 +9,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
 from twitterstream.errors import TwitterStreamError
 
 SOURCE_NAMES = ("x", "bluesky", "mastodon", "replay")
+#: How the wall shows a post: our own card (the service's embed one click away), or the service's embed.
+EMBED_MODES = ("card", "original")
 
 DEFAULT_JETSTREAM_URLS = (
     "wss://jetstream.us-east.bsky.network/subscribe",
@@ -72,6 +75,8 @@ class Settings:
     #: Without a token: seconds between two polls of one hashtag on one instance (longer when rate limits ask).
     mastodon_poll_seconds: float = 10.0
     mastodon_access_token: Secret | None = field(default=None, repr=False)
+    #: Origins besides the instance that serve its media and avatars (empty: ``https://files.<instance host>``).
+    mastodon_media_hosts: tuple[str, ...] = ()
     #: Mastodon sends heartbeats every few seconds; this much silence means the connection is dead.
     mastodon_read_timeout: float = 60.0
     replay_file: str = DEMO_REPLAY_FILE
@@ -129,6 +134,9 @@ class Settings:
     max_query_length: int = 1024
     #: Show posts their service labels sensitive (behind a click, with the content warning); off: hidden.
     show_sensitive: bool = False
+    #: ``card``: the wall draws each post itself, "Show original" loads the service's embed; ``original``: the
+    #: service's embed as soon as it is fetched (the card until then).
+    embeds: str = "card"
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -215,6 +223,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         mastodon_urls=mastodon_urls if len(mastodon_urls) > 1 else (),  # one: mastodon_url says it
         mastodon_poll_seconds=number("MASTODON_POLL_SECONDS", defaults.mastodon_poll_seconds),
         mastodon_access_token=secret("MASTODON_ACCESS_TOKEN"),
+        mastodon_media_hosts=_media_origins(get("MASTODON_MEDIA_HOSTS"), "MASTODON_MEDIA_HOSTS"),
         replay_file=get("REPLAY_FILE") or DEMO_REPLAY_FILE,
         replay_rate=number("REPLAY_RATE", defaults.replay_rate),
         database_url=get("DATABASE_URL"),
@@ -251,7 +260,10 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
             get("TWITTERSTREAM_MAX_QUERY_LENGTH", str(defaults.max_query_length)), "TWITTERSTREAM_MAX_QUERY_LENGTH"
         ),
         show_sensitive=_flag(get("TWITTERSTREAM_SHOW_SENSITIVE"), "TWITTERSTREAM_SHOW_SENSITIVE"),
+        embeds=get("TWITTERSTREAM_EMBEDS", "card").lower(),
     )
+    if settings.embeds not in EMBED_MODES:
+        raise ConfigError(f"TWITTERSTREAM_EMBEDS={settings.embeds!r} must be 'card' or 'original'")
     if settings.read_timeout <= 0:
         raise ConfigError(f"TWITTERSTREAM_READ_TIMEOUT={settings.read_timeout:g} must be more than 0 seconds")
     if settings.max_connections < 1:
@@ -312,6 +324,31 @@ def _count(value: str, name: str) -> int:
     if not value.isascii() or not value.isdigit() or int(value) < 1:
         raise ConfigError(f"{name}={value!r} must be a whole number of at least 1")
     return int(value)
+
+
+def mastodon_media_origins(settings: Settings) -> tuple[str, ...]:
+    """Where a Mastodon wall may load pictures from: every instance followed, and their media hosts.
+
+    Without ``MASTODON_MEDIA_HOSTS``, ``https://files.<instance host>`` of each (mastodon.social's layout, common
+    among large instances); a picture from a host not listed shows its placeholder.
+    """
+    instances = [urlsplit(url) for url in settings.mastodon_instances]
+    origins = [f"{i.scheme}://{i.netloc}" for i in instances]
+    extra = settings.mastodon_media_hosts or tuple(f"https://files.{i.hostname}" for i in instances if i.hostname)
+    return tuple(dict.fromkeys([*origins, *extra]))
+
+
+def _media_origins(value: str, name: str) -> tuple[str, ...]:
+    """Comma-separated origins (``https://files.example.social``): scheme and host, no path."""
+    origins = []
+    for item in (part.strip().rstrip("/") for part in value.split(",")):
+        if not item:
+            continue
+        parts = urlsplit(item)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or " " in item:
+            raise ConfigError(f"{name}: {item!r} is not an origin such as https://files.example.social")
+        origins.append(f"{parts.scheme}://{parts.netloc}")
+    return tuple(origins)
 
 
 def _networks(value: str, name: str) -> tuple[Network, ...]:

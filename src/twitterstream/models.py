@@ -15,9 +15,51 @@ class Author:
     username: str | None = None  # X username, Bluesky handle, Mastodon acct (user@domain)
     name: str | None = None
     verified: bool | None = None  # None: the service says nothing about it
+    avatar_url: str | None = None  # http(s), or a path under /static/ (the bundled demo)
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "username": self.username, "name": self.name}
+        return {"id": self.id, "username": self.username, "name": self.name, "avatar_url": self.avatar_url}
+
+
+#: The kinds of media a post may carry (X's names; Bluesky and Mastodon kinds are mapped onto them).
+MEDIA_KINDS = ("photo", "video", "animated_gif")
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """One picture, video or GIF of a post, as its service serves it; None where the service says nothing.
+
+    ``url`` is the full-size image (photos) or the video itself when the service names one; ``preview_url`` a
+    still to show in its place (a thumbnail, or a video's poster frame).
+    """
+
+    type: str
+    url: str | None = None
+    preview_url: str | None = None
+    alt: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "url": self.url,
+            "preview_url": self.preview_url,
+            "alt": self.alt,
+            "width": self.width,
+            "height": self.height,
+        }
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> Media:
+        return cls(
+            type=str(value["type"]),
+            url=value.get("url"),
+            preview_url=value.get("preview_url"),
+            alt=value.get("alt"),
+            width=value.get("width"),
+            height=value.get("height"),
+        )
 
 
 @dataclass(slots=True)
@@ -42,11 +84,15 @@ class Post:
     mentions: tuple[str, ...] = ()  # usernames/handles without '@'
     cashtags: tuple[str, ...] = ()  # without '$'
     urls: tuple[str, ...] = ()  # every form of every link: t.co and expanded, facet and card URIs
-    media_types: tuple[str, ...] = ()  # subset of "photo", "video", "animated_gif"
+    media_types: tuple[str, ...] = ()  # subset of MEDIA_KINDS
     media_urls: tuple[str, ...] = ()  # the attached pictures and videos (or their previews), where known
+    media: tuple[Media, ...] = ()  # what the service told of them (may be fewer than media_types say)
     reply_to: tuple[str, ...] = ()  # ids and usernames of the users replied to (for ``to:``)
     quoted_text: str = ""  # X stream rules also match the text of a quoted post
     sensitive: bool = False  # adult-content label / possibly_sensitive / Mastodon sensitive
+    #: The author's own warning (Mastodon ``spoiler_text``): shown instead of the post until opened.
+    #: ``text`` starts with it (followed by a blank line), so that queries match its words too.
+    content_warning: str = ""
     embed_html: str | None = None  # sanitised HTML, or None until fetched
     #: Source-specific facts (Bluesky ``cid``/``uri``/``langs``, Mastodon ``uri``); JSON-serialisable.
     extra: dict[str, Any] = field(default_factory=dict)
@@ -56,15 +102,11 @@ class Post:
         """Globally unique key: the same post from the same service always has the same key."""
         return f"{self.source}:{self.id}"
 
-    @property
-    def content_warning(self) -> str:
-        """What a sensitive post is shown behind: its author's warning or label, or a plain one."""
-        warning = self.extra.get("content_warning")
-        return warning if isinstance(warning, str) and warning.strip() else "Possibly sensitive"
-
     def to_json(self) -> dict[str, Any]:
         """The Post JSON of the API and the live stream (the README's HTTP section)."""
-        shown: dict[str, Any] = {
+        from twitterstream.richtext import text_parts  # it checks URLs with the sources' rules, which use Post
+
+        return {
             "id": self.id,
             "source": self.source,
             "url": self.url,
@@ -72,16 +114,18 @@ class Post:
             "created_at": format_time(self.created_at),
             "author": self.author.to_json(),
             "lang": self.lang,
+            "media": [m.to_json() for m in self.media],
+            "sensitive": self.sensitive,
+            # what a sensitive post is shown behind: its author's warning or label, or a plain one
+            "content_warning": self.content_warning or ("Possibly sensitive" if self.sensitive else None),
+            "text_parts": text_parts(self),
             "embed_html": self.embed_html,
         }
-        if self.sensitive:  # only sent when the operator shows sensitive posts: pages show it behind a click
-            shown["sensitive"] = True
-            shown["content_warning"] = self.content_warning
-        return shown
 
     def to_record(self) -> dict[str, Any]:
         """Everything, for the store; :meth:`from_record` reverses it."""
         record = self.to_json()
+        del record["text_parts"]  # derived from the fields below when read
         record["author"]["verified"] = self.author.verified
         record.update(
             is_retweet=self.is_retweet,
@@ -102,6 +146,7 @@ class Post:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Post:
+        """The post of a stored record; records written before a field existed load with its default."""
         author = record["author"]
         return cls(
             id=record["id"],
@@ -109,7 +154,13 @@ class Post:
             url=record["url"],
             text=record["text"],
             created_at=parse_time(record["created_at"]),
-            author=Author(author["id"], author.get("username"), author.get("name"), author.get("verified")),
+            author=Author(
+                author["id"],
+                author.get("username"),
+                author.get("name"),
+                author.get("verified"),
+                author.get("avatar_url"),
+            ),
             lang=record.get("lang"),
             is_retweet=record.get("is_retweet", False),
             is_reply=record.get("is_reply", False),
@@ -120,9 +171,11 @@ class Post:
             urls=tuple(record.get("urls", ())),
             media_types=tuple(record.get("media_types", ())),
             media_urls=tuple(record.get("media_urls", ())),
+            media=tuple(Media.from_json(m) for m in record.get("media") or ()),
             reply_to=tuple(record.get("reply_to", ())),
             quoted_text=record.get("quoted_text", ""),
             sensitive=record.get("sensitive", False),
+            content_warning=record.get("content_warning") or "",
             embed_html=record.get("embed_html"),
             extra=record.get("extra") or {},
         )

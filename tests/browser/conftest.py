@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,6 +51,13 @@ class PageProblems:
             self.errors.append(f"console: {message.text} ({message.location.get('url', '')})")
 
 
+#: A 4x4 blue PNG: what the services' picture hosts answer in these tests (there is no network here).
+PICTURE = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAQAAAAECAIAAAAmkwkpAAAAEElEQVR4nGMQSd4MRwzEcQDakxKhPdnA2gAAAABJRU5ErkJggg=="
+)
+PICTURE_HOSTS = ("https://pbs.twimg.com/**", "https://cdn.bsky.app/**", "https://video.bsky.app/**")
+
+
 @pytest.fixture
 def context_options() -> dict[str, Any]:
     """Options for the browser context (a test may override this fixture: viewport, colour scheme...)."""
@@ -64,6 +72,8 @@ def page(browser: Any, context_options: dict[str, Any]) -> Iterator[Any]:
     page.set_default_timeout(10_000)
     page.route("https://platform.twitter.com/**", lambda route: route.abort())
     page.route("https://embed.bsky.app/**", lambda route: route.abort())
+    for host in PICTURE_HOSTS:
+        page.route(host, lambda route: route.fulfill(status=200, content_type="image/png", body=PICTURE))
     problems = PageProblems()
     page.on("dialog", lambda dialog: (problems.dialogs.append(dialog.message), dialog.dismiss()))
     page.on("pageerror", lambda error: problems.errors.append(f"uncaught: {error}"))

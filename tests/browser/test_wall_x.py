@@ -44,10 +44,17 @@ def fake_x() -> Iterator[FakeX]:
 
 
 @pytest.fixture
-def x_server(tmp_path: Path, fake_x: FakeX) -> Iterator[Server]:
+def embeds() -> str:
+    """TWITTERSTREAM_EMBEDS of the server (a test may override this fixture)."""
+    return "card"
+
+
+@pytest.fixture
+def x_server(tmp_path: Path, fake_x: FakeX, embeds: str) -> Iterator[Server]:
     server = Server(
         {
             "TWITTERSTREAM_SOURCE": "x",
+            "TWITTERSTREAM_EMBEDS": embeds,
             "X_BEARER_TOKEN": TOKEN,
             "X_API_URL": fake_x.base_url,
             "X_OEMBED_URL": fake_x.oembed_url,
@@ -68,15 +75,21 @@ def publish(fake: FakeX, text: str, *, deliver: bool, oembed: bool = True) -> st
     return str(post["id"])
 
 
+@pytest.mark.parametrize("embeds", ["original", "card"])
 def test_hostile_oembed_html_and_post_text_run_no_script_and_embeds_are_upgraded(
-    x_server: Server, fake_x: FakeX, page: Any
+    x_server: Server, fake_x: FakeX, page: Any, embeds: str
 ) -> None:
+    """``original``: the embed replaces the card once fetched; ``card``: it replaces it on "Show original"."""
     page.route(
         "https://platform.twitter.com/widgets.js",
         lambda route: route.fulfill(status=200, content_type="application/javascript", body=FAKE_WIDGETS_JS),
     )
     earlier = publish(fake_x, "found by search #nyc <script>alert(1)</script>", deliver=False)
     page.goto(f"{x_server.url}/results/%23nyc")
+    if embeds == "card":
+        card = page.locator(f'#posts .post[data-id="{earlier}"] .card')
+        expect(card.locator(".text")).to_have_text("found by search #nyc <script>alert(1)</script>")
+        card.get_by_role("button", name="Show original").click()
     embedded = page.locator(f'#posts .post[data-id="{earlier}"] .embed blockquote.twitter-tweet')
     expect(embedded).to_contain_text("embedded text")
     expect(embedded).to_have_attribute("data-upgraded", "yes")  # widgets.js loaded once and asked to upgrade it
@@ -84,12 +97,14 @@ def test_hostile_oembed_html_and_post_text_run_no_script_and_embeds_are_upgraded
 
     later = publish(fake_x, "arrived live #nyc <img src=x onerror=alert(2)> javascript:alert(3)", deliver=True)
     live = page.locator(f'#posts .post[data-id="{later}"]')
+    if embeds == "card":  # the embed is fetched after the post arrives: its button appears then
+        live.get_by_role("button", name="Show original").click()
     expect(live.locator(".embed blockquote.twitter-tweet")).to_have_attribute("data-upgraded", "yes")
     expect(live).to_contain_text("click me")  # the link's words stay; its javascript: target does not
     live.hover()
 
     posts = page.locator("#posts")
-    expect(posts.locator("script, img, iframe, svg, [onmouseover], [onerror], [onload]")).to_have_count(0)
+    expect(posts.locator("script, .embed img, iframe, svg, [onmouseover], [onerror], [onload]")).to_have_count(0)
     expect(posts.locator('a[href^="javascript"]')).to_have_count(0)
     assert page.locator('script[src="https://platform.twitter.com/widgets.js"]').count() == 1
     assert page.problems.dialogs == []

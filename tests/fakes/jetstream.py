@@ -252,6 +252,21 @@ def images_embed(count: int = 1, alt: str = "") -> dict[str, Any]:
     return {"$type": "app.bsky.embed.images", "images": images}
 
 
+def video_embed(alt: str = "", *, width: int = 1920, height: int = 1080) -> dict[str, Any]:
+    """An ``app.bsky.embed.video`` embed: one ``video/mp4`` blob (Bluesky's video service serves it as HLS)."""
+    return {
+        "$type": "app.bsky.embed.video",
+        "alt": alt,
+        "aspectRatio": {"height": height, "width": width},
+        "video": {
+            "$type": "blob",
+            "mimeType": "video/mp4",
+            "ref": {"$link": fake_cid(("video", alt))},
+            "size": 5_000_000,
+        },
+    }
+
+
 def quote_embed(uri: str, cid: str | None = None, *, media: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A quote post: ``app.bsky.embed.record``, or ``recordWithMedia`` when ``media`` is given."""
     record = {"cid": cid or fake_cid(uri), "uri": uri}

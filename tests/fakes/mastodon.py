@@ -200,10 +200,13 @@ def hashtag_link(tag: str, base_url: str) -> str:
 _MEDIA_EXTENSIONS = {"image": "png", "video": "mp4", "gifv": "mp4", "audio": "mp3"}
 
 
-def _attachment(index: int, kind: str, base_url: str, status_id: str) -> dict[str, Any]:
+def _attachment(index: int, kind: str, base_url: str, status_id: str, description: str | None = None) -> dict[str, Any]:
     media_id = f"{status_id[:12] or '1'}{index:04d}"
     ext = _MEDIA_EXTENSIONS.get(kind, "bin")
-    meta: dict[str, Any] = {"original": {"width": 640, "height": 480, "size": "640x480", "aspect": 1.3333333333333333}}
+    meta: dict[str, Any] = {
+        "original": {"width": 640, "height": 480, "size": "640x480", "aspect": 1.3333333333333333},
+        "small": {"width": 400, "height": 300, "size": "400x300", "aspect": 1.3333333333333333},
+    }
     return {
         "id": media_id,
         "type": kind,
@@ -213,7 +216,7 @@ def _attachment(index: int, kind: str, base_url: str, status_id: str) -> dict[st
         "preview_remote_url": None,
         "text_url": None,
         "meta": meta,
-        "description": None,
+        "description": description,
         "blurhash": "UFBWY:8_0Jxv4mx]t8t64.%M-:IUWGWAt6M}",
     }
 
@@ -232,6 +235,7 @@ def make_status(
     spoiler_text: str = "",
     url: str | None = None,
     media: Sequence[str] = (),
+    descriptions: Sequence[str | None] = (),
     mentions: Sequence[str] = (),
     visibility: str = "public",
     base_url: str | None = None,
@@ -243,7 +247,8 @@ def make_status(
     """A full Status entity, keys in the order the API sends them (see the docs' examples).
 
     ``acct`` is ``user`` (local to ``base_url``) or ``user@domain`` (remote: its ``url``/``uri`` are on that
-    domain). ``tags`` are names; ``media`` attachment types (``image``, ``video``, ``gifv``, ``audio``);
+    domain). ``tags`` are names; ``media`` attachment types (``image``, ``video``, ``gifv``, ``audio``) with their
+    ``descriptions`` (alt texts; None: none written);
     ``mentions`` accts. ``in_reply_to_account_id`` defaults to another account (a reply to someone
     else); pass the author's ``account_id`` for a self-reply. ``created_at`` defaults to the snowflake's time.
     """
@@ -296,7 +301,10 @@ def make_status(
             "emojis": [],
             "fields": [],
         },
-        "media_attachments": [_attachment(i, kind, base, id) for i, kind in enumerate(media)],
+        "media_attachments": [
+            _attachment(i, kind, base, id, descriptions[i] if i < len(descriptions) else None)
+            for i, kind in enumerate(media)
+        ],
         "mentions": [
             {
                 "id": str(200_000 + sum(map(ord, m))),

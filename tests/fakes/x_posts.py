@@ -183,10 +183,13 @@ def make_user(user_id: str = "1", username: str = "someone", name: str = "Some O
     return user
 
 
-def make_media(media_key: str, media_type: str = "photo") -> dict[str, Any]:
-    """A media object (``includes.media``) for a media key."""
+def make_media(media_key: str, media_type: str = "photo", alt_text: str | None = None) -> dict[str, Any]:
+    """A media object (``includes.media``) for a media key: photos have a ``url``, videos and GIFs a
+    ``preview_image_url`` (X's poster frame); ``alt_text`` only when the author wrote one."""
     code = media_key.split("_")[-1]
     media: dict[str, Any] = {"media_key": media_key, "type": media_type, "width": 1200, "height": 675}
+    if alt_text is not None:
+        media["alt_text"] = alt_text
     if media_type == "photo":
         media["url"] = f"https://pbs.twimg.com/media/F{code}.jpg"
     else:

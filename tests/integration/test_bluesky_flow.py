@@ -35,7 +35,10 @@ BOB = fake_did("bob.bsky.social")
 
 
 class FakeProfiles:
-    """A tiny public profile API (``app.bsky.actor.getProfile``) on 127.0.0.1: known DIDs answer 200, others 400."""
+    """A tiny public profile API (``app.bsky.actor.getProfile``) on 127.0.0.1: known DIDs answer 200, others 400.
+
+    Each profile has the ready ``avatar`` URL on Bluesky's CDN that the real API gives.
+    """
 
     def __init__(self, profiles: dict[str, tuple[str, str]]) -> None:
         self.profiles = profiles
@@ -49,7 +52,7 @@ class FakeProfiles:
                 fake.asked.append(actor)
                 known = fake.profiles.get(actor) if parts.path == "/xrpc/app.bsky.actor.getProfile" else None
                 body = (
-                    {"did": actor, "handle": known[0], "displayName": known[1]}
+                    {"did": actor, "handle": known[0], "displayName": known[1], "avatar": avatar_of(actor)}
                     if known
                     else {"error": "InvalidRequest", "message": "Profile not found"}
                 )
@@ -78,6 +81,11 @@ class FakeProfiles:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(5)
+
+
+def avatar_of(did: str) -> str:
+    """The avatar URL the fake profile API gives ``did``."""
+    return f"https://cdn.bsky.app/img/avatar/plain/{did}/bafkreiavatar{len(did)}@jpeg"
 
 
 def bsky_settings(*urls: str, profiles: str, **overrides: Any) -> Settings:
@@ -381,6 +389,11 @@ def test_the_authors_handle_is_looked_up_once_and_used_for_later_posts(
         posts = eventually(lambda: (p := app.results("kites")) and len(p) == 2 and p)
         by_id = {p["id"]: p for p in posts}
         assert by_id[first]["author"]["username"] is None  # not known yet: the card falls back to the DID
-        assert by_id[second]["author"] == {"id": ALICE, "username": "alice.bsky.social", "name": "Alice"}
+        assert by_id[second]["author"] == {
+            "id": ALICE,
+            "username": "alice.bsky.social",
+            "name": "Alice",
+            "avatar_url": avatar_of(ALICE),
+        }
         assert ">alice.bsky.social</a>" in by_id[second]["embed_html"]
         assert profiles.asked == [ALICE]  # cached

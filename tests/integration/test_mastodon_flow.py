@@ -181,7 +181,12 @@ def test_keyword_hashtag_lang_reply_and_url_queries_get_the_right_posts(
     [shown] = masto_app.results("#test")
     assert shown["url"] == "https://mastodon.social/@trwnh/108914430312582020"
     assert shown["text"] == "#test"
-    assert shown["author"] == {"id": "14715", "username": "trwnh", "name": "infinite love ⴳ"}
+    assert shown["author"] == {
+        "id": "14715",
+        "username": "trwnh",
+        "name": "infinite love ⴳ",
+        "avatar_url": "https://files.mastodon.social/accounts/avatars/000/014/715/original/e430cc93d56f5ac2.png",
+    }
 
 
 def test_one_hashtag_query_reads_its_hashtag_stream_and_more_queries_the_public_one(

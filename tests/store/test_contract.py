@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from contextlib import closing
 from datetime import timedelta
+from typing import Any
 
+import orjson
 import pytest
 
 from helpers import BASE_TIME, make_post
+from twitterstream.models import Media
 from twitterstream.store import Store, UnknownPost
+from twitterstream.store.redis import RedisStore
+from twitterstream.store.sqlite import SQLiteStore
 
 
 def test_saving_a_post_twice_stores_it_once(any_store: Store) -> None:
@@ -63,6 +70,48 @@ def test_post_round_trips_every_field(any_store: Store) -> None:
     )
     any_store.save_post(post, ["q"])
     assert any_store.latest("q", 1) == [post]
+
+
+def test_media_avatar_and_content_warning_round_trip(any_store: Store) -> None:
+    post = make_post(
+        8,
+        "Spoilers\n\nthe ending",
+        media_types=("photo", "video"),
+        media=(
+            Media("photo", "https://pbs.twimg.com/media/a.jpg", None, "A heron", 1200, 800),
+            Media("video", None, "https://pbs.twimg.com/ext_tw_video_thumb/1/pu/img/p.jpg"),
+        ),
+        sensitive=True,
+        content_warning="Spoilers",
+    )
+    post.author.avatar_url = "https://pbs.twimg.com/profile_images/42/a_normal.jpg"
+    any_store.save_post(post, ["q"])
+    assert any_store.latest("q", 1) == [post]
+    assert any_store.get_post(post.key) == post
+
+
+def _write_raw_record(store: Store, post_key: str, record: dict[str, Any]) -> None:
+    """Put a record in the store as an earlier version of the app wrote it."""
+    if isinstance(store, SQLiteStore):
+        with closing(sqlite3.connect(store.path)) as conn, conn:
+            conn.execute("UPDATE posts SET record = ? WHERE key = ?", (orjson.dumps(record), post_key))
+    else:
+        assert isinstance(store, RedisStore)
+        store._redis.set(f"ts:post:{post_key}", orjson.dumps(record), keepttl=True)
+
+
+def test_a_post_stored_before_media_existed_still_loads(any_store: Store) -> None:
+    post = make_post(9, "an old post", media_types=("photo",))
+    any_store.save_post(post, ["q"])
+    old = post.to_record()
+    for name in ("media", "sensitive", "content_warning"):
+        del old[name]
+    del old["author"]["avatar_url"]
+    _write_raw_record(any_store, post.key, old)
+    [loaded] = any_store.latest("q", 1)
+    assert loaded == post
+    assert loaded.media == () and loaded.author.avatar_url is None
+    assert loaded.to_json()["media"] == [] and loaded.to_json()["author"]["avatar_url"] is None
 
 
 def test_events_are_ordered_and_resume_after_a_cursor(any_store: Store) -> None:

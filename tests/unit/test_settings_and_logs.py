@@ -28,6 +28,9 @@ TOKEN = "AAAAAAAAAAAAAAAAAAAAAsecret-bearer-token-1234567890"
         ({"REPLAY_RATE": "fast"}, "REPLAY_RATE"),
         ({"REPLAY_RATE": "-1"}, "REPLAY_RATE"),
         ({"TWITTERSTREAM_WATCH_GRACE": "soon"}, "TWITTERSTREAM_WATCH_GRACE"),
+        ({"TWITTERSTREAM_EMBEDS": "iframes"}, "TWITTERSTREAM_EMBEDS"),
+        ({"MASTODON_MEDIA_HOSTS": "files.example.social"}, "MASTODON_MEDIA_HOSTS"),
+        ({"MASTODON_MEDIA_HOSTS": "https://files.example.social/media"}, "MASTODON_MEDIA_HOSTS"),
     ],
 )
 def test_a_setting_the_app_cannot_use_is_refused_by_name(environ: dict[str, str], named: str) -> None:
@@ -42,6 +45,15 @@ def test_the_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
     settings = load_settings({"REPLAY_RATE": "9"}, env_file=env_file)
     assert settings.source == "replay"
     assert settings.replay_rate == 9
+
+
+def test_cards_are_the_default_and_mastodon_media_hosts_are_origins() -> None:
+    assert load_settings({}, env_file=None).embeds == "card"
+    assert load_settings({"TWITTERSTREAM_EMBEDS": "Original"}, env_file=None).embeds == "original"
+    hosts = load_settings(
+        {"MASTODON_MEDIA_HOSTS": " https://files.example.social/, http://127.0.0.1:8081"}, env_file=None
+    )
+    assert hosts.mastodon_media_hosts == ("https://files.example.social", "http://127.0.0.1:8081")
 
 
 def test_the_source_defaults_to_x_with_a_token_and_bluesky_without() -> None:

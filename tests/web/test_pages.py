@@ -137,8 +137,12 @@ def test_the_api_answers_results_and_errors_as_the_contract_says(site: Harness) 
         "url": "https://x.com/someone/status/1",
         "text": "cats",
         "created_at": "2026-11-01T12:00:01.000Z",
-        "author": {"id": "42", "username": "someone", "name": "Some One"},
+        "author": {"id": "42", "username": "someone", "name": "Some One", "avatar_url": None},
         "lang": None,
+        "media": [],
+        "sensitive": False,
+        "content_warning": None,
+        "text_parts": [{"text": "cats"}],
         "embed_html": None,
     }
     bad = site.client.get("/api/v1/results?q=cats%20or%20dogs")
@@ -167,6 +171,7 @@ def test_security_headers_are_on_every_page(site: Harness) -> None:
             "https://pbs.twimg.com",
             "https://abs.twimg.com",
             "https://cdn.bsky.app",
+            "https://video.bsky.app",
         ]
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
@@ -244,6 +249,17 @@ def test_a_mastodon_wall_lets_in_images_and_frames_of_its_instance_only(settings
     with running_app(settings, tmp_path, start_ingester=False) as harness:
         csp = harness.client.get("/").headers["Content-Security-Policy"]
     directives = dict(d.strip().partition(" ")[::2] for d in csp.split(";"))
-    assert directives["img-src"].split()[-1] == "https://example.social"
+    # the instance and, by default, its files host (where mastodon.social keeps media and avatars)
+    assert directives["img-src"].split()[-2:] == ["https://example.social", "https://files.example.social"]
     assert directives["frame-src"].split()[-1] == "https://example.social"
     assert "'unsafe-inline'" not in csp
+
+
+def test_mastodon_media_hosts_replace_the_files_host(settings: Settings, tmp_path: Path) -> None:
+    settings = settings.with_overrides(
+        source="mastodon", mastodon_url="https://example.social", mastodon_media_hosts=("https://cdn.example.net",)
+    )
+    with running_app(settings, tmp_path, start_ingester=False) as harness:
+        csp = harness.client.get("/").headers["Content-Security-Policy"]
+    directives = dict(d.strip().partition(" ")[::2] for d in csp.split(";"))
+    assert directives["img-src"].split()[-2:] == ["https://example.social", "https://cdn.example.net"]

@@ -79,7 +79,11 @@ def test_the_stream_sends_the_contract_format(served: Served) -> None:
         assert event["event"] == "post" and event["id"] == "1"
         data = orjson.loads(event["data"])
         assert data["text"] == "cats & dogs"
-        assert set(data) == {"id", "source", "url", "text", "created_at", "author", "lang", "embed_html"}
+        assert set(data) == {
+            "id", "source", "url", "text", "created_at", "author", "lang",
+            "media", "sensitive", "content_warning", "text_parts", "embed_html",
+        }  # fmt: skip
+        assert set(data["author"]) == {"id", "username", "name", "avatar_url"}
 
 
 def test_keepalive_comments_arrive(served: Served) -> None:

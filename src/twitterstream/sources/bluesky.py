@@ -36,6 +36,7 @@ from twitterstream.sources.decoding import load_json
 from twitterstream.sources.dedupe import RecentKeys
 from twitterstream.sources.errors import Stalled
 from twitterstream.sources.identifiers import InvalidPost, is_handle
+from twitterstream.sources.media import avatar_url
 from twitterstream.sources.network import network_reason
 from twitterstream.sources.reconnect import Backoff, ReconnectPolicy
 from twitterstream.status import SourceState
@@ -109,13 +110,14 @@ def subscribe_url(base: str, cursor: int | None) -> str:
 
 
 class ProfileCache:
-    """DID -> (handle, display name), fetched in the background from the public profile API.
+    """DID -> (handle, display name, avatar URL), fetched in the background from the public profile API.
 
-    A handle that breaks the atproto handle syntax is not used (None): the post shows its DID instead.
+    A handle that breaks the atproto handle syntax is not used (None): the post shows its DID instead. An
+    avatar URL that is not ``http(s)`` is not used either: the card shows the author's initial.
     """
 
     def __init__(self, base_url: str, size: int = 20_000) -> None:
-        self._profiles: OrderedDict[str, tuple[str | None, str | None]] = OrderedDict()
+        self._profiles: OrderedDict[str, tuple[str | None, str | None, str | None]] = OrderedDict()
         self._pending: set[str] = set()
         self._size = size
         self._lock = threading.Lock()
@@ -124,7 +126,7 @@ class ProfileCache:
         self._http = httpx.Client(base_url=base_url, timeout=5.0)
 
     def fill(self, post: Post) -> None:
-        """Set the author's handle and name if known; otherwise look them up for next time."""
+        """Set the author's handle, name and avatar if known; otherwise look them up for next time."""
         did = post.author.id
         with self._lock:
             profile = self._profiles.get(did)
@@ -132,12 +134,19 @@ class ProfileCache:
                 self._pending.add(did)
                 self._pool.submit(self._fetch, did)
         if profile is not None:
-            post.author.username, post.author.name = profile
+            post.author.username, post.author.name, post.author.avatar_url = profile
 
     def known(self, did: str) -> tuple[str | None, str | None] | None:
         """The cached (handle, display name) of ``did``, or None (never fetches)."""
         with self._lock:
-            return self._profiles.get(did)
+            profile = self._profiles.get(did)
+        return profile[:2] if profile is not None else None
+
+    def avatar(self, did: str) -> str | None:
+        """The cached avatar URL of ``did`` (None: unknown, or the profile has none)."""
+        with self._lock:
+            profile = self._profiles.get(did)
+        return profile[2] if profile is not None else None
 
     def _fetch(self, did: str) -> None:
         try:
@@ -148,7 +157,7 @@ class ProfileCache:
                 if handle is None:
                     log.warning("profile of %s: handle %.60r breaks the handle syntax; not shown", did, body["handle"])
                 with self._lock:
-                    self._profiles[did] = (handle, body.get("displayName") or None)
+                    self._profiles[did] = (handle, body.get("displayName") or None, avatar_url(body.get("avatar")))
                     if len(self._profiles) > self._size:
                         self._profiles.popitem(last=False)
         except (httpx.HTTPError, orjson.JSONDecodeError, KeyError, RuntimeError) as exc:  # RuntimeError: closed

@@ -11,11 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
-from twitterstream.models import Author, Post, parse_time
+from twitterstream.models import Author, Media, Post, parse_time
 from twitterstream.sources.decoding import decoder
 from twitterstream.sources.identifiers import did as valid_did
-from twitterstream.sources.identifiers import record_key
+from twitterstream.sources.identifiers import is_http_url, record_key
+from twitterstream.sources.media import make_media
 
 POST_COLLECTION = "app.bsky.feed.post"
 #: Self-labels that mark adult content (hidden unless the operator shows it).
@@ -24,6 +26,14 @@ _MEDIA_TYPES = {
     "app.bsky.embed.images": "photo",
     "app.bsky.embed.video": "video",
 }
+#: How Bluesky's CDN serves a record's image blobs (what its AppView answers for ``app.bsky.embed.images``).
+CDN_IMAGE = "https://cdn.bsky.app/img/feed_fullsize/plain/{did}/{cid}@jpeg"
+CDN_THUMBNAIL = "https://cdn.bsky.app/img/feed_thumbnail/plain/{did}/{cid}@jpeg"
+#: Bluesky's video service: an HLS playlist and a poster frame per video blob (the DID percent-encoded).
+VIDEO_PLAYLIST = "https://video.bsky.app/watch/{did}/{cid}/playlist.m3u8"
+VIDEO_THUMBNAIL = "https://video.bsky.app/watch/{did}/{cid}/thumbnail.jpg"
+#: A profile on Bluesky's web app, by DID (handles change).
+PROFILE_URL = "https://bsky.app/profile/{}"
 
 
 @dataclass(slots=True)
@@ -98,6 +108,7 @@ def post_from_record(did: str, rkey: str, cid: str, record: dict[str, Any], time
     hashtags: list[str] = []
     mentions: list[str] = []
     urls: list[str] = []
+    links: list[dict[str, str]] = []
     facets = record.get("facets")
     if facets:
         text_bytes = text.encode()
@@ -110,17 +121,21 @@ def post_from_record(did: str, rkey: str, cid: str, record: dict[str, Any], time
                     hashtags.append(str(feature["tag"]).lstrip("#"))
                 elif kind == "app.bsky.richtext.facet#link" and feature.get("uri"):
                     urls.append(str(feature["uri"]))
+                    _add_link(links, _slice(text_bytes, facet.get("index") or {}), str(feature["uri"]), "link")
                 elif kind == "app.bsky.richtext.facet#mention" and feature.get("did"):
                     mentions.append(str(feature["did"]))
-                    handle = _slice(text_bytes, facet.get("index") or {}).strip().lstrip("@")
+                    shown = _slice(text_bytes, facet.get("index") or {})
+                    handle = shown.strip().lstrip("@")
                     if handle:
                         mentions.append(handle)
+                    _add_link(links, shown, PROFILE_URL.format(feature["did"]), "mention")
     tags = record.get("tags")
     if tags:  # extra hashtags that are not in the text
         hashtags.extend(str(tag).lstrip("#") for tag in tags if tag)
 
     media_types: list[str] = []
     media_urls: list[str] = []
+    media: tuple[Media, ...] = ()
     is_quote = False
     raw_embed = record.get("embed")
     embed: dict[str, Any] = raw_embed if isinstance(raw_embed, dict) else {}
@@ -128,13 +143,14 @@ def post_from_record(did: str, rkey: str, cid: str, record: dict[str, Any], time
         embed_type = embed.get("$type")
         if embed_type == "app.bsky.embed.recordWithMedia":
             is_quote = True
-            media = embed.get("media")
-            embed = media if isinstance(media, dict) else {}
+            inner = embed.get("media")
+            embed = inner if isinstance(inner, dict) else {}
             embed_type = embed.get("$type")
         elif embed_type == "app.bsky.embed.record":
             is_quote = True
         if embed_type in _MEDIA_TYPES:
             media_types.append(_MEDIA_TYPES[embed_type])
+            media = _media(did, embed)
         if embed_type == "app.bsky.embed.images":
             media_urls = _image_urls(did, embed.get("images"))
         elif embed_type == "app.bsky.embed.external":
@@ -157,9 +173,12 @@ def post_from_record(did: str, rkey: str, cid: str, record: dict[str, Any], time
     extra: dict[str, Any] = {"uri": f"at://{did}/{POST_COLLECTION}/{rkey}", "cid": cid}
     if len(langs) > 1:
         extra["langs"] = langs
+    warning = ""
     if adult:
         extra["adult"] = True
-        extra["content_warning"] = "Labelled by the author: " + ", ".join(_adult_labels(labels))
+        warning = "Labelled by the author: " + ", ".join(_adult_labels(labels))
+    if links:
+        extra["links"] = links
     return Post(
         id=f"{did}/{rkey}",
         source="bluesky",
@@ -175,8 +194,10 @@ def post_from_record(did: str, rkey: str, cid: str, record: dict[str, Any], time
         urls=tuple(urls) if urls else (),
         media_types=tuple(media_types) if media_types else (),
         media_urls=tuple(media_urls),
+        media=media,
         reply_to=reply_to,
         sensitive=adult,
+        content_warning=warning,
         extra=extra,
     )
 
@@ -191,6 +212,48 @@ def _image_urls(did: str, images: Any) -> list[str]:
         if isinstance(cid, str) and cid.isalnum():
             urls.append(f"https://cdn.bsky.app/img/feed_fullsize/plain/{did}/{cid}@jpeg")
     return urls
+
+
+def _media(did: str, embed: dict[str, Any]) -> tuple[Media, ...]:
+    """The pictures of an images embed (up to 4) or the poster frame of a video, as Bluesky's CDN serves them."""
+    found: list[Media | None] = []
+    if embed.get("$type") == "app.bsky.embed.images":
+        for image in embed.get("images") or ():
+            cid = _blob_cid(image.get("image")) if isinstance(image, dict) else None
+            if cid is not None:
+                width, height = _aspect(image)
+                full, thumb = CDN_IMAGE.format(did=did, cid=cid), CDN_THUMBNAIL.format(did=did, cid=cid)
+                found.append(make_media("photo", full, thumb, image.get("alt"), width, height))
+    else:
+        cid = _blob_cid(embed.get("video"))
+        if cid is not None:
+            width, height = _aspect(embed)
+            encoded = quote(did, safe="")
+            playlist = VIDEO_PLAYLIST.format(did=encoded, cid=cid)
+            poster = VIDEO_THUMBNAIL.format(did=encoded, cid=cid)
+            found.append(make_media("video", playlist, poster, embed.get("alt"), width, height))
+    return tuple(m for m in found if m is not None)
+
+
+def _blob_cid(blob: Any) -> str | None:
+    """The CID of a blob reference (``{"ref": {"$link": cid}}``; legacy blobs have a bare ``cid``)."""
+    if not isinstance(blob, dict):
+        return None
+    ref = blob.get("ref")
+    cid = ref.get("$link") if isinstance(ref, dict) else blob.get("cid")
+    # a CID is base32/base58 letters and digits: anything else would change the CDN URL's path
+    return cid if isinstance(cid, str) and 0 < len(cid) <= 128 and cid.isalnum() and cid.isascii() else None
+
+
+def _aspect(item: dict[str, Any]) -> tuple[Any, Any]:
+    """The ``aspectRatio`` a record gives (its picture's size in pixels as the author's client measured it)."""
+    ratio = item.get("aspectRatio")
+    return (ratio.get("width"), ratio.get("height")) if isinstance(ratio, dict) else (None, None)
+
+
+def _add_link(links: list[dict[str, str]], shown: str, href: str, kind: str) -> None:
+    if shown and is_http_url(href):
+        links.append({"text": shown, "href": href, "kind": kind})
 
 
 def _adult_labels(labels: Any) -> list[str]:

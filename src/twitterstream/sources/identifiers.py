@@ -96,3 +96,22 @@ def mastodon_acct(value: object) -> str:
 def http_url(value: object, field: str) -> str:
     """An absolute ``http(s)`` URL."""
     return _check(_HTTP_URL, value, field, _URL_MAX)
+
+
+def is_http_url(value: object) -> bool:
+    """True for an absolute ``http(s)`` URL (see :func:`http_url`)."""
+    return isinstance(value, str) and len(value) <= _URL_MAX and _HTTP_URL.fullmatch(value) is not None
+
+
+#: A path of this app's bundled images (the demo capture's pictures and avatars).
+_STATIC_PATH = re.compile(r"/static/[A-Za-z0-9/_.-]+")
+
+
+def media_url(value: object) -> str | None:
+    """A picture's URL if it is ``http(s)`` (or a path under ``/static/``, for the bundled demo); else None.
+
+    A broken media URL costs the post its picture, not the post: callers drop the media (or avatar) only.
+    """
+    if is_http_url(value) or (isinstance(value, str) and _STATIC_PATH.fullmatch(value) and ".." not in value):
+        return str(value)
+    return None

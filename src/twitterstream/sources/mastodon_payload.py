@@ -5,15 +5,17 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from typing import Any
 
-from twitterstream.models import Author, Post, parse_time
+from twitterstream.models import Author, Media, Post, parse_time
 from twitterstream.sources.decoding import decoder
-from twitterstream.sources.identifiers import http_url, mastodon_acct, mastodon_id
+from twitterstream.sources.identifiers import http_url, is_http_url, mastodon_acct, mastodon_id
+from twitterstream.sources.media import avatar_url, make_media
 
 _MEDIA_TYPES = {"image": "photo", "video": "video", "gifv": "animated_gif"}
 
 
 class _TextAndLinks(HTMLParser):
-    """Status HTML -> plain text (paragraphs and line breaks kept) plus the links that are not tags/mentions.
+    """Status HTML -> plain text (paragraphs and line breaks kept) plus the links that are not tags/mentions,
+    and the mentions with the profile each links to (``{"text": "@bob", "href", "kind": "mention"}``).
 
     Mastodon wraps the scheme and the tail of long links in invisible spans; their text is kept, so the
     plain text holds the whole URL.
@@ -23,6 +25,8 @@ class _TextAndLinks(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.links: list[str] = []
+        self.mentions: list[dict[str, str]] = []
+        self._mention: tuple[str, int] | None = None  # (href, index of its first part) inside a mention anchor
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
@@ -36,6 +40,16 @@ class _TextAndLinks(HTMLParser):
             rel = (attributes.get("rel") or "").split()
             if href.startswith(("http://", "https://")) and "mention" not in classes and "tag" not in rel:
                 self.links.append(href)
+            elif "mention" in classes and "hashtag" not in classes and "tag" not in rel and is_http_url(href):
+                self._mention = (href, len(self.parts))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._mention is not None:
+            href, first = self._mention
+            self._mention = None
+            shown = "".join(self.parts[first:]).strip()
+            if shown.startswith("@"):
+                self.mentions.append({"text": shown, "href": href, "kind": "mention"})
 
     def handle_data(self, data: str) -> None:
         self.parts.append(data)
@@ -49,10 +63,15 @@ def html_to_text(content: str) -> tuple[str, list[str]]:
 
     Character references are decoded once, by the parser: ``&amp;lt;`` is the text ``&lt;``.
     """
+    text, links, _ = _read_content(content)
+    return text, links
+
+
+def _read_content(content: str) -> tuple[str, list[str], list[dict[str, str]]]:
     parser = _TextAndLinks()
     parser.feed(content)
     parser.close()
-    return parser.text(), parser.links
+    return parser.text(), parser.links, parser.mentions
 
 
 @decoder("a Mastodon status")
@@ -66,7 +85,7 @@ def post_from_status(status: dict[str, Any]) -> Post:
     reblog = status.get("reblog")
     is_retweet = isinstance(reblog, dict)
     inner: dict[str, Any] = reblog if isinstance(reblog, dict) else status
-    text, links = html_to_text(str(inner.get("content") or ""))
+    text, links, mention_links = _read_content(str(inner.get("content") or ""))
     spoiler = str(inner.get("spoiler_text") or "")
     if spoiler:
         text = f"{spoiler}\n\n{text}"
@@ -103,6 +122,7 @@ def post_from_status(status: dict[str, Any]) -> Post:
             username=mastodon_acct(username) if username else None,
             name=account.get("display_name") or None,
             verified=None,
+            avatar_url=avatar_url(account.get("avatar_static") or account.get("avatar")),
         ),
         lang=inner.get("language") or None,
         is_retweet=is_retweet,
@@ -112,7 +132,35 @@ def post_from_status(status: dict[str, Any]) -> Post:
         urls=tuple(urls),
         media_urls=tuple(media_urls),
         media_types=tuple(media_types),
+        media=_media(inner.get("media_attachments")),
         reply_to=(str(reply_account),) if reply_account else (),
         sensitive=bool(inner.get("sensitive")) or bool(spoiler.strip()),
-        extra={"uri": str(inner.get("uri") or ""), **({"content_warning": spoiler} if spoiler.strip() else {})},
+        content_warning=spoiler,
+        extra={"uri": str(inner.get("uri") or ""), **({"links": mention_links} if mention_links else {})},
     )
+
+
+def _media(attachments: Any) -> tuple[Media, ...]:
+    """Pictures, videos and GIFs of ``media_attachments`` (audio and unknown kinds have no picture to show).
+
+    ``url``/``preview_url`` are the copies the instance serves (a remote post's media too, once cached);
+    ``remote_url`` is the origin's, used when the instance has no copy. Sizes are in ``meta.original``.
+    """
+    found = []
+    for item in attachments if isinstance(attachments, list) else ():
+        if not isinstance(item, dict) or item.get("type") not in _MEDIA_TYPES:
+            continue
+        meta = item.get("meta")
+        original = meta.get("original") if isinstance(meta, dict) else None
+        size: dict[str, Any] = original if isinstance(original, dict) else {}
+        media = make_media(
+            _MEDIA_TYPES[item["type"]],
+            item.get("url") or item.get("remote_url"),
+            item.get("preview_url") or item.get("preview_remote_url"),
+            item.get("description"),
+            size.get("width"),
+            size.get("height"),
+        )
+        if media is not None:
+            found.append(media)
+    return tuple(found)

@@ -7,25 +7,29 @@ rule ids as numbers or strings, rule tags missing, ``null`` or empty.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from twitterstream.errors import DecodeError
-from twitterstream.models import Author, Post, parse_time
+from twitterstream.models import Author, Media, Post, parse_time
 from twitterstream.sources.decoding import decoder, load_json
 from twitterstream.sources.identifiers import InvalidPost, x_id, x_username
+from twitterstream.sources.media import avatar_url, make_media
 
 #: What the stream and recent search are asked for, so that every operator of the query language can be
 #: evaluated and every card rendered.
 TWEET_FIELDS = "created_at,author_id,lang,entities,referenced_tweets,possibly_sensitive,in_reply_to_user_id,attachments"
 EXPANSIONS = "author_id,referenced_tweets.id,attachments.media_keys"
-USER_FIELDS = "username,name,verified"
-MEDIA_FIELDS = "type"
+USER_FIELDS = "username,name,verified,profile_image_url"
+MEDIA_FIELDS = "type,url,preview_image_url,alt_text,width,height"
 
 _TWITTER_EPOCH_MS = 1288834974657
 _MEDIA_KEY_TYPES = {"3": "photo", "7": "video", "16": "animated_gif"}
+#: The expanded form of a post's link to its own attached media.
+_OWN_MEDIA = re.compile(r"^https://(?:x|twitter)\.com/\w+/status/\d+/(?:photo|video)/\d+$")
 
 
 @dataclass(slots=True)
@@ -102,23 +106,34 @@ def post_from_tweet(tweet: dict[str, Any], includes: dict[str, Any]) -> Post:
     author_id = x_id(tweet["author_id"], "X author id") if tweet.get("author_id") else ""
     user = users.get(author_id, {})
     username = x_username(user["username"]) if user.get("username") is not None else None
-    author = Author(id=author_id, username=username, name=user.get("name"), verified=user.get("verified"))
+    author = Author(
+        id=author_id,
+        username=username,
+        name=user.get("name"),
+        verified=user.get("verified"),
+        avatar_url=avatar_url(user.get("profile_image_url")),
+    )
 
     entities = tweet.get("entities") or {}
     hashtags = tuple(e["tag"] for e in entities.get("hashtags") or () if e.get("tag"))
     cashtags = tuple(e["tag"] for e in entities.get("cashtags") or () if e.get("tag"))
     mentions = tuple(e["username"] for e in entities.get("mentions") or () if e.get("username"))
     urls: list[str] = []
+    links: list[dict[str, str]] = []
     media_types: list[str] = []
     for entity in entities.get("urls") or ():
         for name in ("url", "expanded_url", "unwound_url"):
             value = entity.get(name)
             if value and value not in urls:
                 urls.append(value)
+        link = _shown_link(entity)
+        if link:
+            links.append(link)
         if entity.get("media_key"):
             _add_media_type(media_types, str(entity["media_key"]), includes)
-    for media_key in (tweet.get("attachments") or {}).get("media_keys") or ():
-        _add_media_type(media_types, str(media_key), includes)
+    media_keys = [str(key) for key in (tweet.get("attachments") or {}).get("media_keys") or ()]
+    for media_key in media_keys:
+        _add_media_type(media_types, media_key, includes)
 
     is_retweet = is_reply = is_quote = False
     quoted_text = ""
@@ -159,6 +174,8 @@ def post_from_tweet(tweet: dict[str, Any], includes: dict[str, Any]) -> Post:
         reply_to=reply_to,
         quoted_text=quoted_text,
         sensitive=bool(tweet.get("possibly_sensitive")),
+        media=_media(media_keys, includes),
+        extra={"links": links} if links else {},
     )
 
 
@@ -181,3 +198,42 @@ def _add_media_type(media_types: list[str], media_key: str, includes: dict[str, 
         kind = _MEDIA_KEY_TYPES.get(media_key.split("_", 1)[0])
     if kind and kind not in media_types:
         media_types.append(kind)
+
+
+def _media(media_keys: list[str], includes: dict[str, Any]) -> tuple[Media, ...]:
+    """The post's media from ``includes.media``, in the order of its ``attachments.media_keys``.
+
+    X gives photos a ``url`` and videos and GIFs a ``preview_image_url`` (their poster frame) only.
+    """
+    if not media_keys:
+        return ()
+    known = {str(m.get("media_key")): m for m in includes.get("media") or () if isinstance(m, dict)}
+    found = []
+    for key in media_keys:
+        item = known.get(key)
+        if item is None:
+            continue
+        media = make_media(
+            item.get("type"), item.get("url"), item.get("preview_image_url"), item.get("alt_text"),
+            item.get("width"), item.get("height"),
+        )  # fmt: skip
+        if media is not None:
+            found.append(media)
+    return tuple(found)
+
+
+def _shown_link(entity: dict[str, Any]) -> dict[str, str] | None:
+    """A t.co link as X's own clients show it: its ``display_url``, leading to its ``expanded_url``.
+
+    The link of a post to its own photo or video (``pic.x.com/...``) is marked ``media``: cards leave it out
+    when they show the media themselves.
+    """
+    short, expanded = entity.get("url"), entity.get("expanded_url")
+    if not isinstance(short, str) or not isinstance(expanded, str):
+        return None
+    link = {"text": short, "href": expanded}
+    if isinstance(entity.get("display_url"), str):
+        link["shown"] = entity["display_url"]
+    if entity.get("media_key") or _OWN_MEDIA.search(expanded):
+        link["kind"] = "media"
+    return link

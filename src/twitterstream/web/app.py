@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from twitterstream.config import Settings, load_settings
+from twitterstream.config import Settings, load_settings, mastodon_media_origins
 from twitterstream.store import Store, StoreUnavailable, open_store
 from twitterstream.web import access, admin, admin_api, api, embed_wall, feeds, openapi, ops, stats, views, walls
 from twitterstream.web.client_limits import ClientLimits
@@ -39,8 +39,9 @@ _CSP = "; ".join(
         "default-src 'self'",
         "script-src 'self' https://platform.twitter.com https://embed.bsky.app",
         "frame-src https://platform.twitter.com https://syndication.twitter.com https://embed.bsky.app {mastodon}",
-        # the services' media and avatar hosts; a post's own images come inside the embeds' frames
-        "img-src 'self' data: https://pbs.twimg.com https://abs.twimg.com https://cdn.bsky.app {mastodon}",
+        # the services' media and avatar hosts (Bluesky's video posters come from its video service)
+        "img-src 'self' data: https://pbs.twimg.com https://abs.twimg.com https://cdn.bsky.app https://video.bsky.app"
+        " {mastodon_media}",
         # no inline styles: an injected <style> or style attribute could restyle the page (or phone home
         # through a background URL); the embed scripts size their frames through the CSSOM, which is allowed
         "style-src 'self'",
@@ -112,6 +113,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_errors(app)
     app.after_request(_security_headers)
     access.install(app)
+    app.jinja_env.globals["embeds"] = settings.embeds  # how every page draws a post: "card" or "original"
     app.jinja_env.globals["source_status"] = lambda: source_status(app)
     app.jinja_env.globals["source_hint"] = lambda: _source_hint(settings, running_source(app))
     app.jinja_env.globals["x_usage"] = x_usage
@@ -236,7 +238,9 @@ def _register_errors(app: Flask) -> None:
 def _security_headers(response: Response) -> Response:
     settings = get_settings()
     mastodon = settings.mastodon_url if "mastodon" in settings.source_names else ""
-    response.headers.setdefault("Content-Security-Policy", _CSP.format(mastodon=mastodon).replace(" ;", ";"))
+    media = " ".join(mastodon_media_origins(settings)) if mastodon else ""
+    policy = _CSP.format(mastodon=mastodon, mastodon_media=media).replace(" ;", ";")
+    response.headers.setdefault("Content-Security-Policy", policy)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")

@@ -1,15 +1,17 @@
 // The live wall: keeps /results/<query> in step with /api/v1/stream (Server-Sent Events).
 //
 // What the reader is looking at never moves by itself: while the wall is paused, or the reader has
-// scrolled into the list, arrivals wait behind the "n new posts" button. Post text and every other
-// string from the server go into the page as text (textContent); the one exception is embed_html,
-// which the server has sanitised with a strict allowlist.
+// scrolled into the list, arrivals wait behind the "n new posts" button. Posts are drawn by cards.js:
+// post text and every other string from the server go into the page as text (textContent); the one
+// exception is embed_html, which the server has sanitised with a strict allowlist.
 (function () {
   "use strict";
   const wall = document.getElementById("wall");
   if (!wall) return;
 
   const time = window.TwitterStream.time;
+  const cards = window.TwitterStream.cards;
+  const embedMode = wall.dataset.embeds === "original" ? "original" : "card";
   const list = document.getElementById("posts");
   const empty = document.getElementById("empty");
   const newPosts = document.getElementById("new-posts");
@@ -26,7 +28,6 @@
   const LIMITS = [10, 25, 100];
   const SOURCE_NAMES = { x: "X", bluesky: "Bluesky", mastodon: "Mastodon", replay: "the replay file" };
   const LIVE_SOURCES = ["x", "bluesky", "mastodon"];
-  const VIEW_LABELS = { x: "View on X", bluesky: "View on Bluesky", mastodon: "View on Mastodon" };
   const BADGE_WORDS = { stopped: "down" };
   const INGESTER_WORDS = { absent: "no ingester", silent: "no ingester", stopped: "ingester stopped" };
   const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
@@ -54,7 +55,7 @@
     }
   }
 
-  // -- rendering a post --------------------------------------------------------------------------
+  // -- rendering a post: cards.js draws it; the service's embed instead only when TWITTERSTREAM_EMBEDS=original
   function httpsUrl(url) {
     if (typeof url !== "string") return null;
     try {
@@ -72,80 +73,25 @@
     return element;
   }
 
-  function embedBox(html) {
-    const box = document.createElement("div");
-    box.className = "embed";
-    box.innerHTML = html; // sanitised on the server (allowlist per service); nothing else uses innerHTML
-    return box;
-  }
-
-  function cardBox(post) {
-    const author = post.author || {};
-    const who = String(author.name || author.username || author.id || "?");
-    const box = text("div", "card");
-    const head = text("p", "author");
-    head.append(text("span", "avatar", Array.from(who)[0].toUpperCase()));
-    head.lastChild.setAttribute("aria-hidden", "true");
-    const names = text("span", "who");
-    names.append(text("strong", "name", who));
-    if (author.username) names.append(" ", text("span", "handle", "@" + author.username));
-    head.append(names);
-    const body = text("p", "text", String(post.text || ""));
-    if (typeof post.lang === "string" && /^[A-Za-z]{2,3}(-[A-Za-z0-9]+)*$/.test(post.lang)) body.lang = post.lang;
-    const meta = text("p", "meta");
-    const when = text("time", "ago", time.ago(post.created_at));
-    when.dateTime = post.created_at;
-    when.title = time.exactTime(post.created_at);
-    when.dataset.exact = "1";
-    meta.append(when);
-    const url = httpsUrl(post.url);
-    if (url) {
-      const link = text("a", "", VIEW_LABELS[post.source] || "View the post");
-      link.href = url;
-      link.rel = "noopener noreferrer";
-      link.target = "_blank";
-      meta.append(" · ", link);
-    }
-    box.append(head, body, meta);
-    return box;
-  }
-
   function render(post) {
-    const article = document.createElement("article");
-    article.className = "post";
-    article.dataset.id = post.id;
-    article.dataset.created = post.created_at;
-    article.dataset.source = post.source || "";
+    const article = cards.render(post, embedMode);
     if (post.pinned === true) article.dataset.pinned = "true"; // a wall's pinned post leads it
-    const content = post.embed_html ? embedBox(post.embed_html) : cardBox(post);
-    article.append(post.sensitive === true ? veiled(post, content) : content);
     return article;
   }
 
-  // A post labelled sensitive waits behind a button that names its content warning (as _post.html).
-  function veiled(post, content) {
-    const box = text("div", "sensitive");
-    const veil = text("div", "veiled");
-    veil.id = "veiled-" + String(post.source) + "-" + String(post.id).replace(/\//g, "-");
-    veil.hidden = true;
-    veil.append(content);
-    const button = text("button", "reveal", "Show post: " + String(post.content_warning || "Possibly sensitive"));
-    button.type = "button";
-    button.setAttribute("aria-expanded", "false");
-    button.setAttribute("aria-controls", veil.id);
-    box.append(button, veil);
-    return box;
+  /** The service's embed arrived for a post on the page: in its place, or behind "Show original". */
+  function applyEmbed(article, html) {
+    if (embedMode === "original") {
+      if (!article.querySelector(".embed")) setEmbed(article, html);
+    } else if (article.querySelector(".card")) {
+      cards.setOriginal(article, html);
+    }
   }
 
-  document.addEventListener("click", (event) => {
-    const button = event.target instanceof Element ? event.target.closest("button.reveal") : null;
-    if (!button) return;
-    const veil = document.getElementById(button.getAttribute("aria-controls") || "");
-    if (!veil) return;
-    const open = veil.hidden;
-    veil.hidden = !open;
-    button.setAttribute("aria-expanded", String(open));
-    if (open) upgradeEmbeds(veil);
+  list.addEventListener("click", (event) => {
+    const button = event.target.closest(".show-original");
+    const article = button && button.closest(".post");
+    if (article && cards.showOriginal(article)) upgradeEmbeds(article);
   });
 
   // -- embeds: each service's script loads once, only when one of its posts is on the page -------
@@ -259,6 +205,7 @@
     trim();
     const kept = added.filter((article) => article.isConnected);
     kept.forEach(upgradeEmbeds);
+    kept.forEach(cards.checkPictures);
     empty.hidden = list.children.length > 0;
     return kept;
   }
@@ -277,7 +224,7 @@
       return;
     }
     if (shown) {
-      if (post.embed_html && !shown.querySelector(".embed")) setEmbed(shown, post.embed_html);
+      if (post.embed_html) applyEmbed(shown, post.embed_html);
       return;
     }
     if (state.held.has(post.id)) {
@@ -348,7 +295,7 @@
   }
 
   function setEmbed(article, html) {
-    article.replaceChildren(embedBox(html));
+    article.replaceChildren(cards.embedBox(html));
     upgradeEmbeds(article);
   }
 
@@ -681,7 +628,7 @@
       const held = state.held.get(data.id);
       if (held) held.embed_html = data.embed_html;
       const shown = findPost(data.id);
-      if (shown && !shown.querySelector(".embed")) setEmbed(shown, data.embed_html);
+      if (shown) applyEmbed(shown, data.embed_html);
     });
     stream.addEventListener("delete", (event) => {
       const data = parseEvent(event);
