@@ -175,7 +175,8 @@ def test_the_buttons_do_the_same_for_the_current_post(server: Server, page: Any)
     )
     assert answer.status == 201
     page.goto(f"{server.url}/admin/walls/cats")
-    expect(page.locator("#queue [role=option]")).to_have_count(5)
+    # the ingester fills the new wall from its recent window; the page re-reads the queue every 3 s
+    expect(page.locator("#queue [role=option]")).to_have_count(5, timeout=15_000)
     page.get_by_role("button", name="Reject").focus()
     page.keyboard.press("Enter")
     expect(page.locator("#announce")).to_have_text("Rejected post by @wall_tester")

@@ -39,19 +39,20 @@ def test_sensitive_posts_show_behind_their_warning_drawn_and_live(server: Server
     expect(page.locator("#live-status")).to_contain_text("Live")
     drawn = page.locator('#posts .post[data-id="1002"]')
     expect(drawn.get_by_text("graphic #nyc")).to_be_hidden()
-    button = drawn.get_by_role("button", name="Show post: Possibly sensitive")
-    button.focus()
+    warning = drawn.locator(".warning summary")
+    expect(warning).to_contain_text("Possibly sensitive")
+    warning.focus()
     page.keyboard.press("Enter")
     expect(drawn.get_by_text("graphic #nyc")).to_be_visible()
-    expect(button).to_have_attribute("aria-expanded", "true")
+    expect(drawn.locator("details.warning")).to_have_attribute("open", "")
 
     append_lines(server.capture, sensitive_line(1003, "gory #nyc", 3))  # type: ignore[attr-defined]
     arrived = page.locator('#posts .post[data-id="1003"]')
-    expect(arrived.get_by_role("button", name="Show post: Possibly sensitive")).to_be_visible()
+    expect(arrived.locator(".warning summary")).to_contain_text("Possibly sensitive")
     expect(arrived.get_by_text("gory #nyc")).to_be_hidden()
-    arrived.get_by_role("button").click()
+    arrived.locator(".warning summary").click()
     expect(arrived.get_by_text("gory #nyc")).to_be_visible()
-    expect(page.locator('#posts .post[data-id="1001"]').get_by_role("button")).to_have_count(0)
+    expect(page.locator('#posts .post[data-id="1001"] .warning')).to_have_count(0)
     assert page.problems.errors == []
 
 

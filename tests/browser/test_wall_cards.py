@@ -93,7 +93,9 @@ def capture(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def server(tmp_path: Path, capture: Path) -> Iterator[Server]:
-    server = Server(replay_env(capture, tmp_path / "instance"), tmp_path)
+    # sensitive posts shown (behind their warning), so that the warning can be tested too
+    env = {**replay_env(capture, tmp_path / "instance"), "TWITTERSTREAM_SHOW_SENSITIVE": "true"}
+    server = Server(env, tmp_path)
     yield server
     server.stop()
 
@@ -167,7 +169,7 @@ def test_a_missing_avatar_or_photo_shows_a_clean_placeholder(server: Server, wal
 def test_a_sensitive_post_waits_behind_a_click(server: Server, wall: Any, capture: Path) -> None:
     append_lines(capture, rich_line(2003, 7, avatar=GOOD_AVATAR, photo=GOOD_PHOTO, sensitive=True))
     card = wall.locator('#posts .post[data-id="2003"] .card')
-    expect(card.locator(".warning summary")).to_contain_text("Sensitive content")
+    expect(card.locator(".warning summary")).to_contain_text("Possibly sensitive")
     expect(card.locator(".text")).to_be_hidden()
     expect(card.locator(".media")).to_be_hidden()
     card.locator(".warning summary").click()
