@@ -254,3 +254,28 @@ def test_feeds_and_the_embedded_wall_count_as_starting_to_watch(site: Harness) -
     assert get(site, "/embed?q=fish", "127.0.0.2").status_code == 429
     assert get(site, "/api/v1/feed?q=dogs", "127.0.0.2").status_code == 200  # already watched
     assert get(site, "/embed?q=cats", "127.0.0.2").status_code == 200
+
+
+def test_wall_streams_take_places_like_query_streams(limited: Settings, tmp_path: Path, any_store: Store) -> None:
+    from twitterstream.config import Secret
+
+    with running_app(
+        limited.with_overrides(admin_password=Secret("operator-pass")), tmp_path, start_ingester=False, store=any_store
+    ) as site:
+        made = site.client.put(
+            "/api/v1/admin/walls/cats",
+            json={"title": "Cats", "query": "#cats"},
+            headers={"Authorization": "Bearer operator-pass"},
+        )
+        assert made.status_code in (200, 201), made.get_data(as_text=True)
+        wall = get(site, "/api/v1/walls/cats/stream", "127.0.0.2", buffered=False)
+        assert wall.status_code == 200
+        query = open_stream(site, "dogs", "127.0.0.2")
+        assert query.status_code == 200
+        refused = get(site, "/api/v1/walls/cats/stream", "127.0.0.2")
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        wall.close()  # its place comes back at once
+        again = get(site, "/api/v1/walls/cats/stream", "127.0.0.2", buffered=False)
+        assert again.status_code == 200
+        for answer in (query, again):
+            answer.close()

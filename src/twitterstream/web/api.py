@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,11 +25,11 @@ from twitterstream.web.context import (
     this_app,
     wake_ingester,
 )
-from twitterstream.web.live import CLOSE
 from twitterstream.web.moderated import get_query_feed, get_screen
 from twitterstream.web.params import whole_number
 from twitterstream.web.queries import read_query
-from twitterstream.web.sse import format_event_or_skip, format_status
+from twitterstream.web.sse import format_event_or_skip
+from twitterstream.web.streaming import event_stream
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -144,30 +143,7 @@ def stream() -> Response:
         raise
     status = hub.status or {k: v for k, v in source_status(this_app()).items() if k != "counters"}
 
-    def generate() -> Iterator[bytes]:
-        # Runs after the request context is gone (nothing here needs it): an idle stream keeps only
-        # its subscription and this generator, and the bytes go to the server as they are.
-        nonlocal backlog
-        try:
-            yield b"retry: 2000\n" + format_status(status)
-            yield b"".join(backlog)
-            backlog = []
-            while True:
-                message = subscription.get()  # the hub sends keep-alives every sse_keepalive_seconds
-                if message is None or message is CLOSE:  # shut down, or overtaken (reconnects and resumes)
-                    return
-                order, text = message
-                if order[0] >= 0 and order <= boundary:
-                    continue  # already in the backlog
-                yield text
-        finally:
-            close()
-
-    response = Response(generate(), mimetype="text/event-stream", direct_passthrough=True)
-    response.call_on_close(close)
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["X-Accel-Buffering"] = "no"  # nginx and friends: do not buffer
-    return response
+    return event_stream(subscription, backlog, boundary, status, close)
 
 
 def _backlog(store: Store, key: str, last_id: str | None, limit: int) -> tuple[list[bytes], tuple[int, int]]:

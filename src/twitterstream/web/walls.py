@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request
@@ -11,11 +10,11 @@ from twitterstream.models import Post
 from twitterstream.moderation import Wall
 from twitterstream.query import parse
 from twitterstream.store import cursor_order
-from twitterstream.web.context import get_store, query_problem, source_status, this_app
-from twitterstream.web.live import CLOSE
+from twitterstream.web.client_limits import client_address
+from twitterstream.web.context import get_limits, get_store, query_problem, source_status, this_app
 from twitterstream.web.moderated import find_wall, get_screen, get_wall_feed, get_wall_hub
 from twitterstream.web.screened import format_wall_post
-from twitterstream.web.sse import format_status
+from twitterstream.web.streaming import event_stream
 
 bp = Blueprint("walls", __name__)
 
@@ -90,7 +89,18 @@ def stream(slug: str) -> Response:
     last_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
     store = get_store()
     hub = get_wall_hub()
-    subscription = hub.subscribe(wall.channel, wall.query)
+    limits = get_limits()
+    place = limits.take_stream_place(client_address())  # 429 when the client has all its streams open
+    try:
+        subscription = hub.subscribe(wall.channel, wall.query)
+    except BaseException:
+        limits.release_stream_place(place)
+        raise
+
+    def close() -> None:  # idempotent
+        hub.unsubscribe(subscription)
+        limits.release_stream_place(place)
+
     try:
         backlog: list[bytes] = []
         cursor = store.find_post_event(wall.query_key, last_id.strip()) if last_id else None
@@ -103,28 +113,8 @@ def stream(slug: str) -> Response:
             shown = reversed(get_screen().wall_latest(wall, limit))
             backlog = [t for p, pinned in shown if (t := format_wall_post(p, pinned))]
     except BaseException:
-        hub.unsubscribe(subscription)
+        close()
         raise
     status = hub.status or {k: v for k, v in source_status(this_app()).items() if k != "counters"}
 
-    def generate() -> Iterator[bytes]:
-        nonlocal backlog
-        try:
-            yield b"retry: 2000\n" + format_status(status)
-            yield b"".join(backlog)
-            backlog = []
-            while True:
-                message = subscription.get()
-                if message is None or message is CLOSE:
-                    return
-                order, text = message
-                if order[0] >= 0 and order <= boundary:
-                    continue  # already in the backlog
-                yield text
-        finally:
-            hub.unsubscribe(subscription)
-
-    response = Response(generate(), mimetype="text/event-stream", direct_passthrough=True)
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["X-Accel-Buffering"] = "no"
-    return response
+    return event_stream(subscription, backlog, boundary, status, close)
