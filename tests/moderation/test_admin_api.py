@@ -189,3 +189,35 @@ def test_posts_going_out_are_screened_too(harness: Harness) -> None:
         assert answer.status_code == 200, path
         body = answer.get_data(as_text=True)
         assert "lovely cats" in body and "spam" not in body, path
+
+
+def test_a_wall_pages_with_before_and_visits_every_post_it_shows_once(harness: Harness) -> None:
+    harness.client.put("/api/v1/admin/walls/w", json={"title": "W", "query": "cats"}, headers=AUTH)
+    for n in range(1, 13):
+        harness.store.save_post(make_post(n, f"cats {n}"), ["cats"])
+    for hidden in (4, 5, 6, 7):  # a whole page's worth hidden: the page reads on instead of coming back short
+        harness.client.post(f"/api/v1/admin/posts/x/{hidden}/hide", headers=AUTH)
+    harness.client.post("/api/v1/admin/walls/w/posts/x/3/pin", headers=AUTH)  # pinned: leads the first page only
+    first = harness.client.get("/api/v1/walls/w/posts?limit=4").get_json()["posts"]
+    assert [(p["id"], p["pinned"]) for p in first] == [("3", True), ("12", False), ("11", False), ("10", False)]
+    seen = ids(first)
+    last = seen[-1]
+    while True:
+        page = harness.client.get(f"/api/v1/walls/w/posts?limit=4&before={last}").get_json()["posts"]
+        if not page:
+            break
+        assert not any(p["pinned"] for p in page)
+        seen += ids(page)
+        last = page[-1]["id"]
+    assert seen == ["3", "12", "11", "10", "9", "8", "2", "1"]
+    for bad in ("nope", "", "x y", "9" * 300):
+        answer = harness.client.get("/api/v1/walls/w/posts", query_string={"before": bad})
+        assert answer.status_code == 400 and "before" in answer.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("limit", ["²", "①", "٣", "1_0", " 7", "-1"])
+def test_wall_and_audit_limits_are_read_strictly(harness: Harness, limit: str) -> None:
+    harness.client.put("/api/v1/admin/walls/w", json={"title": "W", "query": "cats"}, headers=AUTH)
+    for path in ("/api/v1/walls/w/posts", "/api/v1/walls/w/stream", "/wall/w", "/api/v1/admin/audit"):
+        answer = harness.client.get(path, query_string={"limit": limit}, headers=AUTH)
+        assert answer.status_code == 400, (path, limit, answer.status_code)

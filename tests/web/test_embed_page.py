@@ -85,3 +85,30 @@ def test_frame_ancestors_accepts_origins_and_refuses_anything_else() -> None:
     for bad in ["https://a.example; script-src *", "*", "a.example", "javascript:alert(1)", "https://a.example/path"]:
         with pytest.raises(ConfigError, match="TWITTERSTREAM_FRAME_ANCESTORS"):
             load_settings({"TWITTERSTREAM_FRAME_ANCESTORS": bad}, None)
+
+
+def test_an_operators_wall_embeds_with_its_title_its_shown_posts_and_its_stream(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from twitterstream.config import Secret
+
+    auth = {"Authorization": "Bearer operator-pass"}
+    with running_app(
+        replace(settings, frame_ancestors=ORIGINS, admin_password=Secret("operator-pass")),
+        tmp_path,
+        start_ingester=False,
+    ) as site:
+        body = {"title": "Cats <live>", "query": "cats", "approval": True}
+        assert site.client.put("/api/v1/admin/walls/cats", json=body, headers=auth).status_code == 201
+        site.store.save_post(make_post(1, "approved cats"), ["cats"])
+        site.store.save_post(make_post(2, "waiting cats"), ["cats"])
+        site.client.post("/api/v1/admin/walls/cats/posts/x/1/approve", headers=auth)
+        answer = site.client.get("/embed/wall/cats")
+        assert answer.status_code == 200
+        html = answer.get_data(as_text=True)
+        assert "Cats &lt;live&gt;" in html and "<live>" not in html
+        assert 'data-id="1"' in html and 'data-id="2"' not in html  # approval: only what the operator let through
+        assert 'data-stream-url="/api/v1/walls/cats/stream?limit=10"' in html
+        assert "frame-ancestors https://news.example" in answer.headers["Content-Security-Policy"]
+        assert "X-Frame-Options" not in answer.headers
+        assert site.client.get("/embed/wall/nope").status_code == 404

@@ -171,7 +171,7 @@ def decide(slug: str, source: str, post_id: str, decision: str) -> Any:
 # -- the audit log ----------------------------------------------------------------------------------------
 @bp.get("/audit")
 def audit() -> Any:
-    raw = request.args.get("limit", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_AUDIT:
-        raise ApiError(400, f"limit must be a whole number from 1 to {MAX_AUDIT} (got {raw!r})")
-    return jsonify(entries=get_store().audit_log(int(raw)))
+    raw = request.args.get("limit")
+    if raw is not None and (not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_AUDIT):
+        raise ApiError(400, f"limit must be a whole number from 1 to {MAX_AUDIT} (got {raw[:20]!r})")
+    return jsonify(entries=get_store().audit_log(int(raw) if raw is not None else 100))

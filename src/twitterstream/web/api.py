@@ -26,7 +26,7 @@ from twitterstream.web.context import (
     wake_ingester,
 )
 from twitterstream.web.moderated import get_query_feed, get_screen
-from twitterstream.web.params import whole_number
+from twitterstream.web.params import post_id, whole_number
 from twitterstream.web.queries import read_query
 from twitterstream.web.sse import format_event_or_skip
 from twitterstream.web.streaming import event_stream
@@ -34,8 +34,6 @@ from twitterstream.web.streaming import event_stream
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 MAX_LIMIT = 100
-#: Longest post id accepted in ``before`` (X ids are 19 digits, Bluesky's did/rkey about 60 characters).
-MAX_POST_ID = 256
 
 
 class BadRequest(Exception):
@@ -90,10 +88,8 @@ def _page(store: Store, query: Query, limit: int) -> list[Post]:
     before = request.args.get("before")
     if before is None:
         return get_screen().latest(query.key, limit)  # what an audience may see (moderation)
-    if not before or len(before) > MAX_POST_ID or not before.isprintable() or any(c.isspace() for c in before):
-        raise BadRequest(f"before must be the id of a post of these results, as the API gives it (got {before!r})")
     try:
-        return get_screen().visible(store.posts_before(query.key, before, limit))
+        return get_screen().visible(store.posts_before(query.key, post_id(before), limit))
     except UnknownPost:
         raise BadRequest(
             f"before={before!r} is not a stored post of {query.key!r}: page with the id of the last post of a page"

@@ -6,9 +6,10 @@ its Content-Security-Policy carries them in ``frame-ancestors``; every other pag
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, make_response, render_template, request
+from flask import Blueprint, Response, abort, make_response, render_template, request, url_for
 
 from twitterstream.config import Settings
+from twitterstream.models import Post
 from twitterstream.query import QueryError
 from twitterstream.web.client_limits import client_address
 from twitterstream.web.context import (
@@ -20,7 +21,7 @@ from twitterstream.web.context import (
     this_app,
     wake_ingester,
 )
-from twitterstream.web.moderated import get_screen
+from twitterstream.web.moderated import find_wall, get_screen
 from twitterstream.web.queries import read_query
 
 bp = Blueprint("embed", __name__)
@@ -62,8 +63,35 @@ def wall() -> Response:
     store.watch(query.key, query.text, PAGE_VIEW_HOLDER, 0, settings.watch_grace_seconds)
     wake_ingester(this_app())
     posts = get_screen().latest(query.key, EMBED_POSTS)  # what an audience may see (moderation)
-    response = make_response(render_template("embed.html", query=query, posts=posts, limit=EMBED_POSTS))
-    response.headers["Content-Security-Policy"] = embed_csp(settings)
+    return _embed_page(
+        title=query.key,
+        title_href=url_for("main.results", query=query.text, _external=True),
+        stream_url=url_for("api.stream", q=query.text, limit=EMBED_POSTS),
+        posts=posts,
+    )
+
+
+@bp.get("/embed/wall/<slug>")
+def wall_page(slug: str) -> Response:
+    """An operator's wall as the compact embeddable wall: its title, its shown posts, its live stream."""
+    wall = find_wall(slug)
+    if wall is None:
+        abort(404)
+    shown = get_screen().wall_latest(wall, EMBED_POSTS)  # pinned first, approved only on an approval wall
+    return _embed_page(
+        title=wall.title,
+        title_href=url_for("walls.page", slug=wall.slug, _external=True),
+        stream_url=url_for("walls.stream", slug=wall.slug, limit=EMBED_POSTS),
+        posts=[post for post, _ in shown],
+    )
+
+
+def _embed_page(*, title: str, title_href: str, stream_url: str, posts: list[Post]) -> Response:
+    page = render_template(
+        "embed.html", title=title, title_href=title_href, stream_url=stream_url, posts=posts, limit=EMBED_POSTS
+    )
+    response = make_response(page)
+    response.headers["Content-Security-Policy"] = embed_csp(get_settings())
     return response
 
 
@@ -72,6 +100,10 @@ def allow_framing(response: Response) -> Response:
     """Drop ``X-Frame-Options: DENY`` from the wall when origins may frame it: it would overrule them in
     browsers that do not know ``frame-ancestors``. Registered with the blueprint, before the app's own
     security headers, so this runs after them (Flask runs after-request functions last-registered first)."""
-    if request.endpoint == "embed.wall" and response.status_code == 200 and get_settings().frame_ancestors:
+    if (
+        request.endpoint in ("embed.wall", "embed.wall_page")
+        and response.status_code == 200
+        and get_settings().frame_ancestors
+    ):
         response.headers.pop("X-Frame-Options", None)
     return response

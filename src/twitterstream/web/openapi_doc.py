@@ -9,7 +9,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from twitterstream.web.api import MAX_LIMIT, MAX_POST_ID
+from twitterstream.web.api import MAX_LIMIT
+from twitterstream.web.params import MAX_POST_ID
 from twitterstream.web.stats import DEFAULT_MINUTES, MAX_MINUTES
 
 
@@ -335,8 +336,19 @@ _PATHS: dict[str, Any] = {
     "/api/v1/walls/{slug}/posts": {
         "get": {
             "operationId": "wallPosts",
-            "summary": "A wall's posts as its audience sees them: pinned first, then newest first",
-            "parameters": [_SLUG, _LIMIT],
+            "summary": "A wall's posts as its audience sees them: pinned first, then newest first, page by page",
+            "parameters": [
+                _SLUG,
+                _LIMIT,
+                {
+                    "name": "before",
+                    "in": "query",
+                    "description": "The id of the last unpinned post of the previous page: answers the next older "
+                    "page of unpinned posts (pinned ones lead the first page only). An id the wall does not hold "
+                    "answers 400.",
+                    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_POST_ID},
+                },
+            ],
             "responses": {
                 "200": _json(_ref("WallPosts"), "The wall's posts (Post JSON with `pinned`)."),
                 "404": _json(_ref("Error"), "No wall has that slug."),

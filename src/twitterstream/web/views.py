@@ -23,25 +23,17 @@ from twitterstream.web.context import (
 )
 from twitterstream.web.forms import SearchForm
 from twitterstream.web.moderated import get_screen
-from twitterstream.web.params import whole_number
+from twitterstream.web.params import limit_choice
 from twitterstream.web.queries import read_query
 
 bp = Blueprint("main", __name__)
 
-#: How many posts the results page can keep; the first is the default.
-LIMIT_CHOICES = (10, 25, 100)
 #: The longest a first view of a new query waits for its first posts to be stored (seconds).
 FIRST_FILL_WAIT = 0.5
 #: The most of a refused query a page shows back (the form field's maxlength; queries stop at 1,024).
 ECHO_LIMIT = 1100
 #: Characters shown either side of the underlined error.
 MARK_CONTEXT = 60
-
-
-def _limit_choice(raw: str | None) -> int:
-    """The ``?limit=`` of a results page if it is one of the choices, else the default (400 if not a number)."""
-    limit = whole_number(raw, "limit", 1, LIMIT_CHOICES[-1], LIMIT_CHOICES[0])
-    return limit if limit in LIMIT_CHOICES else LIMIT_CHOICES[0]
 
 
 def _render_form(form: SearchForm, error: QueryError | None = None, status: int = 200) -> tuple[str, int]:
@@ -123,7 +115,7 @@ def results(query: str) -> Any:
     except QueryError as exc:
         return _render_form(SearchForm(formdata=None, query=query), exc, 400)
     store = get_store()
-    limit = _limit_choice(request.args.get("limit"))
+    limit = limit_choice(request.args.get("limit"))
     head = store.head_cursor(parsed.key)
     already_watched = get_limits().admit_query(parsed.key, client_address())  # 429 or 503 for a new one
     store.watch(parsed.key, parsed.text, PAGE_VIEW_HOLDER, 0, settings.watch_grace_seconds)

@@ -8,18 +8,19 @@ from flask import Blueprint, Response, abort, jsonify, render_template, request
 
 from twitterstream.models import Post
 from twitterstream.moderation import Wall
+from twitterstream.moderation.walls import PINNED
 from twitterstream.query import parse
-from twitterstream.store import cursor_order
+from twitterstream.store import UnknownPost, cursor_order
 from twitterstream.web.client_limits import client_address
 from twitterstream.web.context import get_limits, get_store, query_problem, source_status, this_app
 from twitterstream.web.moderated import find_wall, get_screen, get_wall_feed, get_wall_hub
+from twitterstream.web.params import limit_choice, post_id, whole_number
 from twitterstream.web.screened import format_wall_post
 from twitterstream.web.streaming import event_stream
 
 bp = Blueprint("walls", __name__)
 
 MAX_LIMIT = 100
-LIMIT_CHOICES = (10, 25, 100)
 
 
 def _wall(slug: str) -> Wall:
@@ -30,10 +31,7 @@ def _wall(slug: str) -> Wall:
 
 
 def _limit(default: int = 10) -> int:
-    raw = request.args.get("limit", str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        abort(400, description=f"limit must be a whole number from 1 to {MAX_LIMIT} (got {raw!r})")
-    return int(raw)
+    return whole_number(request.args.get("limit"), "limit", 1, MAX_LIMIT, default)
 
 
 def _post_json(post: Post, pinned: bool) -> dict[str, Any]:
@@ -49,19 +47,43 @@ def walls() -> Any:
 
 @bp.get("/api/v1/walls/<slug>/posts")
 def posts(slug: str) -> Any:
-    """The wall's posts: pinned first, then newest first."""
+    """The wall's posts: pinned first, then newest first. With ``before=<post id>`` (the last unpinned post of
+    a page), the next older page of its unpinned posts: walking so visits every post the wall shows once."""
     wall = _wall(slug)
     limit = _limit()
-    shown = get_screen().wall_latest(wall, limit)
+    before = request.args.get("before")
+    if before is None:
+        shown = get_screen().wall_latest(wall, limit)
+    else:
+        shown = [(p, False) for p in _older_unpinned(wall, post_id(before), limit)]
     return jsonify(wall=wall.slug, title=wall.title, posts=[_post_json(p, pinned) for p, pinned in shown])
+
+
+def _older_unpinned(wall: Wall, before: str, limit: int) -> list[Post]:
+    """Up to ``limit`` of the wall's shown, unpinned posts older than ``before``, newest first; reads on while
+    the moderation withholds what it read, so that a page is only short when nothing older is left."""
+    store, screen = get_store(), get_screen()
+    pinned = set(store.marks(wall.slug, PINNED))
+    kept: list[Post] = []
+    cursor = before
+    while len(kept) < limit:
+        try:
+            older = store.posts_before(wall.query_key, cursor, limit)
+        except UnknownPost:
+            abort(400, description=f"before={before!r} is not a stored post of this wall")
+        withheld = screen.withheld_on_wall(wall, older)
+        kept += [p for p in older if p.key not in withheld and p.key not in pinned]
+        if len(older) < limit:
+            break
+        cursor = older[-1].id
+    return kept[:limit]
 
 
 @bp.get("/wall/<slug>")
 def page(slug: str) -> Any:
     """The live wall page (results.js, on the wall's own posts and stream)."""
     wall = _wall(slug)
-    raw = request.args.get("limit", "")
-    limit = int(raw) if raw.isdigit() and int(raw) in LIMIT_CHOICES else LIMIT_CHOICES[0]
+    limit = limit_choice(request.args.get("limit"))
     shown = get_screen().wall_latest(wall, limit)
     return render_template(
         "results.html",
