@@ -89,8 +89,17 @@ def test_a_missing_file_says_so(tmp_path: Path, run_replay: Any) -> None:
 def test_the_demo_file_plays_in_a_loop_with_fresh_ids(run_replay: Any) -> None:
     lines = Path(DEMO_REPLAY_FILE).read_text().splitlines()
     assert all(decode_replay_line(line.encode())[0] for line in lines)  # every demo line is a post
-    sink = run_replay(Path(DEMO_REPLAY_FILE))
+    sink = run_replay(Path(DEMO_REPLAY_FILE), rate=1_000_000)
     eventually(lambda: len(sink.posts) > len(lines))
     ids = [p.id for p in sink.posts]
     assert len(set(ids)) == len(ids)  # the second round has new ids
     assert not any("demo" not in (p.author.username or "") for p in sink.posts)  # synthetic people only
+
+
+def test_the_demo_file_plays_once_at_rate_zero() -> None:
+    """At rate 0 a loop would be an endless flood that starves everything else: the demo plays once."""
+    lines = Path(DEMO_REPLAY_FILE).read_text().splitlines()
+    sink = RecordingSink()
+    with running(ReplaySource(Settings(source="replay", replay_file=DEMO_REPLAY_FILE, replay_rate=0), sink)):
+        eventually(lambda: len(sink.posts) >= len(lines))
+    assert len(sink.posts) == len(lines)

@@ -67,14 +67,15 @@ class ReplaySource(Source):
 
     def run(self, stop: threading.Event) -> None:
         path = self.settings.replay_file
-        loop = os.path.abspath(path) == os.path.abspath(DEMO_REPLAY_FILE)
+        interval = 1.0 / self.settings.replay_rate if self.settings.replay_rate > 0 else 0.0
+        # The demo plays again and again, as new posts; at rate 0 that would be an endless flood: once, then.
+        loop = bool(interval) and os.path.abspath(path) == os.path.abspath(DEMO_REPLAY_FILE)
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         except OSError as exc:
             self.report(SourceState.STOPPED, f"cannot open REPLAY_FILE={path}: {exc.strerror}")
             return
         self.report(SourceState.CONNECTED, f"replaying {os.path.basename(path)}")
-        interval = 1.0 / self.settings.replay_rate if self.settings.replay_rate > 0 else 0.0
         next_at = time.monotonic()
         round_number = 0
         splitter = LineSplitter()
