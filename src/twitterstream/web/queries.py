@@ -7,7 +7,7 @@ from flask import has_app_context
 from twitterstream.config import MAX_QUERY_LENGTH
 from twitterstream.query import Query, QueryError, parse
 from twitterstream.query.capabilities import not_followed
-from twitterstream.query.networks import covers
+from twitterstream.query.networks import covers, only_on
 from twitterstream.web.context import get_settings, unsupported_reason
 
 EMPTY_QUERY = 'Type something to watch: a word, a #hashtag, an @name or an "exact phrase".'
@@ -36,3 +36,29 @@ def read_query(text: str | None, source: str | tuple[str, ...]) -> Query:
     if error is not None:
         raise error
     return query
+
+
+NO_NETWORK = "Choose at least one network to watch."
+NO_COMMON_NETWORK = "The networks chosen and the query's own source: have no network in common."
+
+
+def narrow_to_networks(query: Query, checked: list[str], running: tuple[str, ...], max_length: int) -> Query:
+    """``query`` narrowed to the ``checked`` networks of the form (``#nyc (source:x OR source:bluesky)``); the
+    query itself when every running network is checked. Raises :class:`QueryError` (without a position: the
+    person typed no such text) when none is checked, or when the narrowed query is too long or followed by none.
+    """
+    chosen = [name for name in running if name in checked]
+    if not chosen:
+        raise QueryError(NO_NETWORK, None)
+    if len(chosen) == len(running):
+        return query
+    try:
+        narrowed = only_on(query, chosen, max_length)
+    except QueryError as exc:
+        raise QueryError(f"{exc.message} with the networks chosen", None) from None
+    if not any(covers(narrowed, name) for name in running):
+        raise QueryError(NO_COMMON_NETWORK, None)
+    error = not_followed(narrowed, running)
+    if error is not None:
+        raise QueryError(error.message, None)
+    return narrowed
