@@ -154,20 +154,27 @@ class WatchSync:
                 if runner.source is not None:
                     runner.source.resume(key, newest)
         others = {runner.name for runner in self._runners} - set(self.takers[key])
-        self._pool.submit(self._backfill, takers, others, key, query, bool(newest))
+        self._pool.submit(self._backfill, takers, others, key, query, self.seen[key], bool(newest))
 
-    def _backfill(self, takers: list[SourceRunner], others: set[str], key: str, query: Query, resumed: bool) -> None:
-        """The first posts of a newly watched query: each service's search, and the recent window (without
-        the posts of sources that cannot evaluate the query)."""
+    def _backfill(
+        self,
+        takers: list[SourceRunner],
+        others: set[str],
+        key: str,
+        query: Query,
+        views: dict[str, Query],
+        resumed: bool,
+    ) -> None:
+        """The first posts of a newly watched query: each service's search (for the query as it reads there:
+        ``views``), and the recent window (without the posts of sources that cannot evaluate the query)."""
         try:
             posts: list[Post] = []
             sources = [runner.source for runner in takers if runner.source is not None]
             if not resumed:
                 for runner in takers:
-                    own = self.seen.get(key, {}).get(runner.name)
-                    if runner.source is None or own is None:
+                    if runner.source is None:
                         continue
-                    found = runner.source.backfill(key, own, BACKFILL_LIMIT)
+                    found = runner.source.backfill(key, views[runner.name], BACKFILL_LIMIT)
                     self.counters.add("posts_received", len(found))
                     posts += found
             if any(source.routes_locally for source in sources):
