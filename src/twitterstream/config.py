@@ -187,6 +187,10 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
     def get(name: str, default: str = "") -> str:
         return values.get(name, default).strip()
 
+    def url(name: str, default: str) -> str:
+        # set but empty is the default (Compose passes ``${BLUESKY_JETSTREAM_URL:-}`` when the shell has none)
+        return get(name) or default
+
     def number(name: str, default: float) -> float:
         raw = get(name)
         return _number(raw, name) if raw else default
@@ -209,14 +213,14 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         source_explicit=bool(source),
         sources=sources if len(sources) > 1 else (),  # one source: ``source`` alone says it
         x_bearer_token=Secret(token) if token else None,
-        x_api_url=get("X_API_URL", defaults.x_api_url).rstrip("/"),
-        x_oembed_url=get("X_OEMBED_URL", defaults.x_oembed_url),
+        x_api_url=url("X_API_URL", defaults.x_api_url).rstrip("/"),
+        x_oembed_url=url("X_OEMBED_URL", defaults.x_oembed_url),
         bluesky_jetstream_urls=tuple(
             u.strip()
-            for u in get("BLUESKY_JETSTREAM_URL", ",".join(defaults.bluesky_jetstream_urls)).split(",")
+            for u in url("BLUESKY_JETSTREAM_URL", ",".join(defaults.bluesky_jetstream_urls)).split(",")
             if u.strip()
         ),
-        bluesky_profile_url=get("BLUESKY_PROFILE_URL", defaults.bluesky_profile_url).rstrip("/"),
+        bluesky_profile_url=url("BLUESKY_PROFILE_URL", defaults.bluesky_profile_url).rstrip("/"),
         bluesky_show_adult=_flag(get("BLUESKY_SHOW_ADULT"), "BLUESKY_SHOW_ADULT"),
         bluesky_watchdog_seconds=number("BLUESKY_WATCHDOG_SECONDS", defaults.bluesky_watchdog_seconds),
         mastodon_url=mastodon_urls[0] if mastodon_urls else defaults.mastodon_url,

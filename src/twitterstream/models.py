@@ -94,13 +94,20 @@ class Post:
     #: ``text`` starts with it (followed by a blank line), so that queries match its words too.
     content_warning: str = ""
     embed_html: str | None = None  # sanitised HTML, or None until fetched
-    #: Source-specific facts (Bluesky ``cid``/``uri``/``langs``, Mastodon ``uri``); JSON-serialisable.
+    #: Source-specific facts (Bluesky ``cid``/``uri``/``langs``, Mastodon ``uri``, ``via``); JSON-serialisable.
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
         """Globally unique key: the same post from the same service always has the same key."""
         return f"{self.source}:{self.id}"
+
+    @property
+    def delivered_by(self) -> str:
+        """The source that delivered the post (what ``source:`` matches): ``source``, its network, unless a
+        source of another name read it (``extra["via"]``: ``replay`` for the posts of the replay file)."""
+        via = self.extra.get("via") if self.extra else None
+        return via if isinstance(via, str) else self.source
 
     def to_json(self) -> dict[str, Any]:
         """The Post JSON of the API and the live stream (the README's HTTP section)."""

@@ -362,3 +362,169 @@ def test_compose_never_holds_the_token_itself(compose: dict[str, Any]) -> None:
                 assert re.fullmatch(rf"\$\{{{variable}(:?-)?\}}", environment[variable]), (
                     f"{name}: {variable} must come from the shell or .env, not be written in compose.yaml"
                 )
+
+
+# ---- every source's settings reach the ingester (TWITTERSTREAM_SOURCE may be a list) ------------------------
+
+NO_VALUE = object()
+
+
+class Stack:
+    """The template with its parameters chosen: conditions decided, ``Fn::If`` branches taken, strings made.
+
+    Enough of CloudFormation's functions to read what a task gets (Ref, Sub, Join, Split, GetAtt, Equals, Not,
+    And, Or, Condition, If); a resource or attribute stands as ``<Name>`` / ``<Name.Attr>``.
+    """
+
+    def __init__(self, template: dict[str, Any], **chosen: str) -> None:
+        self.template = template
+        declared = template["Parameters"]
+        assert set(chosen) <= set(declared), f"no such parameter: {set(chosen) - set(declared)}"
+        self.parameters = {name: str(body.get("Default", "")) for name, body in declared.items()}
+        self.parameters.update(chosen)
+        for name, value in chosen.items():
+            pattern = declared[name].get("AllowedPattern")
+            assert pattern is None or re.fullmatch(pattern, value), f"{name}={value!r} breaks its AllowedPattern"
+
+    def condition(self, name: str) -> bool:
+        return bool(self.value(self.template["Conditions"][name]))
+
+    def ref(self, name: str) -> str:
+        if name in self.parameters:
+            return self.parameters[name]
+        return f"<{name}>"  # a resource, or AWS::Region and the like
+
+    def value(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [v for v in (self.value(item) for item in node) if v is not NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if set(node) == {"Ref"}:
+            return NO_VALUE if node["Ref"] == "AWS::NoValue" else self.ref(node["Ref"])
+        if set(node) == {"Condition"}:
+            return self.condition(node["Condition"])
+        if len(node) == 1:
+            ((function, args),) = node.items()
+            if function == "Fn::If":
+                name, when_true, when_false = args
+                return self.value(when_true if self.condition(name) else when_false)
+            if function == "Fn::Sub":
+                return re.sub(r"\$\{([^}]+)\}", lambda m: self.ref(m.group(1)), args)
+            if function == "Fn::GetAtt":
+                return f"<{'.'.join(args)}>"
+            if function == "Fn::Join":
+                separator, parts = args
+                return separator.join(self.value(parts))
+            if function == "Fn::Split":
+                separator, text = args
+                return self.value(text).split(separator)
+            if function == "Fn::Equals":
+                first, second = self.value(args)
+                return first == second
+            if function == "Fn::Not":
+                return not self.value(args[0])
+            if function == "Fn::And":
+                return all(self.value(args))
+            if function == "Fn::Or":
+                return any(self.value(args))
+        return {key: self.value(item) for key, item in node.items()}
+
+    def container(self, name: str) -> dict[str, Any]:
+        found: dict[str, Any] = self.value(containers(self.template)[name])
+        return found
+
+    def environment(self, name: str) -> dict[str, str]:
+        return {item["Name"]: item["Value"] for item in self.container(name).get("Environment", [])}
+
+    def secrets(self, name: str) -> dict[str, str]:
+        return {item["Name"]: item["ValueFrom"] for item in self.container(name).get("Secrets", [])}
+
+    def parameters_read_at_start(self) -> set[str]:
+        """The SSM parameters the task execution role may read."""
+        role = self.value(self.template["Resources"]["TaskExecutionRole"])
+        statements = [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+        return {ssm_name(s["Resource"]) for s in statements if s["Action"] == "ssm:GetParameters"}
+
+
+def ssm_name(value_from: str) -> str:
+    return value_from.rpartition(":parameter")[2]
+
+
+@pytest.mark.parametrize(
+    ("chosen", "secrets", "environment"),
+    [
+        ({"Source": "x"}, {"X_BEARER_TOKEN": "/twitterstream/x-bearer-token"}, {}),
+        ({"Source": "bluesky"}, {}, {}),
+        (
+            {"Source": "bluesky", "BlueskyJetstreamUrl": "wss://js.example/subscribe,wss://js2.example/subscribe"},
+            {},
+            {"BLUESKY_JETSTREAM_URL": "wss://js.example/subscribe,wss://js2.example/subscribe"},
+        ),
+        (
+            {"Source": "mastodon,replay", "MastodonUrl": "https://a.example,https://b.example"},
+            {},
+            {"MASTODON_URL": "https://a.example,https://b.example"},
+        ),
+        (
+            {
+                "Source": "x,bluesky,mastodon",
+                "XBearerTokenParameterName": "/wall/x",
+                "MastodonAccessTokenParameterName": "/wall/mastodon",
+            },
+            {"X_BEARER_TOKEN": "/wall/x", "MASTODON_ACCESS_TOKEN": "/wall/mastodon"},
+            {"MASTODON_URL": "https://mastodon.social"},
+        ),
+        # A Mastodon token parameter is not wired (nor readable) while Mastodon is not a source.
+        ({"Source": "bluesky", "MastodonAccessTokenParameterName": "/wall/mastodon"}, {}, {}),
+    ],
+)
+def test_the_ingester_gets_the_settings_of_every_source_it_runs(
+    template: dict[str, Any], chosen: dict[str, str], secrets: dict[str, str], environment: dict[str, str]
+) -> None:
+    stack = Stack(template, **chosen)
+    ingester_secrets = stack.secrets("ingester")
+    assert {name: ssm_name(v) for name, v in ingester_secrets.items() if name != "SECRET_KEY"} == secrets
+    assert stack.parameters_read_at_start() == set(secrets.values())  # the execution role reads just those
+    ingester_environment = stack.environment("ingester")
+    source_settings = {"BLUESKY_JETSTREAM_URL", "MASTODON_URL"}
+    assert {k: v for k, v in ingester_environment.items() if k in source_settings} == environment
+    assert ingester_environment["TWITTERSTREAM_SOURCE"] == chosen["Source"]
+    # The web tasks name the same sources, and the Mastodon instances (their pictures' CSP), never a token.
+    web = stack.environment("web")
+    assert web["TWITTERSTREAM_SOURCE"] == chosen["Source"]
+    assert web.get("MASTODON_URL") == environment.get("MASTODON_URL")
+    assert set(stack.secrets("web")) == {"SECRET_KEY"}
+
+    # What the app makes of it: every source named runs, with the settings given.
+    from twitterstream.config import load_settings
+
+    settings = load_settings(
+        {**ingester_environment, **{name: "a-secret-value" for name in ingester_secrets}}, env_file=None
+    )
+    assert settings.source_names == tuple(chosen["Source"].split(","))
+    if "BLUESKY_JETSTREAM_URL" in environment:
+        assert ",".join(settings.bluesky_jetstream_urls) == environment["BLUESKY_JETSTREAM_URL"]
+    if "MASTODON_URL" in environment:
+        assert ",".join(settings.mastodon_instances) == environment["MASTODON_URL"]
+    assert (settings.mastodon_access_token is not None) is ("MASTODON_ACCESS_TOKEN" in secrets)
+
+
+@pytest.mark.parametrize("value", ["x,myspace", "x, bluesky", "all", "", "x,,bluesky"])
+def test_the_source_parameter_takes_only_lists_of_known_sources(template: dict[str, Any], value: str) -> None:
+    assert not re.fullmatch(template["Parameters"]["Source"]["AllowedPattern"], value)
+
+
+def test_compose_passes_every_source_s_settings_from_the_shell(compose: dict[str, Any]) -> None:
+    from twitterstream.config import load_settings
+
+    for service in compose["services"].values():
+        if role_of(service) not in ("ingest", "web"):
+            continue
+        environment = service["environment"]
+        for name in ("TWITTERSTREAM_SOURCE", "X_BEARER_TOKEN", "BLUESKY_JETSTREAM_URL", "MASTODON_URL"):
+            assert environment[name] == f"${{{name}:-}}", name
+        assert environment["MASTODON_ACCESS_TOKEN"] == "${MASTODON_ACCESS_TOKEN:-}"
+    # With nothing in the shell, Compose passes them empty: the app's defaults.
+    empty = {name: "" for name in ("TWITTERSTREAM_SOURCE", "BLUESKY_JETSTREAM_URL", "MASTODON_URL", "X_API_URL")}
+    settings = load_settings(empty, env_file=None)
+    assert settings.source_names == ("bluesky",) and settings.bluesky_jetstream_urls and settings.x_api_url

@@ -229,3 +229,43 @@ def test_a_query_one_source_cannot_follow_is_served_by_the_other_and_the_page_na
             assert "Not every network can serve this query." in page
             from_bluesky = on_bluesky(jetstream, "kites all the same")
             eventually(lambda: results(app, "kites") == [("bluesky", from_bluesky)])
+
+
+# -- source:, the network filter -----------------------------------------------------------------------------
+def test_source_picks_the_networks_and_x_is_sent_only_what_it_must_follow(
+    fake_x: FakeX, jetstream: FakeJetstream, tmp_path: Path
+) -> None:
+    with running_app(settings_for(x=fake_x, jetstream=jetstream), tmp_path) as app:
+        jetstream.wait_for(lambda: jetstream.active == 1)
+        only_bluesky, not_x, mixed, only_x = (
+            "#kites source:bluesky",
+            "#kites -source:x",
+            "(source:x #kites) OR #dusk",
+            "#kites source:x",
+        )
+        watch(app, only_bluesky, not_x, mixed, only_x)
+        fake_x.wait_for(
+            lambda: (
+                sorted(r["value"] for r in fake_x.rules.values()) == ["#kites", "#kites OR #dusk"]
+                and fake_x.active_streams == 1
+            ),
+            description="X holds the two rules it must follow, without source:",
+        )
+        kites_x, dusk_x = on_x(fake_x, "#kites on X"), on_x(fake_x, "#dusk on X")
+        kites_bluesky, dusk_bluesky = (
+            on_bluesky(jetstream, "#kites on Bluesky"),
+            on_bluesky(jetstream, "#dusk on Bluesky"),
+        )
+        eventually(lambda: results(app, mixed) == [("bluesky", dusk_bluesky), ("x", dusk_x), ("x", kites_x)])
+        assert results(app, only_bluesky) == [("bluesky", kites_bluesky)]
+        assert results(app, not_x) == [("bluesky", kites_bluesky)]
+        assert results(app, only_x) == [("x", kites_x)]
+
+        page = app.client.get("/results/%23kites%20source%3Abluesky").get_data(as_text=True)
+        assert 'id="networks">On Bluesky; not on X (left out by source:)</p>' in page
+        refused = app.client.get("/api/v1/results", query_string={"q": "#kites source:mastodon"})
+        assert refused.status_code == 400
+        assert refused.get_json()["error"] == {
+            "message": "source: leaves out every network running here (X and Bluesky)",
+            "position": 8,
+        }

@@ -116,7 +116,6 @@ def test_terms_may_touch_at_quotes_and_parentheses() -> None:
         ("context:47.*", Operator("context", "47.*"), "context"),
         ('entity:"Michael Jordan"', Operator("entity", "michael jordan"), "entity"),
         ("followers_count:1000..10000", Operator("followers_count", "1000..10000"), "followers_count"),
-        ('source:"X for iPhone"', Operator("source", "x for iphone"), "source"),
     ],
 )
 def test_standalone_terms(text: str, tree: object, operator: str) -> None:

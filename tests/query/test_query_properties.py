@@ -9,6 +9,7 @@ from query_posts import post
 
 from twitterstream.models import Post
 from twitterstream.query import Query, QueryError, QueryIndex, parse, tokenize
+from twitterstream.query.networks import on_source
 from twitterstream.query.tokens import fold
 
 SETTINGS = settings(
@@ -67,6 +68,7 @@ term = st.one_of(
     st.sampled_from(["is:retweet", "is:reply", "is:quote", "is:verified", "-is:nullcast"]),
     st.sampled_from(["has:links", "has:media", "has:images", "has:videos", "has:mentions", "has:hashtags"]),
     st.sampled_from(["has:cashtags", "bio:developer", 'place:"new york"', "has:geo"]),
+    st.sampled_from(["source:x", "source:bluesky", "source:replay", "-source:mastodon"]),
 )
 unary = st.one_of(term, term, term.map(lambda t: t if t.startswith("-") else f"-{t}"))
 expression = st.recursive(
@@ -91,8 +93,10 @@ def valid(text: str) -> Query:
 
 
 posts = st.builds(
-    lambda words, seps, hashtags, mentions, cashtags, username, flags, lang, urls, media, quoted: post(
+    lambda words, seps, hashtags, mentions, cashtags, username, flags, lang, urls, media, quoted, network: post(
         "".join(w + s for w, s in zip(words, seps, strict=False)),
+        source=network.partition("/")[0],
+        extra={"via": "replay"} if network.endswith("/replay") else {},
         username=username,
         author_id="42",
         verified=flags[0],
@@ -119,6 +123,7 @@ posts = st.builds(
     st.lists(st.sampled_from(["https://example.com/a", "https://x.org/b"]), max_size=2),
     st.lists(st.sampled_from(["photo", "video", "animated_gif"]), max_size=2),
     st.one_of(st.just(""), phrase_text),
+    st.sampled_from(["x", "bluesky", "mastodon", "x/replay"]),  # the network, and the source that delivered it
 )
 
 
@@ -194,3 +199,15 @@ def test_negation_normal_form_means_the_same(text: str) -> None:
     for mask in range(32):  # every subset of the five words
         words = {name for bit, name in enumerate("abcdx") if mask >> bit & 1}
         assert query.matches(post(" ".join(sorted(words)))) is reference(words)
+
+
+@SETTINGS
+@given(query_text, st.lists(posts, min_size=1, max_size=4))
+def test_a_query_as_a_source_sees_it_matches_that_sources_posts_as_the_query_does(text: str, batch: list[Post]) -> None:
+    query = valid(text)
+    for candidate in batch:
+        seen = on_source(query, candidate.delivered_by)
+        assert query.matches(candidate) is (seen is not None and seen.matches(candidate))
+        if seen is not None:  # a valid rule without source: (for X: what is sent), no longer than the query
+            assert "source" not in seen.operators
+            assert parse(seen.key).tree == seen.tree and len(seen.key) <= len(query.key)

@@ -12,11 +12,12 @@ from fakes.x_posts import make_post
 from helpers import RecordingSink
 from twitterstream.config import Secret, Settings
 from twitterstream.query import parse
+from twitterstream.query.networks import on_source
 from twitterstream.sources.framing import LineSplitter
 from twitterstream.sources.x import XSource
 from twitterstream.sources.x_client import XClient
-from twitterstream.sources.x_payload import decode_stream_line
-from twitterstream.sources.x_rules import TAG_PREFIX
+from twitterstream.sources.x_payload import StreamMessage, decode_stream_line
+from twitterstream.sources.x_rules import TAG_PREFIX, route, rule_tag
 
 TOKEN = "test-token"
 
@@ -35,6 +36,13 @@ class ProblemSink(RecordingSink):
 def make_source(fake: FakeX) -> XSource:
     settings = Settings(source="x", x_bearer_token=Secret(TOKEN), x_api_url=fake.base_url, x_stream_read_timeout=2.0)
     return XSource(settings, ProblemSink())
+
+
+def searching_source(fake: FakeX) -> XSource:
+    """A source that has read X's usage figures, as it does before any search (searches wait for that)."""
+    source = make_source(fake)
+    source.usage.check()
+    return source
 
 
 def problems_of(source: XSource) -> dict[str, str | None]:
@@ -73,7 +81,7 @@ def test_an_invalid_rule_does_not_keep_the_rest_of_its_batch_from_being_created(
     source._reconcile()
     assert sorted(r["value"] for r in fake.rules.values()) == ["cats", "dogs"]
     assert all(r["tag"].startswith(TAG_PREFIX) for r in fake.rules.values())
-    assert sorted(source._rule_routes.values()) == ["cats", "dogs"]
+    assert sorted(source._rule_routes.values()) == [("cats",), ("dogs",)]
     problem = problems_of(source)[long_query]
     assert problem is not None and problem.startswith("X rejected this query:")
     assert problems_of(source)["cats"] is None and problems_of(source)["dogs"] is None
@@ -130,12 +138,62 @@ def test_all_pages_of_rules_are_read_so_stale_rules_on_later_pages_are_deleted(f
     assert [g.param("pagination_token") is not None for g in gets] == [False, True, False, True]
 
 
+def watch_as_x(source: XSource, *texts: str) -> dict[str, str]:
+    """Watch queries as the ingester hands them to X (``source:`` decided for X); their keys by text."""
+    queries = {parse(text).key: on_source(parse(text), "x") for text in texts}
+    source.set_watched({key: query for key, query in queries.items() if query is not None})
+    return {text: parse(text).key for text in texts}
+
+
+def test_x_is_sent_each_query_as_it_reads_on_x_and_one_rule_serves_queries_that_read_the_same(fake: FakeX) -> None:
+    source = make_source(fake)
+    keys = watch_as_x(source, "#a", "#a -source:bluesky", "(source:x #b) OR #c")
+    source._reconcile()
+    assert sorted(r["value"] for r in fake.rules.values()) == ["#a", "#b OR #c"]  # never source:
+    assert all(r["tag"] == rule_tag(r["value"]) for r in fake.rules.values())
+    by_rule = {r["value"]: rule_id for rule_id, r in fake.rules.items()}
+    assert source._rule_routes[by_rule["#a"]] == (keys["#a"], keys["#a -source:bluesky"])
+    assert source._rule_routes[by_rule["#b OR #c"]] == (keys["(source:x #b) OR #c"],)
+    message = StreamMessage(rule_ids=[by_rule["#a"], by_rule["#b OR #c"]], rule_tags=["", ""])
+    assert route(message, source._rule_routes, source._desired) == [
+        "#a",
+        "#a -source:bluesky",
+        "source:x #b OR #c",
+    ]
+    # A rule created since the last reconcile is found by its tag.
+    assert route(StreamMessage(rule_ids=["new"], rule_tags=[rule_tag("#b OR #c")]), {}, source._desired) == [
+        "source:x #b OR #c"
+    ]
+
+
+def test_a_query_that_leaves_x_out_gets_no_rule_and_its_old_rule_goes(fake: FakeX) -> None:
+    source = make_source(fake)
+    watch_as_x(source, "#a source:x")
+    source._reconcile()
+    assert [r["value"] for r in fake.rules.values()] == ["#a"]
+    watch_as_x(source, "#a source:bluesky", "#b -source:x")
+    source._reconcile()
+    assert fake.rules == {} and source._rule_routes == {}
+
+
+def test_searches_ask_x_for_the_query_as_it_reads_on_x(fake: FakeX) -> None:
+    first = publish(fake, "#b on X")
+    source = searching_source(fake)
+    keys = watch_as_x(source, "(source:x #b) OR #c")
+    query = on_source(parse("(source:x #b) OR #c"), "x")
+    assert query is not None
+    assert [p.id for p in source.backfill(keys["(source:x #b) OR #c"], query, 10)] == [first]
+    source._fill_gap({keys["(source:x #b) OR #c"]: first})
+    searched = [r.param("query") for r in fake.requests_to("/2/tweets/search/recent")]
+    assert searched == ["#b OR #c", "#b OR #c"]
+
+
 # -- gap fill -------------------------------------------------------------------------------------------
 def test_a_gap_fill_follows_next_token_down_to_since_id_and_delivers_oldest_first(fake: FakeX) -> None:
     seen = publish(fake, "cats before the drop")
     missed = [publish(fake, f"cats while disconnected {n}") for n in range(150)]
     publish(fake, "dogs only")
-    source = make_source(fake)
+    source = searching_source(fake)
     watch(source, "cats")
     source._fill_gap({"cats": seen})
     assert delivered(source) == missed
@@ -147,7 +205,7 @@ def test_a_gap_fill_follows_next_token_down_to_since_id_and_delivers_oldest_firs
 
 def test_a_gap_fill_without_a_stored_post_reads_one_page(fake: FakeX) -> None:
     posts = [publish(fake, f"cats {n}") for n in range(25)]
-    source = make_source(fake)
+    source = searching_source(fake)
     watch(source, "cats")
     source._fill_gap({"cats": None})
     assert delivered(source) == posts[-10:]

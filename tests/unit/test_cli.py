@@ -64,6 +64,18 @@ def test_check_uses_the_configured_source(monkeypatch: pytest.MonkeyPatch, capsy
     assert main(["check", "--source", "replay", "pizza is:quote"]) == 0
 
 
+def test_check_of_a_network_filter_against_the_configured_sources(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TWITTERSTREAM_SOURCE", "x,bluesky")
+    assert main(["check", "#NYC (source:X OR source:bluesky)"]) == 0
+    assert capsys.readouterr().out.strip() == "#nyc (source:x OR source:bluesky)"
+    assert main(["check", "#nyc source:mastodon"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: source: leaves out every network running here (X and Bluesky) (at position 6)")
+    assert main(["check", "--source", "mastodon", "#nyc source:mastodon"]) == 0
+
+
 def test_check_names_a_setting_it_cannot_use(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -29,6 +29,8 @@ NOT_IN_THE_DEMO = {
     "has:links": "shown as an operator to use next to a word",
     "has:images": "shown as an operator to use next to a word",
     "is:reply": "shown as an operator to use next to a word",
+    "source:bluesky": "shown as an operator to use next to a word (and the demo is the replay source alone)",
+    "-source:x": "an exclusion alone is refused",
 }
 
 

@@ -151,6 +151,48 @@ def test_a_query_goes_only_to_the_sources_that_can_evaluate_it(tmp_path: Path) -
         store.close()
 
 
+def test_each_source_is_told_the_queries_its_source_filter_keeps_as_they_read_there(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "store.sqlite3")
+    made: dict[str, LocalSource] = {}
+
+    class X(LocalSource):
+        name: ClassVar[str] = "x"
+        routes_locally: ClassVar[bool] = False
+
+    def make(cls: type[LocalSource]) -> object:
+        return lambda sink: made.setdefault(cls.name, cls(Settings(), sink))
+
+    settings = Settings(source="x", sources=("x", "bluesky"))
+    ingester = Ingester(settings, store, {"x": make(X), "bluesky": make(LocalSource)}, tick=0.05)
+    ingester.start()
+    try:
+        for text in (
+            "kites source:bluesky",
+            "(source:x kites) OR dusk",
+            "kites -source:x",
+            "kites source:mastodon",
+        ):
+            store.watch(text, text, "test", 1, 60)
+        ingester.wake()
+        eventually(lambda: ingester.counters.watched_queries == 3)
+        eventually(lambda: len(made["bluesky"].watched) == 3 and len(made["x"].watched) == 1)
+        assert {key: q.key for key, q in made["x"].watched.items()} == {"(source:x kites) OR dusk": "kites OR dusk"}
+        assert {key: q.key for key, q in made["bluesky"].watched.items()} == {
+            "kites source:bluesky": "kites",
+            "(source:x kites) OR dusk": "dusk",
+            "kites -source:x": "kites",
+        }
+        problems = eventually(lambda: store.get_state("query_problems"))
+        assert problems == {"kites source:mastodon": "source: leaves out every network running here (X and Bluesky)"}
+        made["bluesky"].post(1, "kites at dusk")
+        ingester.flush()
+        assert [p.id for p in store.latest("kites source:bluesky", 10)] == ["1"]
+        assert [p.id for p in store.latest("(source:x kites) OR dusk", 10)] == ["1"]
+    finally:
+        ingester.stop()
+        store.close()
+
+
 def test_per_source_counters_are_labelled_and_the_totals_stay() -> None:
     state = IngesterState("h", {}, {"posts_received": 5}, sources={})
     sources = {"x": {"posts_received": 2.0}, "bluesky": {"posts_received": 3.0}}

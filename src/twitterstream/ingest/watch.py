@@ -14,7 +14,8 @@ from twitterstream.ingest.writer import Match
 from twitterstream.metrics import IngestCounters
 from twitterstream.models import Post
 from twitterstream.query import PostFeatures, Query, QueryError, QueryIndex, parse
-from twitterstream.query.capabilities import unsupported_on
+from twitterstream.query.capabilities import not_followed, unsupported_on
+from twitterstream.query.networks import on_source
 from twitterstream.store import Store, StoreUnavailable
 
 if TYPE_CHECKING:
@@ -75,6 +76,8 @@ class WatchSync:
         self.watched: dict[str, Query] = {}
         #: Per watched query: the names of the sources that take it.
         self.takers: dict[str, tuple[str, ...]] = {}
+        #: Per watched query: each taker's view of it (``source:`` decided; what X's rule is made of).
+        self.seen: dict[str, dict[str, Query]] = {}
         self._runners: list[SourceRunner] = []
         self._told = False
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="backfill")
@@ -83,6 +86,7 @@ class WatchSync:
         """Start over with new sources (they know no query yet)."""
         self.watched = {}
         self.takers = {}
+        self.seen = {}
         self._runners = list(runners)
         self._told = False
 
@@ -105,6 +109,7 @@ class WatchSync:
         for key in removed:
             del self.watched[key]
             self.takers.pop(key, None)
+            self.seen.pop(key, None)
             for runner in self._runners:
                 runner.router.remove(key)
             self.problems.set(key, None)
@@ -113,7 +118,7 @@ class WatchSync:
         self.counters.watched_queries = len(self.watched)
         for runner in self._runners:
             if runner.source is not None:
-                taken = {key: query for key, query in self.watched.items() if runner.name in self.takers[key]}
+                taken = {key: seen[runner.name] for key, seen in self.seen.items() if runner.name in seen}
                 runner.source.set_watched(taken)
         self._told = True
         log.info("watching %d %s (+%d, -%d)", len(self.watched), _queries(len(self.watched)), len(added), len(removed))
@@ -124,46 +129,57 @@ class WatchSync:
         except QueryError as exc:  # the web validates first; a stale or tampered lease ends here
             log.warning("ignoring an invalid watched query %r: %s", key, exc)
             return
+        # Each source takes the query as it reads on its posts: source: decided, X's rule without it.
+        seen = {runner.name: on_source(query, runner.name) for runner in self._runners}
         takers: list[SourceRunner] = []
-        lacking: list[str] = []
         for runner in self._runners:
-            source = runner.source
-            unsupported = unsupported_on(query, runner.name) if source is not None and source.routes_locally else []
-            if source is None or unsupported:
-                lacking += [op for op in unsupported if op not in lacking]
-            else:
+            source, own = runner.source, seen[runner.name]
+            if source is None or own is None:
+                continue
+            if not (source.routes_locally and unsupported_on(own, runner.name)):
                 takers.append(runner)
         if not takers:
-            names = " or ".join(runner.name for runner in self._runners)
-            self.problems.set(key, f"{', '.join(sorted(lacking))} cannot be evaluated on {names} posts")
+            error = not_followed(query, [runner.name for runner in self._runners])
+            self.problems.set(key, error.message if error else "no running source can follow this query")
             return
         self.watched[key] = query
         self.takers[key] = tuple(runner.name for runner in takers)
+        self.seen[key] = {runner.name: own for runner in takers if (own := seen[runner.name]) is not None}
         for runner in takers:
             if runner.source is not None and runner.source.routes_locally:
-                runner.router.add(key, query)
+                runner.router.add(key, self.seen[key][runner.name])
         newest = self.newest_post_id(key)
         if newest:  # watched before this ingester started: fill the gap instead of a backfill
             for runner in takers:
                 if runner.source is not None:
                     runner.source.resume(key, newest)
         others = {runner.name for runner in self._runners} - set(self.takers[key])
-        self._pool.submit(self._backfill, takers, others, key, query, bool(newest))
+        self._pool.submit(self._backfill, takers, others, key, query, self.seen[key], bool(newest))
 
-    def _backfill(self, takers: list[SourceRunner], others: set[str], key: str, query: Query, resumed: bool) -> None:
-        """The first posts of a newly watched query: each service's search, and the recent window (without
-        the posts of sources that cannot evaluate the query)."""
+    def _backfill(
+        self,
+        takers: list[SourceRunner],
+        others: set[str],
+        key: str,
+        query: Query,
+        views: dict[str, Query],
+        resumed: bool,
+    ) -> None:
+        """The first posts of a newly watched query: each service's search (for the query as it reads there:
+        ``views``), and the recent window (without the posts of sources that cannot evaluate the query)."""
         try:
             posts: list[Post] = []
             sources = [runner.source for runner in takers if runner.source is not None]
             if not resumed:
-                for source in sources:
-                    found = source.backfill(key, query, BACKFILL_LIMIT)
+                for runner in takers:
+                    if runner.source is None:
+                        continue
+                    found = runner.source.backfill(key, views[runner.name], BACKFILL_LIMIT)
                     self.counters.add("posts_received", len(found))
                     posts += found
             if any(source.routes_locally for source in sources):
-                recent = self.window.newest_matches(query, self.keep_per_query)
-                posts += [post for post in recent if post.source not in others]
+                recent = self.window.newest_matches(query, self.keep_per_query)  # source: decided per post
+                posts += [post for post in recent if post.delivered_by not in others]
             for post in reversed(posts):  # oldest first, as a stream delivers them
                 self.write((post, [key]))
         except Exception:

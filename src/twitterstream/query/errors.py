@@ -91,7 +91,7 @@ EXAMPLE_VALUES = {
     "url_title": "snow",
     "url_description": "weather",
     "url_contains": "photos",
-    "source": '"Twitter for iPhone"',
+    "source": "bluesky",
     "min_followers": "1000",
     "followers_count": "1000..10000",
     "tweets_count": "1000..10000",

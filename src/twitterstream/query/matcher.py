@@ -222,11 +222,17 @@ def _lang(term: Operator) -> Matcher:
     return lambda f: not names.isdisjoint(f.langs()[1])
 
 
+def _source(term: Operator) -> Matcher:
+    name = term.value
+    return lambda f: f.post.delivered_by == name
+
+
 _VALUE_OPERATORS: dict[str, Callable[[Operator], Matcher]] = {
     "from": _from,
     "to": _to,
     "url": _url,
     "lang": _lang,
+    "source": _source,
 }
 
 _VIDEO_TYPES = frozenset({"video", "animated_gif"})

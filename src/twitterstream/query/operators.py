@@ -2,9 +2,9 @@
 matcher can evaluate it, and how its value is checked and spelled canonically.
 
 Sources: X's "Filtered Stream Operators" and "Build a rule" pages (docs.x.com). Standalone operators can
-make a rule on their own; conjunction-required ones (``is:``, ``has:``, ``lang:``, ``sample:``) need a
-standalone term in the same clause. Operators the local matcher cannot evaluate are still valid rules (X
-evaluates them): a source that matches locally must refuse them (``Query.unsupported``).
+make a rule on their own; conjunction-required ones (``is:``, ``has:``, ``lang:``, ``sample:``, and our own
+``source:``) need a standalone term in the same clause. Operators the local matcher cannot evaluate are still
+valid rules (X evaluates them): a source that matches locally must refuse them (``Query.unsupported``).
 """
 
 from __future__ import annotations
@@ -41,8 +41,13 @@ LOCAL_OPERATORS: frozenset[str] = frozenset(
         "has:mentions",
         "has:hashtags",
         "has:cashtags",
+        "source",
     }
 )
+
+#: The values of ``source:``: the sources of ``TWITTERSTREAM_SOURCE``. A post's is the source that delivered it
+#: (``Post.delivered_by``): its network, or ``replay`` for whatever the replay file holds.
+SOURCE_NAMES = ("x", "bluesky", "mastodon", "replay")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +116,13 @@ def _sample(value: str) -> str:
     return str(int(value))
 
 
+def _source(value: str) -> str:
+    name = value.strip().lower()
+    if name not in SOURCE_NAMES:
+        raise ValueError(f"takes a network: {', '.join(SOURCE_NAMES[:-1])} or {SOURCE_NAMES[-1]}")
+    return name
+
+
 def _lang(value: str) -> str:
     code = value.lower()
     primary, _, region = code.partition("-")
@@ -166,6 +178,9 @@ _SPECS = [
     OperatorSpec("has:mentions", False),
     OperatorSpec("has:hashtags", False),
     OperatorSpec("has:cashtags", False),
+    # Ours, never sent to X: the network a post comes from. Like is:, it narrows and cannot stand alone (a rule of
+    # a whole network's firehose is not a search). X's own source: (the posting app) cannot be written here.
+    OperatorSpec("source", False, _source),
     # X only: valid rules, evaluated by X.
     OperatorSpec("retweets_of", True, _user),
     OperatorSpec("from_affiliate_of", True, _user),
@@ -195,7 +210,6 @@ _SPECS = [
     OperatorSpec("url_title", True, _text),
     OperatorSpec("url_description", True, _text),
     OperatorSpec("url_contains", True, _text),
-    OperatorSpec("source", True, _text),
     OperatorSpec("min_followers", True, _pattern(_DIGITS, "takes a number")),
     OperatorSpec("followers_count", True, _pattern(_RANGE, _range_example("followers_count", "1000..10000"))),
     OperatorSpec("tweets_count", True, _pattern(_RANGE, _range_example("tweets_count", "1000..10000"))),

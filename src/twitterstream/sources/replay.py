@@ -111,6 +111,7 @@ class ReplaySource(Source):
                             next_at = max(next_at + interval, time.monotonic() - 1.0)
                             if stop.wait(max(next_at - time.monotonic(), 0)):
                                 return
+                        post.extra["via"] = "replay"  # what source:replay matches, whatever its network
                         self.sink.deliver(_fresh(post, round_number) if loop else post)
         finally:
             os.close(fd)

@@ -41,7 +41,7 @@ from twitterstream.sources.network import network_reason
 from twitterstream.sources.reconnect import Backoff, ReconnectPolicy
 from twitterstream.sources.x_client import StreamConnection, XClient
 from twitterstream.sources.x_payload import StreamMessage, decode_stream_line
-from twitterstream.sources.x_rules import reconcile_rules, rule_tag
+from twitterstream.sources.x_rules import reconcile_rules, route
 from twitterstream.sources.x_search import USAGE_CHECK_WAIT, RecentSearch
 from twitterstream.sources.x_usage import CostGuard, UsageWatch
 from twitterstream.status import SourceState
@@ -77,7 +77,7 @@ class XSource(Source):
                 self.config_problem = str(exc)
         self._cond = threading.Condition()
         self._desired: dict[str, Query] = {}
-        self._rule_routes: dict[str, str] = {}  # X rule id -> query key
+        self._rule_routes: dict[str, tuple[str, ...]] = {}  # X rule id -> the query keys it serves
         self._rules_dirty = True
         self._watched_known = False  # no reconcile before the ingester said what is watched: it would delete all
         self._fatal = ""
@@ -112,7 +112,7 @@ class XSource(Source):
         if self.search is None:
             return []
         self.usage.checked.wait(USAGE_CHECK_WAIT)  # X's answer there may be a refused token, or the cap
-        return [] if self._fatal else self.search.backfill(query_key, limit)
+        return [] if self._fatal else self.search.backfill(query.key, limit)  # the query as X reads it
 
     def close(self) -> None:
         with self._cond:
@@ -365,18 +365,10 @@ class XSource(Source):
             return self._stream_errors(message)
         for post in message.posts:
             self.usage.count(1)
-            keys = self._route(message)
+            keys = route(message, self._rule_routes, self._desired)
             if keys:
                 self.sink.deliver(post, keys)
         return ""
-
-    def _route(self, message: StreamMessage) -> list[str]:
-        routes = self._rule_routes
-        keys = [routes[rule_id] for rule_id in message.rule_ids if rule_id in routes]
-        if len(keys) < len(message.rule_ids):  # a rule created since the last sync: route by its tag
-            by_tag = {rule_tag(key): key for key in self._desired}
-            keys += [by_tag[tag] for tag in message.rule_tags if tag in by_tag]
-        return list(dict.fromkeys(keys))
 
     def _stream_errors(self, message: StreamMessage) -> str:
         first = message.errors[0]
@@ -389,9 +381,10 @@ class XSource(Source):
         """Recent search for what each query may have missed while disconnected."""
         assert self.search is not None
         for key, since_id in since.items():
-            if key not in self._desired or self._halted():
+            query = self._desired.get(key)
+            if query is None or self._halted():
                 continue
-            posts, rate_limited = self.search.fill_gap(key, since_id)
+            posts, rate_limited = self.search.fill_gap(query.key, since_id)  # the query as X reads it
             for post in reversed(posts):  # oldest first, like the stream
                 self.sink.deliver(post, [key])
             log.info("gap fill of %r: %d post(s)", key, len(posts))

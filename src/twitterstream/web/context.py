@@ -15,6 +15,7 @@ from flask import Flask, current_app
 from twitterstream.config import Settings
 from twitterstream.query import Query
 from twitterstream.query.capabilities import SOURCE_LABELS, unsupported_on
+from twitterstream.query.networks import covers
 from twitterstream.status import SourceState
 from twitterstream.store import Store, StoreUnavailable
 from twitterstream.store.state import INGESTER_SILENCE, INGESTER_STATE, QUERY_PROBLEMS, IngesterState
@@ -186,16 +187,20 @@ def source_counters(app: Flask) -> dict[str, dict[str, float]]:
 
 def query_coverage(query: Query, sources: tuple[str, ...]) -> dict[str, Any]:
     """Which of the running ``sources`` a query runs on, for the results page: ``networks``, the labels of
-    those that can evaluate it ("X", "Bluesky"); ``uncovered``, (label, operators it lacks) of the others."""
+    those that can evaluate it ("X", "Bluesky"); ``uncovered``, (label, operators it lacks) of the others;
+    ``left_out``, the labels of those its ``source:`` filter leaves out."""
     networks: list[str] = []
     uncovered: list[tuple[str, list[str]]] = []
+    left_out: list[str] = []
     for name in sources:
         lacking = unsupported_on(query, name)
-        if lacking:
+        if not covers(query, name):
+            left_out.append(source_label(name))
+        elif lacking:
             uncovered.append((source_label(name), lacking))
         else:
             networks.append(source_label(name))
-    return {"networks": networks, "uncovered": uncovered}
+    return {"networks": networks, "uncovered": uncovered, "left_out": left_out}
 
 
 def x_usage(status: dict[str, Any]) -> dict[str, Any] | None:

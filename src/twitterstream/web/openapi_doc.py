@@ -171,7 +171,8 @@ _QUERY = {
     "name": "q",
     "in": "query",
     "required": True,
-    "description": 'The query, in X\'s filtered-stream rule syntax (a word, #tag, @name, "phrase", operators).',
+    "description": 'The query, in X\'s filtered-stream rule syntax (a word, #tag, @name, "phrase", operators), plus '
+    "`source:` (`#nyc source:bluesky`: the networks a post may come from).",
     "schema": {"type": "string"},
     "example": "#nyc -is:retweet",
 }

@@ -6,7 +6,8 @@ from flask import has_app_context
 
 from twitterstream.config import MAX_QUERY_LENGTH
 from twitterstream.query import Query, QueryError, parse
-from twitterstream.query.capabilities import unsupported_on
+from twitterstream.query.capabilities import not_followed
+from twitterstream.query.networks import covers, only_on
 from twitterstream.web.context import get_settings, unsupported_reason
 
 EMPTY_QUERY = 'Type something to watch: a word, a #hashtag, an @name or an "exact phrase".'
@@ -16,7 +17,8 @@ def read_query(text: str | None, source: str | tuple[str, ...]) -> Query:
     """The parsed query, or :class:`QueryError` saying what is wrong and where.
 
     ``source`` is the source the ingester runs (``context.running_source``), or all of them
-    (``context.running_sources``): a query is refused only when none of them can evaluate it. A query over
+    (``context.running_sources``): a query is refused only when none of them can follow it (its ``source:``
+    filter leaves them all out, or none can evaluate what it asks for). A query over
     ``TWITTERSTREAM_MAX_QUERY_LENGTH`` is refused with the position where it passes the limit (outside a
     request, as ``twitterstream check`` reads it: X's 1,024 characters).
     """
@@ -26,12 +28,37 @@ def read_query(text: str | None, source: str | tuple[str, ...]) -> Query:
     max_length = get_settings().max_query_length if has_app_context() else MAX_QUERY_LENGTH
     query = parse(text, max_length=max_length)
     sources = (source,) if isinstance(source, str) else source
-    if len(sources) == 1:
+    if len(sources) == 1 and covers(query, sources[0]):
         problem = unsupported_reason(query, sources[0])
         if problem:
             raise QueryError(problem, None)
-    elif all(unsupported_on(query, name) for name in sources):
-        lacking = sorted({op for name in sources for op in unsupported_on(query, name)})
-        names = " or ".join(sources)
-        raise QueryError(f"{', '.join(lacking)} cannot be evaluated on {names} posts: remove them", None)
+    error = not_followed(query, sources)
+    if error is not None:
+        raise error
     return query
+
+
+NO_NETWORK = "Choose at least one network to watch."
+NO_COMMON_NETWORK = "The networks chosen and the query's own source: have no network in common."
+
+
+def narrow_to_networks(query: Query, checked: list[str], running: tuple[str, ...], max_length: int) -> Query:
+    """``query`` narrowed to the ``checked`` networks of the form (``#nyc (source:x OR source:bluesky)``); the
+    query itself when every running network is checked. Raises :class:`QueryError` (without a position: the
+    person typed no such text) when none is checked, or when the narrowed query is too long or followed by none.
+    """
+    chosen = [name for name in running if name in checked]
+    if not chosen:
+        raise QueryError(NO_NETWORK, None)
+    if len(chosen) == len(running):
+        return query
+    try:
+        narrowed = only_on(query, chosen, max_length)
+    except QueryError as exc:
+        raise QueryError(f"{exc.message} with the networks chosen", None) from None
+    if not any(covers(narrowed, name) for name in running):
+        raise QueryError(NO_COMMON_NETWORK, None)
+    error = not_followed(narrowed, running)
+    if error is not None:
+        raise QueryError(error.message, None)
+    return narrowed

@@ -11,7 +11,7 @@ from twitterstream.moderation.blocklist import author_entry, words_of
 from twitterstream.query import QueryError
 from twitterstream.store.stats import KEEP_MINUTES
 from twitterstream.web.api import BadRequest, bad_request
-from twitterstream.web.context import get_store, running_source, this_app
+from twitterstream.web.context import get_store, running_sources, this_app
 from twitterstream.web.moderated import get_screen
 from twitterstream.web.params import whole_number
 from twitterstream.web.queries import read_query
@@ -32,7 +32,7 @@ def stats() -> Any:
     if "q" not in request.args:
         raise BadRequest("the q parameter is required: /api/v1/stats?q=QUERY&minutes=60")
     try:
-        query = read_query(request.args["q"], running_source(this_app()))
+        query = read_query(request.args["q"], running_sources(this_app()))
     except QueryError as exc:
         raise BadRequest(exc.message, exc.position) from None
     minutes = whole_number(request.args.get("minutes"), "minutes", 1, MAX_MINUTES, DEFAULT_MINUTES)

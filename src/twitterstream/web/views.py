@@ -17,6 +17,7 @@ from twitterstream.web.context import (
     query_coverage,
     query_problem,
     running_sources,
+    source_label,
     source_status,
     this_app,
     wake_ingester,
@@ -24,7 +25,7 @@ from twitterstream.web.context import (
 from twitterstream.web.forms import SearchForm
 from twitterstream.web.moderated import get_screen
 from twitterstream.web.params import limit_choice
-from twitterstream.web.queries import read_query
+from twitterstream.web.queries import narrow_to_networks, read_query
 
 bp = Blueprint("main", __name__)
 
@@ -42,6 +43,9 @@ def _render_form(form: SearchForm, error: QueryError | None = None, status: int 
     store = get_store()
     # a query watched only within its grace period (nobody has it open) is not "watched now"
     watched = [w for w in store.watched() if w.viewers > 0][:20]
+    running = running_sources(this_app())
+    # every network is checked until the person unchecks some (a form posted back keeps their choice)
+    checked = set(form.networks.data or ()) if form.networks_shown.data else set(running)
     return (
         render_template(
             "index.html",
@@ -50,6 +54,7 @@ def _render_form(form: SearchForm, error: QueryError | None = None, status: int 
             error_marked=_mark_position(text, error.position) if error and error.position else None,
             watched=watched,
             paces={w.key: store.pace(w.key, 1)[0] for w in watched},
+            networks=[(name, source_label(name), name in checked) for name in running] if len(running) > 1 else [],
         ),
         status,
     )
@@ -76,11 +81,17 @@ def index() -> Any:
     if request.method == "POST":
         if not form.validate_on_submit():
             return _render_form(form, QueryError("The form expired. Please search again.", None), 400)
+        running = running_sources(this_app())
         try:
-            read_query(form.query.data, running_sources(this_app()))
+            typed = read_query(form.query.data, running)
+            query = typed
+            if form.networks_shown.data:  # the form had network boxes: watch on the checked ones
+                query = narrow_to_networks(typed, form.networks.data or [], running, get_settings().max_query_length)
         except QueryError as exc:
             return _render_form(form, exc, 400)
-        return redirect(url_for("main.results", query=form.query.data.strip()), code=303)
+        # narrowed, it goes by its canonical key (#nyc (source:x OR source:bluesky)); otherwise as typed
+        target = form.query.data.strip() if query is typed else query.key
+        return redirect(url_for("main.results", query=target), code=303)
     return _render_form(form)
 
 
