@@ -238,6 +238,26 @@ def test_trim_keeps_the_newest_matches_per_query(any_store: Store) -> None:
     assert [p.id for p in any_store.latest("q", 100)] == ["20", "19", "18", "17", "16"]
 
 
+def test_trim_orders_posts_of_one_second_as_latest_does(any_store: Store) -> None:
+    any_store.watch("q", "q", "a", 1, ttl=60)
+    for post_id in range(11, 31):
+        any_store.save_post(make_post(post_id, seconds=5), ["q"])  # one created_at for all
+    newest = [p.id for p in any_store.latest("q", 5)]
+    any_store.trim(keep_per_query=5, keep_seconds=3600)
+    assert [p.id for p in any_store.latest("q", 100)] == newest
+
+
+def test_trim_drops_the_matches_of_unwatched_queries_and_trims_every_watched_one(any_store: Store) -> None:
+    watched = [f"w{n}" for n in range(120)]  # more queries than one trim transaction takes
+    for key in watched:
+        any_store.watch(key, key, "a", 1, ttl=60)
+    for post_id in range(1, 5):
+        any_store.save_post(make_post(post_id), [*watched, "gone"])
+    any_store.trim(keep_per_query=3, keep_seconds=3600)
+    assert all([p.id for p in any_store.latest(key, 10)] == ["4", "3", "2"] for key in watched)
+    assert any_store.latest("gone", 10) == []
+
+
 def test_concurrent_writers_store_each_post_once(any_store: Store) -> None:
     posts = [make_post(i) for i in range(1, 41)]
     results: list[list[str]] = []

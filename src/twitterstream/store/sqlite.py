@@ -13,6 +13,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,9 @@ from twitterstream.store.base import Event, EventKind, PageMark, Store, Watch
 from twitterstream.store.sqlite_db import Offload, SQLiteDatabase
 from twitterstream.store.sqlite_moderation import MODERATION_SCHEMA, SQLiteModeration
 from twitterstream.store.sqlite_stats import STATS_SCHEMA, SQLiteStats
+
+#: Queries trimmed in one write transaction (the lock is held for a batch, then let go).
+TRIM_BATCH = 50
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS posts (
@@ -360,21 +364,50 @@ class SQLiteStore(SQLiteModeration, SQLiteStats, Store):
 
     # -- housekeeping -------------------------------------------------------------------------------
     def trim(self, keep_per_query: int, keep_seconds: float) -> None:
+        """Drop what is past keeping, a few queries per transaction: one transaction over every match held
+        the write lock for seconds on a large store (3.9 s for 462,000 matches), stalling the ingester."""
         cutoff = time.time() - keep_seconds
 
-        def work(conn: sqlite3.Connection) -> None:
+        def expire(conn: sqlite3.Connection) -> list[tuple[str, int, bool]]:
             conn.execute("DELETE FROM leases WHERE expires_at < ?", (cutoff,))
-            conn.execute("DELETE FROM matches WHERE query_key NOT IN (SELECT query_key FROM leases)")
-            conn.execute(
-                "DELETE FROM matches WHERE (query_key, post_key) IN (SELECT query_key, post_key FROM "
-                "(SELECT query_key, post_key, ROW_NUMBER() OVER (PARTITION BY query_key "
-                "ORDER BY created_at DESC, post_key DESC) AS rank FROM matches) WHERE rank > ?)",
-                (keep_per_query,),
-            )
             conn.execute("DELETE FROM events WHERE at < ?", (cutoff,))
             self._trim_stats(conn)
-            conn.execute(
-                "DELETE FROM posts WHERE stored_at < ? AND key NOT IN (SELECT post_key FROM matches)", (cutoff,)
-            )
+            watched = {row[0] for row in conn.execute("SELECT DISTINCT query_key FROM leases")}
+            counts = conn.execute("SELECT query_key, COUNT(*) FROM matches GROUP BY query_key").fetchall()
+            return [(key, count, key in watched) for key, count in counts]
 
-        self._transaction(work)
+        excess = [
+            (key, watched) for key, count, watched in self._transaction(expire) if not watched or count > keep_per_query
+        ]
+        for start in range(0, len(excess), TRIM_BATCH):
+            batch = excess[start : start + TRIM_BATCH]
+            self._transaction(partial(_trim_matches, queries=batch, keep=keep_per_query))
+        self._transaction(
+            lambda conn: conn.execute(
+                "DELETE FROM posts WHERE stored_at < ? AND NOT EXISTS "
+                "(SELECT 1 FROM matches WHERE matches.post_key = posts.key)",
+                (cutoff,),
+            )
+        )
+
+
+def _trim_matches(conn: sqlite3.Connection, queries: Sequence[tuple[str, bool]], keep: int) -> None:
+    """Drop every match of the unwatched queries, and all but the newest ``keep`` of the watched ones (in
+    the order of :meth:`SQLiteStore.latest`)."""
+    for query_key, watched in queries:
+        if not watched:  # unless watched again since the count: a page may be showing it already
+            conn.execute(
+                "DELETE FROM matches WHERE query_key = ? AND NOT EXISTS (SELECT 1 FROM leases WHERE query_key = ?)",
+                (query_key, query_key),
+            )
+            continue
+        oldest_kept = conn.execute(
+            "SELECT created_at, post_key FROM matches WHERE query_key = ? "
+            "ORDER BY created_at DESC, post_key DESC LIMIT 1 OFFSET ?",
+            (query_key, keep - 1),
+        ).fetchone()
+        if oldest_kept is not None:
+            conn.execute(
+                "DELETE FROM matches WHERE query_key = ? AND (created_at < ? OR (created_at = ? AND post_key < ?))",
+                (query_key, oldest_kept[0], oldest_kept[0], oldest_kept[1]),
+            )
