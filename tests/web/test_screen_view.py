@@ -144,7 +144,10 @@ def test_the_stats_strip_is_shown_when_asked(site: Harness) -> None:
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("/results/cats?view=wall", "view must be screen (the wall for a big screen), or left out (got &#39;wall&#39;)"),
+        (
+            "/results/cats?view=wall",
+            "view must be screen (the wall for a big screen), or left out (got &#39;wall&#39;)",
+        ),
         ("/results/cats?view=", "view must be screen"),
         ("/results/cats?view=screen&theme=neon", "theme must be one of light, dark, contrast"),
         ("/results/cats?view=screen&theme=Dark", "(got &#39;Dark&#39;)"),
