@@ -114,7 +114,8 @@
 
   // -- movement: FLIP (first, last, invert, play) ---------------------------------------------------------------
   function animating() {
-    return !reducedMotion.matches && typeof Element.prototype.animate === "function";
+    const able = typeof Element.prototype.animate === "function" && typeof Element.prototype.getAnimations === "function";
+    return able && !reducedMotion.matches;
   }
 
   /** Where each shown card is now (mid-movement included), before the page changes; stops their movements. */
@@ -378,8 +379,12 @@
     announceTimer = setTimeout(() => {
       announceTimer = null;
       if (!newPosts) return;
-      announcer.textContent = newPosts === 1 ? "1 new post" : newPosts + " new posts";
+      const message = newPosts === 1 ? "1 new post" : newPosts + " new posts";
       newPosts = 0;
+      announcer.textContent = ""; // emptied first, so that the same words are announced again
+      setTimeout(() => {
+        announcer.textContent = message;
+      }, 50);
     }, ANNOUNCE_MS);
   }
 
