@@ -335,6 +335,10 @@ def test_a_wall_on_screen_shows_only_what_its_operator_lets_through(
         expect(page.locator("#empty")).to_be_hidden()
         expect(page.locator("#screen-pace-count")).to_have_text("2")  # counted from what the wall showed
         assert page.locator("#stats").count() == 0
+        hidden = page.request.post(f"{server.url}/api/v1/admin/posts/x/1003/hide", headers=auth)
+        assert hidden.status == 200, hidden.text()
+        expect(page.locator("#posts .post")).to_have_count(1)  # hidden everywhere: it leaves the screen at once
+        expect(page.locator("#posts .post").first).to_have_attribute("data-id", "1007")
         assert page.errors == []
     finally:
         context.close()
