@@ -122,6 +122,8 @@ class Settings:
     max_connections: int = 5000
     #: Origins allowed to show the embeddable wall (/embed) in an iframe (CSP frame-ancestors); none by default.
     frame_ancestors: tuple[str, ...] = ()
+    #: The origin people reach the site at (``https://wall.example.org``): the screen view's QR code leads there.
+    public_url: str = ""
     #: The operator's password: turns /admin and /api/v1/admin/ on (None: operator features are off).
     admin_password: Secret | None = field(default=None, repr=False)
     #: Per client (address): queries not watched yet that it may start watching per minute.
@@ -208,6 +210,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
     source = sources[0] if sources else ""
 
     mastodon_urls = _urls(get("MASTODON_URL"), "MASTODON_URL")
+    public_url = _media_origins(get("TWITTERSTREAM_PUBLIC_URL"), "TWITTERSTREAM_PUBLIC_URL", "https://wall.example.org")
     settings = Settings(
         source=source or ("x" if token else "bluesky"),
         source_explicit=bool(source),
@@ -250,6 +253,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         x_monthly_post_cap=_whole(get("X_MONTHLY_POST_CAP"), "X_MONTHLY_POST_CAP"),
         x_price_per_post=number("X_PRICE_PER_POST", defaults.x_price_per_post),
         frame_ancestors=_origins(get("TWITTERSTREAM_FRAME_ANCESTORS"), "TWITTERSTREAM_FRAME_ANCESTORS"),
+        public_url="".join(public_url),
         admin_password=secret("TWITTERSTREAM_ADMIN_PASSWORD"),
         new_queries_per_minute=_count(
             get("TWITTERSTREAM_NEW_QUERIES_PER_MINUTE", str(defaults.new_queries_per_minute)),
@@ -266,6 +270,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         show_sensitive=_flag(get("TWITTERSTREAM_SHOW_SENSITIVE"), "TWITTERSTREAM_SHOW_SENSITIVE"),
         embeds=get("TWITTERSTREAM_EMBEDS", "card").lower(),
     )
+    if len(public_url) > 1:
+        raise ConfigError("TWITTERSTREAM_PUBLIC_URL must be one origin, such as https://wall.example.org")
     if settings.embeds not in EMBED_MODES:
         raise ConfigError(f"TWITTERSTREAM_EMBEDS={settings.embeds!r} must be 'card' or 'original'")
     if settings.read_timeout <= 0:
@@ -342,7 +348,7 @@ def mastodon_media_origins(settings: Settings) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*origins, *extra]))
 
 
-def _media_origins(value: str, name: str) -> tuple[str, ...]:
+def _media_origins(value: str, name: str, example: str = "https://files.example.social") -> tuple[str, ...]:
     """Comma-separated origins (``https://files.example.social``): scheme and host, no path."""
     origins = []
     for item in (part.strip().rstrip("/") for part in value.split(",")):
@@ -350,7 +356,7 @@ def _media_origins(value: str, name: str) -> tuple[str, ...]:
             continue
         parts = urlsplit(item)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or " " in item:
-            raise ConfigError(f"{name}: {item!r} is not an origin such as https://files.example.social")
+            raise ConfigError(f"{name}: {item!r} is not an origin such as {example}")
         origins.append(f"{parts.scheme}://{parts.netloc}")
     return tuple(origins)
 

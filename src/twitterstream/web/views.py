@@ -26,6 +26,7 @@ from twitterstream.web.forms import SearchForm
 from twitterstream.web.moderated import get_screen
 from twitterstream.web.params import limit_choice
 from twitterstream.web.queries import narrow_to_networks, read_query
+from twitterstream.web.screen_view import SCREEN_POSTS, page_address, render_screen, screen_options
 
 bp = Blueprint("main", __name__)
 
@@ -119,14 +120,16 @@ def results_form(query: str) -> Any:
 
 @bp.get("/results/<path:query>")
 def results(query: str) -> Any:
-    """The wall: the latest matches, newest first, then live updates (results.js)."""
+    """The wall: the latest matches, newest first, then live updates (results.js); ``?view=screen``: the same
+    for a big screen (screen.js)."""
     settings = get_settings()
+    screen_mode = screen_options(request.args)  # 400 for a view or option that is not one
     try:
         parsed = read_query(query, running_sources(this_app()))
     except QueryError as exc:
         return _render_form(SearchForm(formdata=None, query=query), exc, 400)
     store = get_store()
-    limit = limit_choice(request.args.get("limit"))
+    limit = SCREEN_POSTS if screen_mode else limit_choice(request.args.get("limit"))
     head = store.head_cursor(parsed.key)
     already_watched = get_limits().admit_query(parsed.key, client_address())  # 429 or 503 for a new one
     store.watch(parsed.key, parsed.text, PAGE_VIEW_HOLDER, 0, settings.watch_grace_seconds)
@@ -138,6 +141,16 @@ def results(query: str) -> Any:
         # A query already watched had that chance: its empty page is the truth, shown at once.
         store.wait_for_events({parsed.key: head}, FIRST_FILL_WAIT)
         posts = get_screen().latest(parsed.key, limit)
+    if screen_mode:
+        return render_screen(
+            options=screen_mode,
+            query=parsed,
+            title=parsed.key,
+            page_url=page_address("main.results", query=parsed.text),
+            stream_url=url_for("api.stream", q=parsed.text, limit=SCREEN_POSTS),
+            pace_url=url_for("api.pace", q=parsed.text),
+            posts=posts,
+        )
     since = next((w.since for w in store.watched() if w.key == parsed.key), None)
     return render_template(
         "results.html",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request
+from flask import Blueprint, Response, abort, jsonify, render_template, request, url_for
 
 from twitterstream.models import Post
 from twitterstream.moderation import Wall
@@ -15,6 +15,7 @@ from twitterstream.web.client_limits import client_address
 from twitterstream.web.context import get_limits, get_store, query_problem, source_status, this_app
 from twitterstream.web.moderated import find_wall, get_screen, get_wall_feed, get_wall_hub
 from twitterstream.web.params import limit_choice, post_id, whole_number
+from twitterstream.web.screen_view import SCREEN_POSTS, page_address, render_screen, screen_options
 from twitterstream.web.screened import format_wall_post
 from twitterstream.web.streaming import event_stream
 
@@ -81,10 +82,21 @@ def _older_unpinned(wall: Wall, before: str, limit: int) -> list[Post]:
 
 @bp.get("/wall/<slug>")
 def page(slug: str) -> Any:
-    """The live wall page (results.js, on the wall's own posts and stream)."""
+    """The live wall page (results.js, on the wall's own posts and stream); ``?view=screen``: for a big screen."""
     wall = _wall(slug)
-    limit = limit_choice(request.args.get("limit"))
+    screen_mode = screen_options(request.args, wall=True)  # 400 for a view or option that is not one
+    limit = SCREEN_POSTS if screen_mode else limit_choice(request.args.get("limit"))
     shown = get_screen().wall_latest(wall, limit)
+    if screen_mode:
+        return render_screen(
+            options=screen_mode,
+            wall=wall,
+            title=wall.title,
+            page_url=page_address("walls.page", slug=wall.slug),
+            stream_url=url_for("walls.stream", slug=wall.slug, limit=SCREEN_POSTS),
+            posts=[p for p, _ in shown],
+            pinned={p.key for p, pinned in shown if pinned},
+        )
     return render_template(
         "results.html",
         query=parse(wall.query),
