@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +107,35 @@ def test_the_original_embed_waits_behind_show_original_unless_the_setting_says_o
         html = page_with(site, post)
         assert '<div class="embed"><blockquote class="twitter-tweet"><p>embedded words' in html
         assert 'class="card"' not in html and "<template" not in html
+
+
+class _ListChecker(HTMLParser):
+    """Follows the open elements as a browser would for well-formed HTML; notes each post's containers."""
+
+    VOID = {"img", "br", "hr", "input", "meta", "link", "source", "wbr", "area", "col", "embed", "track"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[tuple[str, str | None]] = []
+        self.post_parents: list[list[str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "article":
+            self.post_parents.append([element_id for _, element_id in self.open])
+        if tag not in self.VOID:
+            self.open.append((tag, dict(attrs).get("id")))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self.open and self.open.pop()[0] != tag:  # a stray end tag closes what it finds, like a browser
+            pass
+
+
+def test_every_card_stays_inside_the_list_when_sensitive_posts_are_shown(settings: Settings, tmp_path: Path) -> None:
+    with running_app(settings.with_overrides(show_sensitive=True), tmp_path, start_ingester=False) as site:
+        site.store.save_post(rich_post(1), ["cards"])
+        site.store.save_post(rich_post(2, sensitive=True), ["cards"])
+        html = page_with(site, rich_post(3))
+    checker = _ListChecker()
+    checker.feed(html)
+    assert len(checker.post_parents) == 3
+    assert all("posts" in parents for parents in checker.post_parents)
