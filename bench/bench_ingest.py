@@ -21,13 +21,10 @@ import os
 import platform
 import random
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_live import Server
 from bench_match import Zipf, make_posts, make_queries, make_vocabulary, stream_line

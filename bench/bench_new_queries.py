@@ -36,8 +36,6 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-sys.path.insert(0, str(Path(__file__).parent))
-
 from bench_live import Server
 from bench_match import Zipf, make_posts, make_queries, make_vocabulary, stream_line
 from twitterstream.models import Post

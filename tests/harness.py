@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,24 +10,13 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
+from fakes.waiting import eventually as eventually  # the one wait helper, re-exported for tests
 from twitterstream import create_app
 from twitterstream.config import Settings
 from twitterstream.embed import EmbedFetcher
 from twitterstream.ingest import Ingester
 from twitterstream.sources import Sink, Source, source_factories
 from twitterstream.store import Store
-
-
-def eventually(predicate: Callable[[], Any], timeout: float = 10.0, message: str = "") -> Any:
-    """Wait until ``predicate()`` is truthy (checked every 10 ms) and return it; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s: {message or predicate}")
-        time.sleep(0.01)
 
 
 class Harness:

@@ -348,7 +348,7 @@ def test_stop_cuts_open_connections() -> None:
 
 
 def test_wait_for_raises_assertion_error_on_timeout(jetstream: FakeJetstream) -> None:
-    with pytest.raises(AssertionError, match="condition not met"):
+    with pytest.raises(AssertionError, match=r"timed out after 0\.05 s waiting for .*active == 5.*FakeJetstream\("):
         jetstream.wait_for(lambda: jetstream.active == 5, timeout=0.05)
 
 

@@ -1047,7 +1047,9 @@ def test_retweet_and_quote_matching(fake: FakeX, raw_streams: list[RawStream]) -
 
 
 def test_wait_for_times_out_with_a_description(fake: FakeX) -> None:
-    with pytest.raises(AssertionError, match=r"timed out after 0\.1s waiting for .*messages_sent == 5.*rules=0"):
+    with pytest.raises(
+        AssertionError, match=r"timed out after 0\.1 s waiting for .*messages_sent == 5.*FakeX\(.*rules=0"
+    ):
         fake.wait_for(lambda: fake.messages_sent == 5, timeout=0.1)
 
 

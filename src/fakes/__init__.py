@@ -1,7 +1,8 @@
 """Fake services for tests. The fake X API v2 and its payload builders are re-exported here; other fakes
 are imported from their own modules."""
 
-from .x_api import FakeX, RecordedRequest
+from .x_api import FakeX
+from .x_http import RecordedRequest
 from .x_posts import make_media, make_post, make_user, media_for, next_snowflake
 from .x_render import (
     x_401,
