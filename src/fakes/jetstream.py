@@ -688,6 +688,13 @@ class FakeJetstream(FakeService):
             self._fan_out(stored)
         return final
 
+    def post(self, did: str, text: str, **fields: Any) -> str:
+        """Publish a post create by ``did`` with a fresh record key (``fields`` as :func:`make_post_event`
+        takes them); returns the post's id in TwitterStream, ``did/rkey``."""
+        rkey = new_tid()
+        self.publish(make_post_event(did, rkey, text, **fields))
+        return f"{did}/{rkey}"
+
     def publish_raw(self, text: str) -> None:
         """Store and send ``text`` exactly as given (for captured samples); it must be one JSON object."""
         with self._cond:

@@ -512,6 +512,12 @@ class FakeMastodon(FakeHTTPService):
         self.publish(copy)
         return copy
 
+    def post(self, content_html: str, **fields: Any) -> str:
+        """Publish a fresh status of this server (:meth:`make_status`'s ``fields``); returns its id."""
+        status = self.make_status(content_html, **fields)
+        self.publish(status)
+        return str(status["id"])
+
     def publish_raw(self, text: str) -> None:
         """Like :meth:`publish`, streaming ``text`` byte for byte (for captured samples)."""
         self._publish(json.loads(text), text, "update")

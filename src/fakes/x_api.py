@@ -48,7 +48,7 @@ from . import x_rules
 from .server import FakeHandler
 from .x_endpoints import Endpoints
 from .x_http import RateWindow, RecordedRequest, read_body, send_answer
-from .x_posts import next_snowflake
+from .x_posts import make_post, next_snowflake
 from .x_render import (
     DEFAULT_PROBLEMS,
     NO_RULES_DETAIL,
@@ -265,6 +265,12 @@ class FakeX(Endpoints):
                         message = self._stream_message(stored, session.fields, matching)
                         self._queue(session, Outgoing(encode_line(message), message))
             self._changed()
+
+    def post(self, text: str, *, deliver: bool = True, **fields: Any) -> str:
+        """Publish a fresh post with ``text`` by its own user (``fields`` as ``make_post`` takes them); its id."""
+        post, user = make_post(None, text, **fields)
+        self.publish(post, users=[user], deliver=deliver)
+        return str(post["id"])
 
     def delete_post(self, post_id: str) -> None:
         """The post is deleted at X: gone from search, oEmbed answers 404."""
