@@ -22,12 +22,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import httpx
 from flask import Flask
 from werkzeug.serving import make_server
 
+from fakes.waiting import eventually
 from fakes.x_api import FakeX
 from fakes.x_posts import make_post
 from twitterstream import create_app
@@ -72,6 +74,12 @@ def app_with_ingester(settings: Settings, instance: Path) -> Iterator[Flask]:
         app.extensions["store"].close()
 
 
+def ten_embedded(client: httpx.Client, tag: str) -> bool:
+    """Whether the API shows 10 posts of the query, each with its embed."""
+    posts = client.get("/api/v1/results", params={"q": tag}).json()["posts"]
+    return len(posts) == 10 and all(p["embed_html"] for p in posts)
+
+
 def original_view(base_url: str, query: str) -> float:
     """One search, then 10 sequential oEmbed calls: what the original app did on every page view."""
     started = time.perf_counter()
@@ -114,11 +122,7 @@ def main() -> None:
                 for tag in tags:
                     started = time.perf_counter()
                     client.get(f"/results/{tag.replace('#', '%23')}")
-                    while True:
-                        posts = client.get("/api/v1/results", params={"q": tag}).json()["posts"]
-                        if len(posts) == 10 and all(p["embed_html"] for p in posts):
-                            break
-                        time.sleep(0.001)
+                    eventually(partial(ten_embedded, client, tag), 60, f"10 embedded posts of {tag}", every=0.001)
                     first.append(time.perf_counter() - started)
                 repeat = []
                 for _ in range(50):
