@@ -33,14 +33,14 @@ NO_PROFILES = "http://127.0.0.1:9"
 def settings_for(
     *,
     x: FakeX | None = None,
-    bluesky: FakeJetstream | Sequence[str] | None = None,
+    jetstream: FakeJetstream | Sequence[str] | None = None,
     mastodon: FakeMastodon | None = None,
     profiles: str = NO_PROFILES,
     **overrides: Any,
 ) -> Settings:
-    """Settings of an app whose sources are these fakes (``bluesky``: a fake, or Jetstream URLs tried in order),
+    """Settings of an app whose sources are these fakes (``jetstream``: a fake, or host URLs tried in order),
     with the tokens above, short read timeouts (2 s; Bluesky's watchdog 5 s) and a minute of watch grace."""
-    names = tuple(name for name, fake in (("x", x), ("bluesky", bluesky), ("mastodon", mastodon)) if fake)
+    names = tuple(name for name, fake in (("x", x), ("bluesky", jetstream), ("mastodon", mastodon)) if fake)
     values: dict[str, Any] = {"source": names[0], "watch_grace_seconds": 60}
     if len(names) > 1:
         values["sources"] = names
@@ -48,8 +48,8 @@ def settings_for(
         values.update(
             x_bearer_token=Secret(X_TOKEN), x_api_url=x.base_url, x_oembed_url=x.oembed_url, x_stream_read_timeout=2.0
         )
-    if bluesky is not None:
-        urls = (bluesky.url,) if isinstance(bluesky, FakeJetstream) else tuple(bluesky)
+    if jetstream is not None:
+        urls = (jetstream.url,) if isinstance(jetstream, FakeJetstream) else tuple(jetstream)
         values.update(bluesky_jetstream_urls=urls, bluesky_watchdog_seconds=5.0, bluesky_profile_url=profiles)
     if mastodon is not None:
         values.update(

@@ -35,7 +35,7 @@ BOB = fake_did("bob.bsky.social")
 
 def bsky_settings(*urls: str, profiles: FakeProfiles, **overrides: Any) -> Settings:
     """Bluesky from these hosts, in order; live streams keep alive every 0.2 s, so reading one never waits long."""
-    return settings_for(bluesky=urls, profiles=profiles.url, sse_keepalive_seconds=0.2, **overrides)
+    return settings_for(jetstream=urls, profiles=profiles.url, sse_keepalive_seconds=0.2, **overrides)
 
 
 @pytest.fixture

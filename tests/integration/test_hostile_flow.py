@@ -110,7 +110,7 @@ def test_jetstream_drops_hostile_dids_and_record_keys_and_keeps_the_neighbours(
     fake_jetstream: FakeJetstream, tmp_path: Path
 ) -> None:
     alice = fake_did("alice.bsky.social")
-    with running_app(settings_for(bluesky=fake_jetstream), tmp_path) as harness:
+    with running_app(settings_for(jetstream=fake_jetstream), tmp_path) as harness:
         fake_jetstream.wait_for_connections(1)
         harness.watch(QUERY)
 

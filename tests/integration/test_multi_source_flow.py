@@ -26,7 +26,7 @@ def readyz(harness: Harness) -> dict[str, Any]:
 def test_x_and_bluesky_fill_one_query_newest_first_and_x_takes_only_its_rules(
     fake_x: FakeX, fake_jetstream: FakeJetstream, tmp_path: Path
 ) -> None:
-    with running_app(settings_for(x=fake_x, bluesky=fake_jetstream), tmp_path) as app:
+    with running_app(settings_for(x=fake_x, jetstream=fake_jetstream), tmp_path) as app:
         fake_jetstream.wait_for_connections(1)
         app.watch("cats", "cats is:verified")
         fake_x.wait_for(
@@ -66,7 +66,7 @@ def test_x_and_bluesky_fill_one_query_newest_first_and_x_takes_only_its_rules(
 def test_bluesky_keeps_delivering_when_x_refuses_the_token(fake_jetstream: FakeJetstream, tmp_path: Path) -> None:
     with (
         FakeX(bearer_token="another-token", keepalive_interval=0.5) as fake_x,
-        running_app(settings_for(x=fake_x, bluesky=fake_jetstream), tmp_path) as app,
+        running_app(settings_for(x=fake_x, jetstream=fake_jetstream), tmp_path) as app,
     ):
         fake_jetstream.wait_for_connections(1)
         app.watch("cats")
@@ -83,7 +83,7 @@ def test_bluesky_keeps_delivering_when_x_refuses_the_token(fake_jetstream: FakeJ
 def test_x_keeps_delivering_while_jetstream_is_gone(fake_x: FakeX, tmp_path: Path) -> None:
     fake_jetstream = FakeJetstream().start()
     try:
-        with running_app(settings_for(x=fake_x, bluesky=fake_jetstream), tmp_path) as app:
+        with running_app(settings_for(x=fake_x, jetstream=fake_jetstream), tmp_path) as app:
             fake_jetstream.wait_for_connections(1)
             app.watch("cats")
             fake_x.wait_for_connections(1)
@@ -105,7 +105,7 @@ def test_bluesky_and_mastodon_fill_one_query_and_one_outage_leaves_the_other(
 ) -> None:
     fake_mastodon = FakeMastodon(access_token=MASTODON_TOKEN, heartbeat_interval=0.2).start()
     try:
-        with running_app(settings_for(bluesky=fake_jetstream, mastodon=fake_mastodon), tmp_path) as app:
+        with running_app(settings_for(jetstream=fake_jetstream, mastodon=fake_mastodon), tmp_path) as app:
             fake_jetstream.wait_for_connections(1)
             app.watch("kites", "kites is:quote")
             fake_mastodon.wait_for_connections(1)
@@ -128,7 +128,7 @@ def test_bluesky_and_mastodon_fill_one_query_and_one_outage_leaves_the_other(
 def test_a_query_no_running_source_can_evaluate_is_refused_with_both_names(
     fake_jetstream: FakeJetstream, fake_mastodon: FakeMastodon, tmp_path: Path
 ) -> None:
-    with running_app(settings_for(bluesky=fake_jetstream, mastodon=fake_mastodon), tmp_path) as app:
+    with running_app(settings_for(jetstream=fake_jetstream, mastodon=fake_mastodon), tmp_path) as app:
         response = app.client.get("/api/v1/results", query_string={"q": "cats is:verified"})
         assert response.status_code == 400
         message = response.get_json()["error"]["message"]
@@ -139,7 +139,7 @@ def test_a_query_one_source_cannot_follow_is_served_by_the_other_and_the_page_na
     fake_jetstream: FakeJetstream, tmp_path: Path
 ) -> None:
     with FakeMastodon(rate_window=1) as fake_mastodon:  # no token: Mastodon follows hashtag queries only
-        settings = settings_for(bluesky=fake_jetstream, mastodon=fake_mastodon)
+        settings = settings_for(jetstream=fake_jetstream, mastodon=fake_mastodon)
         settings = settings.with_overrides(mastodon_access_token=None, mastodon_poll_seconds=0.05)
         with running_app(settings, tmp_path) as app:
             fake_jetstream.wait_for_connections(1)
