@@ -24,17 +24,20 @@ def avatar_of(did: str) -> str:
 class FakeProfiles(FakeHTTPService):
     """``GET /xrpc/app.bsky.actor.getProfile?actor=DID``; ``asked`` lists the actors asked for, in order.
 
-    ``profiles`` maps a DID to its ``(handle, display name)``; ``avatars`` gives a DID another avatar than
-    :func:`avatar_of` (any string, a URL or not)."""
+    ``profiles`` maps a DID to its ``(handle, display name)``; ``default`` is the profile of every other DID
+    (None: they are unknown); ``avatars`` gives a DID another avatar than :func:`avatar_of` (any string, a URL
+    or not)."""
 
     def __init__(
         self,
         profiles: Mapping[str, tuple[str, str]] | None = None,
         *,
+        default: tuple[str, str] | None = None,
         avatars: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.profiles: dict[str, tuple[str, str]] = dict(profiles or {})
+        self.default = default
         self.avatars: dict[str, str] = dict(avatars or {})
         self.asked: list[str] = []
 
@@ -43,7 +46,7 @@ class FakeProfiles(FakeHTTPService):
         actor = (parse_qs(parts.query).get("actor") or [""])[0]
         with self._cond:
             self.asked.append(actor)
-            known = self.profiles.get(actor) if parts.path == PROFILE_PATH else None
+            known = self.profiles.get(actor, self.default) if parts.path == PROFILE_PATH else None
             avatar = self.avatars.get(actor, avatar_of(actor))
             self._changed()
         body = (

@@ -156,17 +156,17 @@ def test_a_query_one_source_cannot_follow_is_served_by_the_other_and_the_page_na
 
 # -- source:, the network filter -----------------------------------------------------------------------------
 def test_source_picks_the_networks_and_x_is_sent_only_what_it_must_follow(
-    fake_x: FakeX, jetstream: FakeJetstream, tmp_path: Path
+    fake_x: FakeX, fake_jetstream: FakeJetstream, tmp_path: Path
 ) -> None:
-    with running_app(settings_for(x=fake_x, jetstream=jetstream), tmp_path) as app:
-        jetstream.wait_for(lambda: jetstream.active == 1)
+    with running_app(settings_for(x=fake_x, jetstream=fake_jetstream), tmp_path) as app:
+        fake_jetstream.wait_for_connections(1)
         only_bluesky, not_x, mixed, only_x = (
             "#kites source:bluesky",
             "#kites -source:x",
             "(source:x #kites) OR #dusk",
             "#kites source:x",
         )
-        watch(app, only_bluesky, not_x, mixed, only_x)
+        app.watch(only_bluesky, not_x, mixed, only_x)
         fake_x.wait_for(
             lambda: (
                 sorted(r["value"] for r in fake_x.rules.values()) == ["#kites", "#kites OR #dusk"]
@@ -174,10 +174,10 @@ def test_source_picks_the_networks_and_x_is_sent_only_what_it_must_follow(
             ),
             description="X holds the two rules it must follow, without source:",
         )
-        kites_x, dusk_x = on_x(fake_x, "#kites on X"), on_x(fake_x, "#dusk on X")
+        kites_x, dusk_x = fake_x.post("#kites on X"), fake_x.post("#dusk on X")
         kites_bluesky, dusk_bluesky = (
-            on_bluesky(jetstream, "#kites on Bluesky"),
-            on_bluesky(jetstream, "#dusk on Bluesky"),
+            fake_jetstream.post(ALICE, "#kites on Bluesky"),
+            fake_jetstream.post(ALICE, "#dusk on Bluesky"),
         )
         eventually(lambda: results(app, mixed) == [("bluesky", dusk_bluesky), ("x", dusk_x), ("x", kites_x)])
         assert results(app, only_bluesky) == [("bluesky", kites_bluesky)]
