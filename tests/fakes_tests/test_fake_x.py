@@ -1,4 +1,4 @@
-"""Tests of the fake X API v2 (tests/fakes/x_*.py): its answers follow X's OpenAPI spec and recorded
+"""Tests of the fake X API v2 (src/fakes/x_*.py): its answers follow X's OpenAPI spec and recorded
 bodies, and its stream is as unkind on the wire as X's.
 
 Where X's OpenAPI spec (v2.167) cannot describe what X really sends, the gap is pinned by a test
