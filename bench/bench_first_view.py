@@ -17,23 +17,26 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import statistics
-import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import httpx
+from flask import Flask
 from werkzeug.serving import make_server
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests")]
-
-from fakes.x_api import FakeX  # noqa: E402
-from fakes.x_posts import make_post  # noqa: E402
-from harness import running_app  # noqa: E402
-from twitterstream.config import Secret, Settings  # noqa: E402
-from twitterstream.embed import EmbedFetcher  # noqa: E402
+from fakes.waiting import eventually
+from fakes.x_api import FakeX
+from fakes.x_posts import make_post
+from twitterstream import create_app
+from twitterstream.config import Secret, Settings
+from twitterstream.embed import EmbedFetcher
+from twitterstream.ingest import Ingester
+from twitterstream.sources import source_factories
 
 TOKEN = "bench-token"
 
@@ -52,6 +55,29 @@ def run_fake(tags: list[str], latency: float, address: multiprocessing.connectio
         fake.set_latency(latency)
         address.send(fake.base_url)
         address.recv()  # until the bench is done
+
+
+@contextmanager
+def app_with_ingester(settings: Settings, instance: Path) -> Iterator[Flask]:
+    """The app and its ingester in this process, as ``twitterstream serve`` runs them (on threads here)."""
+    app = create_app({"SETTINGS": settings, "INSTANCE_PATH": str(instance)})
+    embedder = EmbedFetcher(settings.x_oembed_url)
+    ingester = Ingester(settings, app.extensions["store"], source_factories(settings), embedder, tick=0.05)
+    app.extensions["ingester"] = ingester
+    ingester.start()
+    try:
+        yield app
+    finally:
+        app.extensions["hub"].stop()
+        ingester.stop()
+        embedder.close()
+        app.extensions["store"].close()
+
+
+def ten_embedded(client: httpx.Client, tag: str) -> bool:
+    """Whether the API shows 10 posts of the query, each with its embed."""
+    posts = client.get("/api/v1/results", params={"q": tag}).json()["posts"]
+    return len(posts) == 10 and all(p["embed_html"] for p in posts)
 
 
 def original_view(base_url: str, query: str) -> float:
@@ -85,8 +111,8 @@ def main() -> None:
         )
         original = [original_view(base_url, tag) for tag in tags]
 
-        with running_app(settings, Path(tmp), embedder=EmbedFetcher(settings.x_oembed_url)) as app:
-            server = make_server("127.0.0.1", 0, app.app, threaded=True)
+        with app_with_ingester(settings, Path(tmp)) as app:
+            server = make_server("127.0.0.1", 0, app, threaded=True)
             threading.Thread(target=server.serve_forever, daemon=True).start()
             base = f"http://127.0.0.1:{server.server_port}"
             first: list[float] = []
@@ -96,11 +122,7 @@ def main() -> None:
                 for tag in tags:
                     started = time.perf_counter()
                     client.get(f"/results/{tag.replace('#', '%23')}")
-                    while True:
-                        posts = client.get("/api/v1/results", params={"q": tag}).json()["posts"]
-                        if len(posts) == 10 and all(p["embed_html"] for p in posts):
-                            break
-                        time.sleep(0.001)
+                    eventually(partial(ten_embedded, client, tag), 60, f"10 embedded posts of {tag}", every=0.001)
                     first.append(time.perf_counter() - started)
                 repeat = []
                 for _ in range(50):

@@ -21,17 +21,15 @@ import os
 import platform
 import random
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
 from bench_live import Server
 from bench_match import Zipf, make_posts, make_queries, make_vocabulary, stream_line
 from bench_new_queries import wait_for_metric, write_all
+from fakes.waiting import eventually
 from twitterstream.config import Settings
 from twitterstream.ingest import Ingester
 from twitterstream.query import PostFeatures, QueryIndex, parse
@@ -50,14 +48,12 @@ def run(lines: list[bytes], queries: list[str], workdir: Path) -> tuple[float, i
         store.watch(key, key, "bench", 1, 3600)
     ingester = Ingester(settings, store, lambda sink: ReplaySource(settings, sink))
     ingester.start()
-    while ingester.counters.watched_queries < len(queries):
-        time.sleep(0.01)
+    eventually(lambda: ingester.counters.watched_queries == len(queries), 60, "the queries watched")
     payload = b"".join(line + b"\n" for line in lines)
     started = time.perf_counter()
     writer = threading.Thread(target=fifo.write_bytes, args=(payload,))
     writer.start()
-    while ingester.counters.posts_received < len(lines):
-        time.sleep(0.001)
+    eventually(lambda: ingester.counters.posts_received >= len(lines), 600, "every post received", every=0.001)
     ingester.flush()  # and stored
     elapsed = time.perf_counter() - started
     writer.join()

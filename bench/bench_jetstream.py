@@ -8,7 +8,7 @@ what the ingester does to route (the adult-label check, then ``QueryIndex.match`
 JSON decoding, skipping what is not a post, building the Post (facets by UTF-8 byte offsets, embeds, langs),
 de-duplication by (did, rkey), the cursor, and the query index.
 
-Workload (fixed seeds, one core), built with the fake Jetstream's own event builders (``tests/fakes``),
+Workload (fixed seeds, one core), built with the fake Jetstream's own event builders (``src/fakes``),
 encoded exactly as Jetstream sends them (compact JSON, Go's HTML-safe escaping):
 
 * the capture mix of an unfiltered Jetstream: 55 % likes, 18 % reposts, 5 % follows (commits of other
@@ -37,14 +37,10 @@ import random
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, NamedTuple
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
-
-from bench_match import EXTRA_WORDS, Zipf, make_queries, make_vocabulary  # noqa: E402
-from fakes.jetstream import (  # noqa: E402
+from bench_match import EXTRA_WORDS, Zipf, make_queries, make_vocabulary
+from fakes.jetstream import (
     LIKE_COLLECTION,
     POST_COLLECTION,
     encode_event,
@@ -59,11 +55,11 @@ from fakes.jetstream import (  # noqa: E402
     new_tid,
     quote_embed,
 )
-from twitterstream.config import Settings  # noqa: E402
-from twitterstream.models import Post  # noqa: E402
-from twitterstream.query import QueryIndex  # noqa: E402
-from twitterstream.sources.base import NullSink  # noqa: E402
-from twitterstream.sources.bluesky import BlueskySource  # noqa: E402
+from twitterstream.config import Settings
+from twitterstream.models import Post
+from twitterstream.query import QueryIndex
+from twitterstream.sources.base import NullSink
+from twitterstream.sources.bluesky import BlueskySource
 
 QUERY_COUNTS = (10, 2_000)
 REPOST_COLLECTION = "app.bsky.feed.repost"

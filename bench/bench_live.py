@@ -70,6 +70,8 @@ from urllib.parse import quote
 
 import orjson
 
+from fakes.waiting import eventually
+
 ROOT = Path(__file__).resolve().parents[1]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 TARGET_P99_MS = 100.0
@@ -97,6 +99,11 @@ class Role:
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def check_running(self) -> None:
+        """Raise RuntimeError (with the log) when the process has exited."""
+        if self.process.poll() is not None:
+            raise RuntimeError(f"the {self.name} exited ({self.process.returncode}):\n{self.log_text()}")
 
 
 class Server:
@@ -135,6 +142,10 @@ class Server:
             TWITTERSTREAM_INSTANCE_PATH=str(self.folder / "instance"),
             SECRET_KEY="bench-live",
             LOG_LEVEL="INFO",
+            # every viewer of a bench is 127.0.0.1: the per-client limits would refuse its 51st stream and its
+            # 31st new query of a minute
+            TWITTERSTREAM_STREAMS_PER_CLIENT="1000000",
+            TWITTERSTREAM_NEW_QUERIES_PER_MINUTE="1000000",
             PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")])),
         )
         env.update(extra)
@@ -160,28 +171,25 @@ class Server:
 
     def wait_for_log(self, role: Role, pattern: str, timeout: float = 30.0) -> re.Match[str]:
         """The first match of ``pattern`` in the role's log, once it appears."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = re.search(pattern, role.log_text())
-            if found:
-                return found
-            if role.process.poll() is not None:
-                raise RuntimeError(f"the {role.name} exited ({role.process.returncode}):\n{role.log_text()}")
-            time.sleep(0.05)
-        raise RuntimeError(f"the {role.name} did not log {pattern!r} within {timeout:.0f} s:\n{role.log_text()}")
+
+        def found() -> re.Match[str] | None:
+            role.check_running()
+            return re.search(pattern, role.log_text())
+
+        return eventually(found, timeout, f"the {role.name} to log {pattern!r}", every=0.05, detail=role.log_text)
 
     def _open_fifo(self, timeout: float = 10.0) -> int:
-        deadline = time.monotonic() + timeout
-        while True:
+        def opened() -> int | None:
             try:
-                fd = os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK)
+                return os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK)
             except OSError as exc:  # ENXIO: the replay source has not opened it for reading yet
-                if exc.errno != errno.ENXIO or time.monotonic() > deadline:
+                if exc.errno != errno.ENXIO:
                     raise
-                time.sleep(0.02)
-                continue
-            os.set_blocking(fd, True)
-            return fd
+                return None
+
+        fd = eventually(opened, timeout, "the replay source to open the FIFO", every=0.02)
+        os.set_blocking(fd, True)
+        return fd
 
     def send(self, seq: int, word: str) -> None:
         """One post line into the FIFO; its text carries its sequence number and the time it was written."""
@@ -309,32 +317,29 @@ class ProductionServer(Server):
         self.port = int(self.wait_for_log(web, GUNICORN_RE).group(1))
         self.pids = self._worker_pids(web)
         self.pid = self.pids[0]  # the one --py-spy profiles
-        wait_until(lambda: self._answers("/healthz"), 30, "the gunicorn worker to answer")
+        eventually(lambda: self._answers("/healthz"), 30, "the gunicorn worker to answer", every=0.05)
 
     def _wait_for_redis(self, role: Role, port: int, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
+        def pong() -> bool:
+            role.check_running()
             try:
                 with socket.create_connection((self.host, port), timeout=1) as connection:
                     connection.sendall(b"PING\r\n")
-                    if connection.recv(16).startswith(b"+PONG"):
-                        return
+                    return connection.recv(16).startswith(b"+PONG")
             except OSError:
-                pass
-            if role.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server did not start:\n{role.log_text()}")
-            time.sleep(0.02)
+                return False
+
+        eventually(pong, timeout, "redis-server to answer PING", every=0.02, detail=role.log_text)
 
     def _worker_pids(self, master: Role, timeout: float = 30.0) -> list[int]:
         """The gunicorn workers: the master's child processes (from /proc)."""
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def workers() -> list[int] | None:
+            master.check_running()
             found = child_pids(master.process.pid)
-            if len(found) == self.workers:
-                return found
-            if master.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn has children {found}, not {self.workers}:\n{master.log_text()}")
-            time.sleep(0.05)
+            return found if len(found) == self.workers else None
+
+        return eventually(workers, timeout, f"gunicorn's {self.workers} workers", every=0.05, detail=master.log_text)
 
     def _answers(self, path: str) -> bool:
         try:
@@ -658,14 +663,6 @@ def probe(server: Server, page: str, count: int) -> dict[str, list[float]]:
     return {"healthz": time_requests(server, "/healthz", count), "page": time_requests(server, page, count)}
 
 
-def wait_until(check: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def wait_for_quiet(max_wait: float, threshold: float = 0.4) -> float:
     """Wait (up to ``max_wait`` seconds) until the whole machine uses under ``threshold`` cores; the last load."""
     deadline, said = time.monotonic() + max_wait, False
@@ -749,7 +746,7 @@ def run_scenario(args: argparse.Namespace, name: str, queries: int, folder: Path
         # keep-alive write fails (15 to 30 s later), and it must not be counted in or out of the RSS difference
         warm = f"{tag}warm"
         warm_viewers, _ = open_viewers(server, [f"/api/v1/stream?q={quote(warm)}"] * WARM_STREAMS, 1)
-        wait_until(lambda: server.metric("twitterstream_watched_queries") >= 1, 20, "the warm-up query")
+        eventually(lambda: server.metric("twitterstream_watched_queries") >= 1, 20, "the warm-up query", every=0.05)
         for n in range(5):
             server.send(10_000_000 + n, warm)
         time.sleep(0.5)
@@ -758,8 +755,11 @@ def run_scenario(args: argparse.Namespace, name: str, queries: int, folder: Path
         # open the streams: viewer i watches query i mod queries
         paths = [f"/api/v1/stream?q={quote(words[i % queries])}" for i in range(args.clients)]
         viewers, result.open_seconds = open_viewers(server, paths, args.client_procs)
-        wait_until(
-            lambda: server.metric("twitterstream_watched_queries") >= queries + 1, 30, "the ingester to watch all"
+        eventually(
+            lambda: server.metric("twitterstream_watched_queries") >= queries + 1,
+            30,
+            "the ingester to watch all",
+            every=0.05,
         )
         streams = server.open_streams()
         if streams is not None and streams != args.clients + WARM_STREAMS:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import platform
 import random
@@ -41,24 +40,22 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
-
-from bench_jetstream import MIX, EventMaker  # noqa: E402
-from bench_match import Zipf, make_vocabulary  # noqa: E402
-from fakes.jetstream import FakeJetstream, fake_did  # noqa: E402
-from fakes.x_api import FakeX  # noqa: E402
-from fakes.x_posts import make_post  # noqa: E402
-from twitterstream.query import Query, QueryIndex, parse  # noqa: E402
-from twitterstream.query.index import HASHTAG, WORD, required_terms  # noqa: E402
-from twitterstream.query.networks import on_source, only_on  # noqa: E402
-from twitterstream.sources.x_payload import post_from_tweet  # noqa: E402
-from twitterstream.store.sqlite import SQLiteStore  # noqa: E402
-from twitterstream.store.state import INGESTER_STATE, IngesterState  # noqa: E402
+from bench_jetstream import MIX, EventMaker
+from bench_match import Zipf, make_vocabulary
+from fakes.bluesky_profiles import FakeProfiles
+from fakes.jetstream import FakeJetstream, fake_did
+from fakes.waiting import eventually
+from fakes.x_api import FakeX
+from fakes.x_posts import make_post
+from twitterstream.query import Query, QueryIndex, parse
+from twitterstream.query.index import HASHTAG, WORD, required_terms
+from twitterstream.query.networks import on_source, only_on
+from twitterstream.sources.x_payload import post_from_tweet
+from twitterstream.store.sqlite import SQLiteStore
+from twitterstream.store.state import INGESTER_STATE, IngesterState
 
 X_RATE, JETSTREAM_RATE, QUERY_COUNT = 250, 2_000, 2_000
 TOKEN = "bench-token"
@@ -150,21 +147,6 @@ def pace(send: Callable[[], bool], rate: float, seconds: float, sent: list[int])
 
 
 # -- the services this process plays -------------------------------------------------------------------------------
-class Profiles(BaseHTTPRequestHandler):
-    """A fake AppView: every DID is someone."""
-
-    def do_GET(self) -> None:
-        body = json.dumps({"handle": "someone.bsky.social", "displayName": "Someone"}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (all its threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -216,13 +198,12 @@ def received(store: SQLiteStore) -> dict[str, float]:
 
 
 def wait(predicate: Callable[[], bool], what: str, process: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
+    def done() -> bool:
         if process.poll() is not None:
             raise SystemExit(f"the ingester exited ({process.returncode}) while waiting for {what}")
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}")
-        time.sleep(0.1)
+        return predicate()
+
+    eventually(done, timeout, what, every=0.1)
 
 
 def percentiles(values: list[float]) -> str:
@@ -246,9 +227,8 @@ def main() -> None:
     texts = Zipf(vocabulary, rng)
     queries = make_queries(Zipf(vocabulary[100:], rng), rng)
     x_rules = {seen.key for query in queries if (seen := on_source(query, "x")) is not None}
-    profiles = ThreadingHTTPServer(("127.0.0.1", 0), Profiles)
-    threading.Thread(target=profiles.serve_forever, daemon=True).start()
     with (
+        FakeProfiles(default=("someone.bsky.social", "Someone")) as profiles,  # a fake AppView: every DID is someone
         tempfile.TemporaryDirectory() as tmp,
         FakeX(bearer_token=TOKEN, keepalive_interval=10.0, rate_limits={"search": 100_000}) as fake_x,
         FakeJetstream() as jetstream,
@@ -264,7 +244,7 @@ def main() -> None:
             X_API_URL=fake_x.base_url,
             X_OEMBED_URL=fake_x.oembed_url,
             BLUESKY_JETSTREAM_URL=jetstream.url,
-            BLUESKY_PROFILE_URL=f"http://127.0.0.1:{profiles.server_address[1]}",
+            BLUESKY_PROFILE_URL=profiles.url,
             DATABASE_URL=f"sqlite:///{database}",
             TWITTERSTREAM_INSTANCE_PATH=tmp,
             SECRET_KEY="bench",
@@ -309,7 +289,6 @@ def main() -> None:
             for key, created, stored in db.execute("SELECT key, created_at, stored_at FROM posts"):
                 lags[key.split(":", 1)[0]].append(stored - created)
                 slices.setdefault(int((created - started_epoch) // 10), []).append(stored - created)
-    profiles.shutdown()
     sent = {"x": x_sent[0], "events": events_sent[0], "bluesky": bluesky_feed.posts}
     timing = Timing(traffic, finished, cpu, machine / traffic, fakes / traffic, memory)
     report(args.seconds, args.nice, timing, sent, before, after, lags)

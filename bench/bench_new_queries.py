@@ -36,10 +36,9 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-sys.path.insert(0, str(Path(__file__).parent))
-
 from bench_live import Server
 from bench_match import Zipf, make_posts, make_queries, make_vocabulary, stream_line
+from fakes.waiting import eventually
 from twitterstream.models import Post
 from twitterstream.query import PostFeatures, Query, QueryIndex
 
@@ -111,18 +110,16 @@ def sample_health(host: str, port: int, control: multiprocessing.connection.Conn
 
 def wait_for_metric(server: Server, name: str, value: float, timeout: float = 600.0, every: float = 0.05) -> None:
     """Until the server's ``/metrics`` shows ``name`` at ``value`` or more (a busy server may answer late)."""
-    deadline = time.monotonic() + timeout
     pattern = re.compile(rf"^{name} ([0-9.e+]+)$", re.M)
-    while True:
+
+    def reached() -> bool:
         status, body = server.get("/metrics", timeout=timeout)
         found = pattern.search(body.decode())
         if status != 200 or not found:
             raise RuntimeError(f"/metrics has no {name} (status {status})")
-        if float(found.group(1)) >= value:
-            return
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{name} did not reach {value} within {timeout:.0f} s:\n{server.log_text()[-2000:]}")
-        time.sleep(every)
+        return float(found.group(1)) >= value
+
+    eventually(reached, timeout, f"{name} to reach {value}", every=every, detail=lambda: server.log_text()[-2000:])
 
 
 def main() -> None:

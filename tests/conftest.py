@@ -1,56 +1,39 @@
-"""Fixtures: stores (SQLite always, Redis when a redis-server binary exists), settings, the app."""
+"""Fixtures: stores (SQLite always, Redis when a redis-server binary exists), settings, the app, and the fake
+services (each a real server on 127.0.0.1, stopped at the end of the test)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
-from helpers import free_port
+from fakes.bluesky_profiles import FakeProfiles
+from fakes.jetstream import FakeJetstream
+from fakes.mastodon import FakeMastodon
+from fakes.x_api import FakeX
+from harness import MASTODON_TOKEN, X_TOKEN
+from helpers import RedisProcess
 from twitterstream.config import Settings
 from twitterstream.store import Store
 from twitterstream.store.sqlite import SQLiteStore
 
-IN_CI = bool(os.environ.get("CI"))
-
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[str]:
-    """A private redis-server on a free port (not the machine's shared one), stopped at the end."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        message = "redis-server is not installed: Redis tests cannot run (.ci/run installs it)"
-        if IN_CI:
-            pytest.fail(message)
-        print(f"\n!!! SKIPPING REDIS TESTS: {message} !!!", file=sys.stderr)
-        pytest.skip(message)
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                pytest.fail("redis-server did not start")
-            time.sleep(0.02)
-    yield f"redis://127.0.0.1:{port}/0"
-    process.terminate()
-    process.wait(timeout=10)
+    """The URL of a private redis-server for the whole run (not the machine's shared one), stopped at the end."""
+    server = RedisProcess()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def redis_process() -> Iterator[RedisProcess]:
+    """A redis-server of the test's own, which it may stop, freeze and start again."""
+    server = RedisProcess()
+    yield server
+    server.stop()
 
 
 def _redis_store(url: str) -> Store:
@@ -85,3 +68,31 @@ def settings(tmp_path: Path) -> Settings:
     replay = tmp_path / "replay.jsonl"
     replay.touch()
     return Settings(source="replay", replay_file=str(replay), replay_rate=0, watch_grace_seconds=60)
+
+
+@pytest.fixture
+def fake_x() -> Iterator[FakeX]:
+    """The fake X API v2: bearer token ``X_TOKEN``, a keep-alive every 0.5 s."""
+    with FakeX(bearer_token=X_TOKEN, keepalive_interval=0.5) as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_jetstream() -> Iterator[FakeJetstream]:
+    """A fake Jetstream host."""
+    with FakeJetstream() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_mastodon() -> Iterator[FakeMastodon]:
+    """A fake Mastodon instance: access token ``MASTODON_TOKEN``, a heartbeat every 0.2 s."""
+    with FakeMastodon(access_token=MASTODON_TOKEN, heartbeat_interval=0.2) as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_profiles() -> Iterator[FakeProfiles]:
+    """Bluesky's profile API, knowing nobody until the test adds profiles (``fake_profiles.profiles[did]``)."""
+    with FakeProfiles() as fake:
+        yield fake

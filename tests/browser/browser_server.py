@@ -6,11 +6,16 @@ from pathlib import Path
 
 import orjson
 
+from fakes.x_api import FakeX
+from harness import X_TOKEN
 from processes import AppProcess
 
 
 class Server(AppProcess):
     """``twitterstream serve`` on a free port (``port`` 0), or on the port of a server being restarted."""
+
+    #: The replay file it reads, when it replays one (append to it to post).
+    capture: Path
 
     def __init__(self, env: dict[str, str], cwd: Path, port: int = 0) -> None:
         super().__init__(["serve", "--port", str(port)], {"LOG_LEVEL": "INFO", **env}, cwd)
@@ -43,6 +48,19 @@ def append_lines(path: Path, *lines: bytes) -> None:
     """Append to a replay file in one write (the source follows the file as it grows)."""
     with path.open("ab") as capture:
         capture.write(b"".join(lines))
+
+
+def x_env(fake: FakeX, instance: Path, **extra: str) -> dict[str, str]:
+    """The environment of a serve process reading the fake X (``extra``: more settings)."""
+    return {
+        "TWITTERSTREAM_SOURCE": "x",
+        "X_BEARER_TOKEN": X_TOKEN,
+        "X_API_URL": fake.base_url,
+        "X_OEMBED_URL": fake.oembed_url,
+        "TWITTERSTREAM_INSTANCE_PATH": str(instance),
+        "SECRET_KEY": "browser-tests",
+        **extra,
+    }
 
 
 def replay_env(replay_file: Path, instance: Path) -> dict[str, str]:

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from browser_server import Server, replay_env
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -82,3 +84,26 @@ def page(browser: Any, context_options: dict[str, Any]) -> Iterator[Any]:
     page.dialogs = problems.dialogs
     yield page
     context.close()
+
+
+@pytest.fixture
+def replay_file(tmp_path: Path) -> Path:
+    """The capture ``server`` replays: empty here; a module overrides this fixture with its posts."""
+    path = tmp_path / "capture.jsonl"
+    path.touch()
+    return path
+
+
+@pytest.fixture
+def server_env() -> dict[str, str]:
+    """Settings of ``server`` besides replaying ``replay_file`` (a module may override this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def server(tmp_path: Path, replay_file: Path, server_env: dict[str, str]) -> Iterator[Server]:
+    """``twitterstream serve`` replaying ``replay_file`` as fast as it can (``server.capture``: append to post)."""
+    server = Server({**replay_env(replay_file, tmp_path / "instance"), **server_env}, tmp_path)
+    server.capture = replay_file
+    yield server
+    server.stop()

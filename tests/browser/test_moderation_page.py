@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from browser_server import Server, append_lines, replay_env, stream_line
+from browser_server import Server, append_lines, stream_line
 
 pytestmark = pytest.mark.browser
 
@@ -39,14 +39,15 @@ UNNAMED = """
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    capture = tmp_path / "capture.jsonl"
-    append_lines(capture, *(stream_line(1000 + n, f"cat number {n} #cats", n) for n in range(1, 6)))
-    env = {**replay_env(capture, tmp_path / "instance"), "TWITTERSTREAM_ADMIN_PASSWORD": PASSWORD}
-    server = Server(env, tmp_path)
-    server.capture = capture  # type: ignore[attr-defined]
-    yield server
-    server.stop()
+def replay_file(tmp_path: Path) -> Path:
+    path = tmp_path / "capture.jsonl"
+    append_lines(path, *(stream_line(1000 + n, f"cat number {n} #cats", n) for n in range(1, 6)))
+    return path
+
+
+@pytest.fixture
+def server_env() -> dict[str, str]:
+    return {"TWITTERSTREAM_ADMIN_PASSWORD": PASSWORD}
 
 
 @pytest.fixture
@@ -137,7 +138,7 @@ def test_the_queue_is_moderated_by_keyboard_and_the_wall_follows_live(server: Se
     expect(page.locator("#waiting-count")).to_have_text("1")
 
     # new matches wait in the queue: the open page sees them without a reload
-    append_lines(server.capture, stream_line(1006, "cat number 6 #cats", 6), stream_line(1007, "cat 7 #cats", 7))  # type: ignore[attr-defined]
+    append_lines(server.capture, stream_line(1006, "cat number 6 #cats", 6), stream_line(1007, "cat 7 #cats", 7))
     expect(page.locator("#waiting-count")).to_have_text("3", timeout=15_000)
     assert queue_ids(page) == ["1005", "1006", "1007"]
 

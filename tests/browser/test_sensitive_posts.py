@@ -3,7 +3,6 @@ whether the page drew it or it arrived live, and one press of the button shows i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import orjson
 import pytest
 from playwright.sync_api import expect
 
-from browser_server import Server, append_lines, replay_env, stream_line
+from browser_server import Server, append_lines, stream_line
 
 pytestmark = pytest.mark.browser
 
@@ -23,14 +22,15 @@ def sensitive_line(post_id: int, text: str, seconds: int) -> bytes:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    capture = tmp_path / "capture.jsonl"
-    append_lines(capture, stream_line(1001, "plain #nyc", 1), sensitive_line(1002, "graphic #nyc", 2))
-    env = {**replay_env(capture, tmp_path / "instance"), "TWITTERSTREAM_SHOW_SENSITIVE": "true"}
-    server = Server(env, tmp_path)
-    server.capture = capture  # type: ignore[attr-defined]
-    yield server
-    server.stop()
+def replay_file(tmp_path: Path) -> Path:
+    path = tmp_path / "capture.jsonl"
+    append_lines(path, stream_line(1001, "plain #nyc", 1), sensitive_line(1002, "graphic #nyc", 2))
+    return path
+
+
+@pytest.fixture
+def server_env() -> dict[str, str]:
+    return {"TWITTERSTREAM_SHOW_SENSITIVE": "true"}
 
 
 def test_sensitive_posts_show_behind_their_warning_drawn_and_live(server: Server, page: Any) -> None:
@@ -46,7 +46,7 @@ def test_sensitive_posts_show_behind_their_warning_drawn_and_live(server: Server
     expect(drawn.get_by_text("graphic #nyc")).to_be_visible()
     expect(drawn.locator("details.warning")).to_have_attribute("open", "")
 
-    append_lines(server.capture, sensitive_line(1003, "gory #nyc", 3))  # type: ignore[attr-defined]
+    append_lines(server.capture, sensitive_line(1003, "gory #nyc", 3))
     arrived = page.locator('#posts .post[data-id="1003"]')
     expect(arrived.locator(".warning summary")).to_contain_text("Possibly sensitive")
     expect(arrived.get_by_text("gory #nyc")).to_be_hidden()
@@ -63,7 +63,7 @@ def test_the_embedded_wall_names_a_sensitive_post_by_its_warning_only(server: Se
     drawn = page.locator('.embed-post[data-id="1002"]')
     expect(drawn).to_contain_text("Content warning: Possibly sensitive")
     expect(drawn).not_to_contain_text("graphic")
-    append_lines(server.capture, sensitive_line(1003, "gory #nyc", 3))  # type: ignore[attr-defined]
+    append_lines(server.capture, sensitive_line(1003, "gory #nyc", 3))
     arrived = page.locator('.embed-post[data-id="1003"]')
     expect(arrived).to_contain_text("Content warning: Possibly sensitive")
     expect(arrived).not_to_contain_text("gory")

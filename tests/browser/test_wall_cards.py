@@ -6,7 +6,6 @@ small PNG (conftest), except the addresses a test breaks on purpose.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import orjson
 import pytest
 from playwright.sync_api import expect
 
-from browser_server import Server, append_lines, replay_env, stream_line
+from browser_server import Server, append_lines, stream_line
 from fakes.jetstream import fake_did, images_embed, make_post_event, new_tid
 
 pytestmark = pytest.mark.browser
@@ -85,19 +84,16 @@ BROKEN_PHOTO = "https://pbs.twimg.com/media/broken.jpg"
 
 
 @pytest.fixture
-def capture(tmp_path: Path) -> Path:
+def replay_file(tmp_path: Path) -> Path:
     path = tmp_path / "capture.jsonl"
     append_lines(path, stream_line(1001, "first post about #nyc", 1))
     return path
 
 
 @pytest.fixture
-def server(tmp_path: Path, capture: Path) -> Iterator[Server]:
-    # sensitive posts shown (behind their warning), so that the warning can be tested too
-    env = {**replay_env(capture, tmp_path / "instance"), "TWITTERSTREAM_SHOW_SENSITIVE": "true"}
-    server = Server(env, tmp_path)
-    yield server
-    server.stop()
+def server_env() -> dict[str, str]:
+    """Sensitive posts shown (behind their warning), so that the warning can be tested too."""
+    return {"TWITTERSTREAM_SHOW_SENSITIVE": "true"}
 
 
 @pytest.fixture
@@ -116,8 +112,10 @@ def unexpected_errors(page: Any) -> list[str]:
     return [e for e in page.problems.errors if "broken" not in e]
 
 
-def test_a_live_post_is_a_card_with_avatar_links_media_and_alt_text(server: Server, wall: Any, capture: Path) -> None:
-    append_lines(capture, rich_line(2001, 5, avatar=GOOD_AVATAR, photo=GOOD_PHOTO))
+def test_a_live_post_is_a_card_with_avatar_links_media_and_alt_text(
+    server: Server, wall: Any, replay_file: Path
+) -> None:
+    append_lines(replay_file, rich_line(2001, 5, avatar=GOOD_AVATAR, photo=GOOD_PHOTO))
     card = wall.locator('#posts .post[data-id="2001"] .card')
     expect(card.locator(".avatar img")).to_have_attribute("src", GOOD_AVATAR)
     expect(card.locator(".name")).to_have_text("Wall Tester")
@@ -139,8 +137,8 @@ def test_a_live_post_is_a_card_with_avatar_links_media_and_alt_text(server: Serv
     assert wall.problems.errors == []
 
 
-def test_the_server_draws_the_same_card_as_the_page(server: Server, wall: Any, capture: Path) -> None:
-    append_lines(capture, rich_line(2001, 5, avatar=GOOD_AVATAR, photo=GOOD_PHOTO))
+def test_the_server_draws_the_same_card_as_the_page(server: Server, wall: Any, replay_file: Path) -> None:
+    append_lines(replay_file, rich_line(2001, 5, avatar=GOOD_AVATAR, photo=GOOD_PHOTO))
     card = wall.locator('#posts .post[data-id="2001"] .card')
     expect(card.locator(".media img").first).to_be_visible()
     live = card.evaluate(CARD_SHAPE)
@@ -149,8 +147,8 @@ def test_the_server_draws_the_same_card_as_the_page(server: Server, wall: Any, c
     assert card.evaluate(CARD_SHAPE) == live
 
 
-def test_a_missing_avatar_or_photo_shows_a_clean_placeholder(server: Server, wall: Any, capture: Path) -> None:
-    append_lines(capture, rich_line(2002, 6, avatar=BROKEN_AVATAR, photo=BROKEN_PHOTO))
+def test_a_missing_avatar_or_photo_shows_a_clean_placeholder(server: Server, wall: Any, replay_file: Path) -> None:
+    append_lines(replay_file, rich_line(2002, 6, avatar=BROKEN_AVATAR, photo=BROKEN_PHOTO))
     for how in ("arrived live", "rendered by the server"):
         card = wall.locator('#posts .post[data-id="2002"] .card')
         expect(card.locator(".avatar"), how).to_have_text("W")  # the initial, no picture over it
@@ -166,8 +164,8 @@ def test_a_missing_avatar_or_photo_shows_a_clean_placeholder(server: Server, wal
     assert unexpected_errors(wall) == []
 
 
-def test_a_sensitive_post_waits_behind_a_click(server: Server, wall: Any, capture: Path) -> None:
-    append_lines(capture, rich_line(2003, 7, avatar=GOOD_AVATAR, photo=GOOD_PHOTO, sensitive=True))
+def test_a_sensitive_post_waits_behind_a_click(server: Server, wall: Any, replay_file: Path) -> None:
+    append_lines(replay_file, rich_line(2003, 7, avatar=GOOD_AVATAR, photo=GOOD_PHOTO, sensitive=True))
     card = wall.locator('#posts .post[data-id="2003"] .card')
     expect(card.locator(".warning summary")).to_contain_text("Possibly sensitive")
     expect(card.locator(".text")).to_be_hidden()
@@ -177,11 +175,13 @@ def test_a_sensitive_post_waits_behind_a_click(server: Server, wall: Any, captur
     expect(card.get_by_role("img", name="The pier at dusk")).to_be_visible()
 
 
-def test_a_bluesky_post_shows_its_images_from_the_cdn_with_alt_text(server: Server, wall: Any, capture: Path) -> None:
+def test_a_bluesky_post_shows_its_images_from_the_cdn_with_alt_text(
+    server: Server, wall: Any, replay_file: Path
+) -> None:
     did = fake_did("alice.bsky.social")
     embed = images_embed(2, alt="Snow on the benches")
     event = make_post_event(did, new_tid(), "A walk in the snow #nyc", embed=embed)
-    append_lines(capture, orjson.dumps(event) + b"\n")
+    append_lines(replay_file, orjson.dumps(event) + b"\n")
     card = wall.locator('#posts .post[data-source="bluesky"] .card')
     expect(card.get_by_role("img", name="Bluesky")).to_be_visible()
     images = card.get_by_role("img", name="Snow on the benches")
@@ -196,8 +196,8 @@ def test_a_bluesky_post_shows_its_images_from_the_cdn_with_alt_text(server: Serv
     assert wall.evaluate("window.cspViolations") == []
 
 
-def test_a_hashtag_opens_the_wall_of_that_tag(server: Server, wall: Any, capture: Path) -> None:
-    append_lines(capture, stream_line(2004, "lights on the #nyc #Pier tonight", 8))
+def test_a_hashtag_opens_the_wall_of_that_tag(server: Server, wall: Any, replay_file: Path) -> None:
+    append_lines(replay_file, stream_line(2004, "lights on the #nyc #Pier tonight", 8))
     wall.locator('#posts .post[data-id="2004"] .text a.hashtag', has_text="#Pier").click()
     wall.wait_for_url("**/results/%23Pier")
     expect(wall.locator("h1 .query-text")).to_have_text("#pier")  # the canonical form of the query

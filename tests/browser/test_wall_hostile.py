@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,7 @@ import orjson
 import pytest
 from playwright.sync_api import expect
 
-from browser_server import Server, append_lines, replay_env, stream_line
+from browser_server import Server, append_lines, stream_line
 from fakes.hostile import SSE_INJECTION
 
 pytestmark = pytest.mark.browser
@@ -29,13 +28,10 @@ def hostile_line(post_id: str, seconds: int) -> bytes:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    capture = tmp_path / "capture.jsonl"
-    append_lines(capture, stream_line(1001, "first good post #nyc", 1))
-    server = Server(replay_env(capture, tmp_path / "instance"), tmp_path)
-    server.capture = capture  # type: ignore[attr-defined]
-    yield server
-    server.stop()
+def replay_file(tmp_path: Path) -> Path:
+    path = tmp_path / "capture.jsonl"
+    append_lines(path, stream_line(1001, "first good post #nyc", 1))
+    return path
 
 
 def test_a_hostile_post_id_injects_nothing_into_an_open_wall(server: Server, page: Any) -> None:
@@ -45,7 +41,7 @@ def test_a_hostile_post_id_injects_nothing_into_an_open_wall(server: Server, pag
     expect(page.locator("#live-status")).to_contain_text("Live")
 
     append_lines(
-        server.capture,  # type: ignore[attr-defined]
+        server.capture,
         hostile_line("1002" + SSE_INJECTION, 2),
         hostile_line("1003\r\nid: 1", 3),
         stream_line(1004, "second good post #nyc", 4),

@@ -28,7 +28,7 @@ def test_two_sources_fill_one_wall_and_it_stays_live_while_one_is_down(tmp_path:
     }
     server = Server(env, tmp_path)
     try:
-        jetstream.wait_for(lambda: jetstream.active == 1)
+        jetstream.wait_for_connections(1)
         page.goto(f"{server.url}/results/kites")
         status = page.locator("#live-status")
         expect(page.locator('#posts .post[data-id="1001"]')).to_be_visible()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from browser_server import Server, append_lines, replay_env, stream_line
+from browser_server import Server, append_lines, stream_line
 
 pytestmark = pytest.mark.browser
 
@@ -25,13 +24,6 @@ def replay_file(tmp_path: Path) -> Path:
         stream_line(2000, "something else #paris", 30),
     )
     return path
-
-
-@pytest.fixture
-def server(tmp_path: Path, replay_file: Path) -> Iterator[Server]:
-    server = Server(replay_env(replay_file, tmp_path / "instance"), tmp_path)
-    yield server
-    server.stop()
 
 
 def test_the_panel_counts_the_last_hour_and_follows_new_posts(server: Server, page: Any, replay_file: Path) -> None:

@@ -10,14 +10,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from browser_server import Server
+from browser_server import Server, x_env
 from fakes.x_api import FakeX
 from fakes.x_posts import make_post
 from fakes.x_render import x_503
 
 pytestmark = pytest.mark.browser
-
-TOKEN = "test-token"
 
 # A stand-in for widgets.js that marks what it was asked to upgrade, so the test sees the page call it.
 FAKE_WIDGETS_JS = """
@@ -38,12 +36,6 @@ def hostile_oembed(post_id: str) -> str:
 
 
 @pytest.fixture
-def fake_x() -> Iterator[FakeX]:
-    with FakeX(bearer_token=TOKEN, keepalive_interval=0.5) as fake:
-        yield fake
-
-
-@pytest.fixture
 def embeds() -> str:
     """TWITTERSTREAM_EMBEDS of the server (a test may override this fixture)."""
     return "card"
@@ -51,23 +43,13 @@ def embeds() -> str:
 
 @pytest.fixture
 def x_server(tmp_path: Path, fake_x: FakeX, embeds: str) -> Iterator[Server]:
-    server = Server(
-        {
-            "TWITTERSTREAM_SOURCE": "x",
-            "TWITTERSTREAM_EMBEDS": embeds,
-            "X_BEARER_TOKEN": TOKEN,
-            "X_API_URL": fake_x.base_url,
-            "X_OEMBED_URL": fake_x.oembed_url,
-            "TWITTERSTREAM_INSTANCE_PATH": str(tmp_path / "instance"),
-            "SECRET_KEY": "browser-tests",
-        },
-        tmp_path,
-    )
+    server = Server(x_env(fake_x, tmp_path / "instance", TWITTERSTREAM_EMBEDS=embeds), tmp_path)
     yield server
     server.stop()
 
 
 def publish(fake: FakeX, text: str, *, deliver: bool, oembed: bool = True) -> str:
+    """A post whose oEmbed answer (unless not ``oembed``) is hostile markup."""
     post, user = make_post(None, text)
     if oembed:
         fake.set_oembed_html(str(post["id"]), hostile_oembed(str(post["id"])))

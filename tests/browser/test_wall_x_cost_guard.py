@@ -9,42 +9,17 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from browser_server import Server
+from browser_server import Server, x_env
 from fakes.x_api import FakeX
-from fakes.x_posts import make_post
 
 pytestmark = pytest.mark.browser
-
-TOKEN = "test-token"
-
-
-@pytest.fixture
-def fake_x() -> Iterator[FakeX]:
-    with FakeX(bearer_token=TOKEN, keepalive_interval=0.5) as fake:
-        yield fake
 
 
 @pytest.fixture
 def x_server(tmp_path: Path, fake_x: FakeX) -> Iterator[Server]:
-    server = Server(
-        {
-            "TWITTERSTREAM_SOURCE": "x",
-            "X_BEARER_TOKEN": TOKEN,
-            "X_API_URL": fake_x.base_url,
-            "X_OEMBED_URL": fake_x.oembed_url,
-            "X_MONTHLY_POST_CAP": "5",
-            "TWITTERSTREAM_INSTANCE_PATH": str(tmp_path / "instance"),
-            "SECRET_KEY": "browser-tests",
-        },
-        tmp_path,
-    )
+    server = Server(x_env(fake_x, tmp_path / "instance", X_MONTHLY_POST_CAP="5"), tmp_path)
     yield server
     server.stop()
-
-
-def publish(fake: FakeX, text: str) -> None:
-    post, user = make_post(None, text)
-    fake.publish(post, users=[user], deliver=True)
 
 
 def test_the_wall_warns_at_80_percent_then_says_reading_is_paused_and_keeps_the_posts(
@@ -61,12 +36,12 @@ def test_the_wall_warns_at_80_percent_then_says_reading_is_paused_and_keeps_the_
     expect(banner).to_be_hidden()
 
     for n in range(4):
-        publish(fake_x, f"post {n} #nyc")
+        fake_x.post(f"post {n} #nyc")
     expect(banner).to_have_text("X: 80% of the monthly post cap read (4 of 5).")
     expect(banner).to_have_class("banner banner-source banner-warning")
     expect(status).to_have_text("Live")
 
-    publish(fake_x, "the last one #nyc")
+    fake_x.post("the last one #nyc")
     paused = "X reading is paused: the monthly post cap is reached (5 of 5); it resumes on "
     expect(status).to_contain_text(paused)
     expect(status).to_have_class("live-status is-paused")

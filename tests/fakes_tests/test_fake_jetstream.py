@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -51,12 +50,6 @@ def assert_nothing_arrives(ws: ClientConnection, within: float = 0.3) -> None:
         ws.recv(timeout=within)
 
 
-@pytest.fixture
-def jetstream() -> Iterator[FakeJetstream]:
-    with FakeJetstream() as fake:
-        yield fake
-
-
 def subscribe(fake: FakeJetstream, query: str = "") -> ClientConnection:
     ws = connect(fake.url + (f"?{query}" if query else ""), compression=None, open_timeout=5, close_timeout=1)
     fake.wait_for(lambda: fake.active >= 1)
@@ -64,12 +57,12 @@ def subscribe(fake: FakeJetstream, query: str = "") -> ClientConnection:
 
 
 # -- the wire --------------------------------------------------------------------------------------------
-def test_real_samples_flow_through_byte_for_byte(jetstream: FakeJetstream) -> None:
+def test_real_samples_flow_through_byte_for_byte(fake_jetstream: FakeJetstream) -> None:
     samples = sample_texts()
     assert len(samples) == 7
-    with subscribe(jetstream) as ws:
+    with subscribe(fake_jetstream) as ws:
         for text in samples.values():
-            jetstream.publish_raw(text)
+            fake_jetstream.publish_raw(text)
         assert recv_all(ws, len(samples)) == list(samples.values())
 
 
@@ -82,34 +75,36 @@ def test_samples_replayed_from_history_are_the_same_bytes_in_time_order() -> Non
     assert times == sorted(times)
 
 
-def test_the_url_and_the_requests_seen(jetstream: FakeJetstream) -> None:
-    assert jetstream.url.startswith("ws://127.0.0.1:") and jetstream.url.endswith("/subscribe")
-    with subscribe(jetstream, "wantedCollections=app.bsky.feed.post&wantedCollections=app.bsky.feed.like&cursor=42"):
+def test_the_url_and_the_requests_seen(fake_jetstream: FakeJetstream) -> None:
+    assert fake_jetstream.url.startswith("ws://127.0.0.1:") and fake_jetstream.url.endswith("/subscribe")
+    with subscribe(
+        fake_jetstream, "wantedCollections=app.bsky.feed.post&wantedCollections=app.bsky.feed.like&cursor=42"
+    ):
         pass
-    request = jetstream.requests[0]
+    request = fake_jetstream.requests[0]
     assert request["path"] == "/subscribe"
     assert request["wantedCollections"] == ["app.bsky.feed.post", "app.bsky.feed.like"]
     assert request["cursor"] == 42
     assert request["status"] == 101
-    assert jetstream.connections == 1
+    assert fake_jetstream.connections == 1
 
 
-def test_go_escaping_of_html_characters_and_line_separators(jetstream: FakeJetstream) -> None:
+def test_go_escaping_of_html_characters_and_line_separators(fake_jetstream: FakeJetstream) -> None:
     event = make_post_event(ALICE, new_tid(), "a <b> & c\u2028d é 😂", time_us=T0, facets=None)
-    with subscribe(jetstream) as ws:
-        jetstream.publish(event)
+    with subscribe(fake_jetstream) as ws:
+        fake_jetstream.publish(event)
         [frame] = recv_all(ws, 1)
     assert "\\u003cb\\u003e \\u0026 c\\u2028d é 😂" in frame
     assert json.loads(frame) == event
     assert frame == encode_event(event)
 
 
-def test_publish_assigns_increasing_time_us_right_after_did(jetstream: FakeJetstream) -> None:
-    first = jetstream.publish(make_delete_event(ALICE, "3aaa"))
-    second = jetstream.publish(make_delete_event(ALICE, "3bbb"))
+def test_publish_assigns_increasing_time_us_right_after_did(fake_jetstream: FakeJetstream) -> None:
+    first = fake_jetstream.publish(make_delete_event(ALICE, "3aaa"))
+    second = fake_jetstream.publish(make_delete_event(ALICE, "3bbb"))
     assert list(first)[:3] == ["did", "time_us", "kind"]
     assert second["time_us"] > first["time_us"] > 1_700_000_000_000_000
-    assert jetstream.history == [encode_event(first), encode_event(second)]
+    assert fake_jetstream.history == [encode_event(first), encode_event(second)]
 
 
 # -- cursor ----------------------------------------------------------------------------------------------
@@ -156,12 +151,12 @@ def test_a_cursor_in_the_future_is_live_only() -> None:
     ("cursor", "body"),
     [("abc", 'subscribe: invalid cursor: "abc"\n'), ("-5", "subscribe: invalid cursor: negative value -5\n")],
 )
-def test_a_bad_cursor_is_refused_before_the_upgrade(jetstream: FakeJetstream, cursor: str, body: str) -> None:
+def test_a_bad_cursor_is_refused_before_the_upgrade(fake_jetstream: FakeJetstream, cursor: str, body: str) -> None:
     with pytest.raises(InvalidStatus) as caught:
-        connect(f"{jetstream.url}?cursor={cursor}", open_timeout=5)
+        connect(f"{fake_jetstream.url}?cursor={cursor}", open_timeout=5)
     assert caught.value.response.status_code == 400
     assert bytes(caught.value.response.body).decode() == body
-    assert jetstream.connections == 0
+    assert fake_jetstream.connections == 0
 
 
 def test_v2_hosts_add_a_cursor_and_read_small_cursors_as_sequence_numbers() -> None:
@@ -184,29 +179,29 @@ def test_v2_instances_number_independently_and_still_read_big_cursors_as_times()
             assert [json.loads(m)["cursor"] for m in recv_all(ws, 1)] == [live["cursor"]] == [503]
 
 
-def test_the_clients_own_subscribe_url_is_understood(jetstream: FakeJetstream) -> None:
-    jetstream.publish(make_delete_event(ALICE, "3old", time_us=T0))
-    with connect(subscribe_url(jetstream.url, T0), compression=None) as ws:
+def test_the_clients_own_subscribe_url_is_understood(fake_jetstream: FakeJetstream) -> None:
+    fake_jetstream.publish(make_delete_event(ALICE, "3old", time_us=T0))
+    with connect(subscribe_url(fake_jetstream.url, T0), compression=None) as ws:
         [message] = recv_all(ws, 1)
     assert json.loads(message)["time_us"] == T0
-    assert jetstream.requests[-1]["wantedCollections"] == [POST_COLLECTION]
-    assert jetstream.requests[-1]["cursor"] == T0
+    assert fake_jetstream.requests[-1]["wantedCollections"] == [POST_COLLECTION]
+    assert fake_jetstream.requests[-1]["cursor"] == T0
 
 
 # -- filters ---------------------------------------------------------------------------------------------
 def test_wanted_collections_filters_commits_but_identity_and_account_always_arrive(
-    jetstream: FakeJetstream,
+    fake_jetstream: FakeJetstream,
 ) -> None:
     samples = sample_texts()
     post = make_post_event(ALICE, new_tid(), "hello")
     like = make_like_event(BOB, f"at://{ALICE}/{POST_COLLECTION}/3abc")
-    with subscribe(jetstream, "wantedCollections=app.bsky.feed.post") as ws:
-        jetstream.publish(like)
-        jetstream.publish_raw(samples["jetstream_v1_identity"])
-        jetstream.publish(post)
-        jetstream.publish_raw(samples["jetstream_v1_account"])
-        jetstream.publish(make_like_event(BOB, f"at://{ALICE}/{POST_COLLECTION}/3abd"))
-        jetstream.publish_raw(samples["jetstream_v1_post_delete"])
+    with subscribe(fake_jetstream, "wantedCollections=app.bsky.feed.post") as ws:
+        fake_jetstream.publish(like)
+        fake_jetstream.publish_raw(samples["jetstream_v1_identity"])
+        fake_jetstream.publish(post)
+        fake_jetstream.publish_raw(samples["jetstream_v1_account"])
+        fake_jetstream.publish(make_like_event(BOB, f"at://{ALICE}/{POST_COLLECTION}/3abd"))
+        fake_jetstream.publish_raw(samples["jetstream_v1_post_delete"])
         received = recv_all(ws, 4)
         assert_nothing_arrives(ws, 0.2)
     assert [json.loads(m)["kind"] for m in received] == ["identity", "commit", "account", "commit"]
@@ -214,25 +209,25 @@ def test_wanted_collections_filters_commits_but_identity_and_account_always_arri
     assert received[3] == samples["jetstream_v1_post_delete"]
 
 
-def test_a_wildcard_collection_prefix(jetstream: FakeJetstream) -> None:
+def test_a_wildcard_collection_prefix(fake_jetstream: FakeJetstream) -> None:
     commit = {"rev": new_tid(), "operation": "create", "collection": "app.bsky.graph.follow"}
     follow = {
         "did": BOB,
         "kind": "commit",
         "commit": {**commit, "rkey": new_tid(), "record": {}, "cid": "bafy"},
     }
-    with subscribe(jetstream, "wantedCollections=app.bsky.feed.*") as ws:
-        jetstream.publish(follow)
-        like = jetstream.publish(make_like_event(BOB, f"at://{ALICE}/{POST_COLLECTION}/3abc"))
-        post = jetstream.publish(make_post_event(ALICE, new_tid(), "hi"))
+    with subscribe(fake_jetstream, "wantedCollections=app.bsky.feed.*") as ws:
+        fake_jetstream.publish(follow)
+        like = fake_jetstream.publish(make_like_event(BOB, f"at://{ALICE}/{POST_COLLECTION}/3abc"))
+        post = fake_jetstream.publish(make_post_event(ALICE, new_tid(), "hi"))
         assert [json.loads(m) for m in recv_all(ws, 2)] == [like, post]
 
 
-def test_wanted_dids_applies_to_every_kind(jetstream: FakeJetstream) -> None:
-    with subscribe(jetstream, f"wantedDids={ALICE}") as ws:
-        jetstream.publish(make_identity_event(BOB, handle="bob.test"))
-        jetstream.publish(make_post_event(BOB, new_tid(), "not wanted"))
-        mine = jetstream.publish(make_post_event(ALICE, new_tid(), "wanted"))
+def test_wanted_dids_applies_to_every_kind(fake_jetstream: FakeJetstream) -> None:
+    with subscribe(fake_jetstream, f"wantedDids={ALICE}") as ws:
+        fake_jetstream.publish(make_identity_event(BOB, handle="bob.test"))
+        fake_jetstream.publish(make_post_event(BOB, new_tid(), "not wanted"))
+        mine = fake_jetstream.publish(make_post_event(ALICE, new_tid(), "wanted"))
         assert [json.loads(m) for m in recv_all(ws, 1)] == [mine]
 
 
@@ -251,70 +246,70 @@ def test_wanted_dids_applies_to_every_kind(jetstream: FakeJetstream) -> None:
     ],
 )
 def test_invalid_options_are_refused_with_400(
-    jetstream: FakeJetstream, query: str, compression: str | None, body: str
+    fake_jetstream: FakeJetstream, query: str, compression: str | None, body: str
 ) -> None:
     with pytest.raises(InvalidStatus) as caught:
-        connect(f"{jetstream.url}?{query}", open_timeout=5, compression=compression)
+        connect(f"{fake_jetstream.url}?{query}", open_timeout=5, compression=compression)
     assert caught.value.response.status_code == 400
     assert bytes(caught.value.response.body).decode() == body
-    assert jetstream.requests[-1]["status"] == 400
+    assert fake_jetstream.requests[-1]["status"] == 400
 
 
-def test_other_paths_are_not_found(jetstream: FakeJetstream) -> None:
+def test_other_paths_are_not_found(fake_jetstream: FakeJetstream) -> None:
     with pytest.raises(InvalidStatus) as caught:
-        connect(jetstream.url.replace("/subscribe", "/firehose"), open_timeout=5)
+        connect(fake_jetstream.url.replace("/subscribe", "/firehose"), open_timeout=5)
     assert caught.value.response.status_code == 404
 
 
-def test_max_message_size_drops_bigger_events(jetstream: FakeJetstream) -> None:
-    with subscribe(jetstream, "maxMessageSizeBytes=400") as ws:
-        jetstream.publish(make_post_event(ALICE, new_tid(), "x" * 500))
-        small = jetstream.publish(make_delete_event(ALICE, "3small"))
+def test_max_message_size_drops_bigger_events(fake_jetstream: FakeJetstream) -> None:
+    with subscribe(fake_jetstream, "maxMessageSizeBytes=400") as ws:
+        fake_jetstream.publish(make_post_event(ALICE, new_tid(), "x" * 500))
+        small = fake_jetstream.publish(make_delete_event(ALICE, "3small"))
         assert [json.loads(m) for m in recv_all(ws, 1)] == [small]
 
 
-def test_require_hello_waits_for_options_update_which_sets_the_filters(jetstream: FakeJetstream) -> None:
-    with subscribe(jetstream, "requireHello=true") as ws:
-        jetstream.publish(make_like_event(BOB, f"at://{ALICE}/{POST_COLLECTION}/3abc"))
+def test_require_hello_waits_for_options_update_which_sets_the_filters(fake_jetstream: FakeJetstream) -> None:
+    with subscribe(fake_jetstream, "requireHello=true") as ws:
+        fake_jetstream.publish(make_like_event(BOB, f"at://{ALICE}/{POST_COLLECTION}/3abc"))
         assert_nothing_arrives(ws, 0.2)
         update = {"type": "options_update", "payload": {"wantedCollections": [POST_COLLECTION]}}
         ws.send(json.dumps(update))
         # the like queued before the hello was accepted by the filter of that moment (everything)
         assert json.loads(ws.recv(timeout=5))["commit"]["collection"] == "app.bsky.feed.like"
-        jetstream.publish(make_like_event(BOB, f"at://{ALICE}/{POST_COLLECTION}/3abd"))
-        post = jetstream.publish(make_post_event(ALICE, new_tid(), "after the hello"))
+        fake_jetstream.publish(make_like_event(BOB, f"at://{ALICE}/{POST_COLLECTION}/3abd"))
+        post = fake_jetstream.publish(make_post_event(ALICE, new_tid(), "after the hello"))
         assert [json.loads(m) for m in recv_all(ws, 1)] == [post]
 
 
 # -- unkindness ------------------------------------------------------------------------------------------
-def test_drop_all_aborts_without_a_close_frame(jetstream: FakeJetstream) -> None:
-    with subscribe(jetstream) as ws:
-        jetstream.drop_all()
+def test_drop_all_aborts_without_a_close_frame(fake_jetstream: FakeJetstream) -> None:
+    with subscribe(fake_jetstream) as ws:
+        fake_jetstream.drop_all()
         with pytest.raises(ConnectionClosedError) as caught:
             ws.recv(timeout=5)
     assert caught.value.rcvd is None
-    assert jetstream.active == 0
+    assert fake_jetstream.active == 0
 
 
-def test_drop_all_with_a_close_frame(jetstream: FakeJetstream) -> None:
-    with subscribe(jetstream) as ws:
-        jetstream.drop_all(close_frame=True, code=1011, reason="restarting")
+def test_drop_all_with_a_close_frame(fake_jetstream: FakeJetstream) -> None:
+    with subscribe(fake_jetstream) as ws:
+        fake_jetstream.drop_all(close_frame=True, code=1011, reason="restarting")
         with pytest.raises(ConnectionClosed) as caught:
             ws.recv(timeout=5)
     assert caught.value.rcvd is not None
     assert (caught.value.rcvd.code, caught.value.rcvd.reason) == (1011, "restarting")
 
 
-def test_drop_every_cuts_each_connection_after_n_events(jetstream: FakeJetstream) -> None:
-    jetstream.drop_every(2)
-    with subscribe(jetstream) as ws:
+def test_drop_every_cuts_each_connection_after_n_events(fake_jetstream: FakeJetstream) -> None:
+    fake_jetstream.drop_every(2)
+    with subscribe(fake_jetstream) as ws:
         for i in range(3):
-            jetstream.publish(make_delete_event(ALICE, f"3k{i}"))
+            fake_jetstream.publish(make_delete_event(ALICE, f"3k{i}"))
         assert len(recv_all(ws, 2)) == 2
         with pytest.raises(ConnectionClosedError):
             ws.recv(timeout=5)
-    jetstream.wait_for(lambda: jetstream.active == 0)
-    assert jetstream.sent == 2
+    fake_jetstream.wait_for_connections(0)
+    assert fake_jetstream.sent == 2
 
 
 def test_a_silent_host_accepts_and_then_sends_nothing() -> None:
@@ -327,14 +322,14 @@ def test_a_silent_host_accepts_and_then_sends_nothing() -> None:
         assert [json.loads(m) for m in recv_all(ws, 1)] == [live]
 
 
-def test_refuse_answers_the_handshake_with_an_http_error(jetstream: FakeJetstream) -> None:
-    jetstream.refuse(429, "too many connections\n")
+def test_refuse_answers_the_handshake_with_an_http_error(fake_jetstream: FakeJetstream) -> None:
+    fake_jetstream.refuse(429, "too many connections\n")
     with pytest.raises(InvalidStatus) as caught:
-        connect(jetstream.url, open_timeout=5)
+        connect(fake_jetstream.url, open_timeout=5)
     assert caught.value.response.status_code == 429
-    jetstream.refuse(None)
-    with subscribe(jetstream):
-        assert jetstream.connections == 1
+    fake_jetstream.refuse(None)
+    with subscribe(fake_jetstream):
+        assert fake_jetstream.connections == 1
 
 
 def test_stop_cuts_open_connections() -> None:
@@ -347,9 +342,11 @@ def test_stop_cuts_open_connections() -> None:
         connect(fake.url, open_timeout=2)
 
 
-def test_wait_for_raises_assertion_error_on_timeout(jetstream: FakeJetstream) -> None:
-    with pytest.raises(AssertionError, match="condition not met"):
-        jetstream.wait_for(lambda: jetstream.active == 5, timeout=0.05)
+def test_wait_for_raises_assertion_error_on_timeout(fake_jetstream: FakeJetstream) -> None:
+    with pytest.raises(AssertionError, match=r"timed out after 0\.05 s waiting for .*sent == 5.*FakeJetstream\("):
+        fake_jetstream.wait_for(lambda: fake_jetstream.sent == 5, timeout=0.05)
+    with pytest.raises(AssertionError, match=r"waiting for 5 open stream\(s\); FakeJetstream\(active_streams=0"):
+        fake_jetstream.wait_for_connections(5, timeout=0.05)
 
 
 # -- event builders --------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -185,7 +185,7 @@ def test_httpx_sse_reads_split_events_intact(mastodon: FakeMastodon, client: htt
     mastodon.split_chunks = 1.0
     statuses = [mastodon.make_status(f"<p>n{i} é😂\u2028 &amp; <b>x</b></p>", tags=["a"]) for i in range(20)]
     with connect_sse(client, "GET", "/api/v1/streaming/public") as source:
-        mastodon.wait_for(lambda: mastodon.active_streams == 1)
+        mastodon.wait_for_connections(1)
         for status in statuses:
             mastodon.publish(status)
         mastodon.delete(statuses[0]["id"])
@@ -286,7 +286,7 @@ def test_fail_requests_answers_the_next_requests_with_an_error(mastodon: FakeMas
 def read_events(client: httpx.Client, fake: FakeMastodon, target: str, publish: list[dict], marker: dict) -> list[dict]:
     """Publish ``publish`` then ``marker`` (which the stream must get) and return what came before it."""
     with connect_sse(client, "GET", target) as source:
-        fake.wait_for(lambda: fake.active_streams == 1)
+        fake.wait_for_connections(1)
         for status in [*publish, marker]:
             fake.publish(status)
         received = []
@@ -295,7 +295,7 @@ def read_events(client: httpx.Client, fake: FakeMastodon, target: str, publish: 
             if status["id"] == marker["id"]:
                 break
             received.append(status)
-    fake.wait_for(lambda: fake.active_streams == 0)
+    fake.wait_for_connections(0)
     return received
 
 
@@ -308,7 +308,7 @@ def test_hashtag_stream_only_gets_statuses_with_that_tag_case_insensitively(
     publish = [untagged, tagged, other]
     target = "/api/v1/streaming/hashtag?tag=MusicTuesday"
     with connect_sse(client, "GET", target) as source:
-        mastodon.wait_for(lambda: mastodon.active_streams == 1)
+        mastodon.wait_for_connections(1)
         for status in publish:
             mastodon.publish(status)
         mastodon.publish(mastodon.make_status("<p>end</p>", tags=["musictuesday"]))
@@ -433,13 +433,16 @@ def test_rate_limit(client: httpx.Client, mastodon: FakeMastodon) -> None:
 
 
 def test_tag_timelines_need_no_token_and_count_down_to_a_429_until_the_window_resets() -> None:
+    before = datetime.now(UTC)
     with FakeMastodon(rate_limit=2, rate_window=60) as fake, httpx.Client(base_url=fake.base_url) as http:
         answers = [http.get("/api/v1/timelines/tag/cats") for _ in range(3)]
+        after = datetime.now(UTC)
         assert [a.status_code for a in answers] == [200, 200, 429]
         assert [a.headers["x-ratelimit-remaining"] for a in answers] == ["1", "0", "0"]
         assert {a.headers["x-ratelimit-limit"] for a in answers} == {"2"}
         reset = datetime.fromisoformat(answers[0].headers["x-ratelimit-reset"].replace("Z", "+00:00"))
-        assert 55 < (reset - datetime.now(UTC)).total_seconds() <= 60
+        # the window's end, 60 s after it began (in milliseconds: the header has no finer figure)
+        assert before + timedelta(seconds=59.999) <= reset <= after + timedelta(seconds=60)
         assert answers[2].json() == {"error": "Too many requests"}
         fake.reset_rate_limit()
         assert http.get("/api/v1/timelines/tag/cats").status_code == 200
@@ -496,7 +499,7 @@ def test_oembed_blockquote_style_of_mastodon_4_3() -> None:
 # -- unkindness ------------------------------------------------------------------------------------------
 def test_drop_all_cuts_the_body_without_the_last_chunk(mastodon: FakeMastodon, client: httpx.Client) -> None:
     with connect_sse(client, "GET", "/api/v1/streaming/public") as source:
-        mastodon.wait_for(lambda: mastodon.active_streams == 1)
+        mastodon.wait_for_connections(1)
         mastodon.drop_all()
         with pytest.raises(httpx.RemoteProtocolError):
             list(source.iter_sse())
@@ -505,7 +508,7 @@ def test_drop_all_cuts_the_body_without_the_last_chunk(mastodon: FakeMastodon, c
 
 def test_graceful_drop_ends_the_stream_cleanly(mastodon: FakeMastodon, client: httpx.Client) -> None:
     with connect_sse(client, "GET", "/api/v1/streaming/public") as source:
-        mastodon.wait_for(lambda: mastodon.active_streams == 1)
+        mastodon.wait_for_connections(1)
         status = mastodon.make_status("<p>last</p>")
         mastodon.publish(status)
         mastodon.wait_for(lambda: mastodon.events_sent == 1)
@@ -517,7 +520,7 @@ def test_drop_every_cuts_each_stream_after_n_events(mastodon: FakeMastodon, clie
     mastodon.drop_every(2)
     received = []
     with connect_sse(client, "GET", "/api/v1/streaming/public") as source:
-        mastodon.wait_for(lambda: mastodon.active_streams == 1)
+        mastodon.wait_for_connections(1)
         for i in range(3):
             mastodon.publish(mastodon.make_status(f"<p>{i}</p>"))
         with pytest.raises(httpx.RemoteProtocolError):
@@ -537,20 +540,20 @@ def test_a_silent_server_sends_headers_and_then_nothing() -> None:
             assert mastodon.events_sent == 0 and mastodon.active_streams == 1
         finally:
             raw.close()
-        mastodon.wait_for(lambda: mastodon.active_streams == 0)
+        mastodon.wait_for_connections(0)
 
 
 def test_a_client_hanging_up_is_noticed(mastodon: FakeMastodon) -> None:
     raw = open_raw(mastodon, "/api/v1/streaming/public")
     assert mastodon.active_streams == 1
     raw.close()
-    mastodon.wait_for(lambda: mastodon.active_streams == 0)
+    mastodon.wait_for_connections(0)
 
 
 def test_stop_ends_open_streams(client: httpx.Client) -> None:
     fake = FakeMastodon().start()
     with connect_sse(client, "GET", f"{fake.base_url}/api/v1/streaming/public") as source:
-        fake.wait_for(lambda: fake.active_streams == 1)
+        fake.wait_for_connections(1)
         fake.stop()
         with pytest.raises(httpx.RemoteProtocolError):
             list(source.iter_sse())

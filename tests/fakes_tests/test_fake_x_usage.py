@@ -67,7 +67,7 @@ def test_usage_counts_stream_deliveries_and_search_results(fake: FakeX) -> None:
         assert found.json()["meta"]["result_count"] == 3
         assert fake.usage.posts_delivered == 3
         with http.stream("GET", "/2/tweets/search/stream"):
-            fake.wait_for(lambda: fake.active_streams == 1)
+            fake.wait_for_connections(1)
             post, user = make_post(None, "cats again")
             fake.publish(post, users=[user])
             fake.wait_for(lambda: fake.messages_sent == 1)

@@ -6,45 +6,32 @@ carrying a whole SSE event (``fakes.hostile``), between two good posts, over the
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import orjson
-import pytest
-from werkzeug.serving import make_server
 
 from fakes import hostile
 from fakes.jetstream import FakeJetstream, fake_did, make_post_event, new_tid
 from fakes.mastodon import FakeMastodon
 from fakes.x_api import FakeX
-from fakes.x_posts import make_post
-from harness import Harness, eventually, running_app
-from twitterstream.config import Secret, Settings
+from harness import Harness, eventually, running_app, settings_for
 
-TOKEN = "test-token-hostile"
 QUERY = "#hostile"
 
 
 @contextmanager
 def live_stream(harness: Harness, query: str) -> Iterator[Iterator[str]]:
     """The lines of ``/api/v1/stream`` for ``query``, over real HTTP (the app on 127.0.0.1, port 0)."""
-    server = make_server("127.0.0.1", 0, harness.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}/api/v1/stream"
-        with httpx.stream("GET", url, params={"q": query}, timeout=10) as response:
-            lines = response.iter_lines()
-            assert next(lines) == "retry: 2000"
-            yield lines
-    finally:
-        harness.app.extensions["hub"].stop()  # ends the open stream before the server stops
-        server.shutdown()
-        thread.join(5)
+    with (
+        harness.served() as url,
+        httpx.stream("GET", f"{url}/api/v1/stream", params={"q": query}, timeout=10) as answer,
+    ):
+        lines = answer.iter_lines()
+        assert next(lines) == "retry: 2000"
+        yield lines
 
 
 def events_until(lines: Iterator[str], last_id: str) -> tuple[list[dict[str, str]], str]:
@@ -64,13 +51,6 @@ def events_until(lines: Iterator[str], last_id: str) -> tuple[list[dict[str, str
             name, _, value = line.partition(": ")
             current[name] = value
     raise AssertionError("the stream ended early")
-
-
-def watched(harness: Harness, query: str) -> None:
-    assert harness.results(query) == []
-    assert harness.ingester is not None
-    ingester = harness.ingester
-    eventually(lambda: ingester.counters.watched_queries == 1, message=f"watching {query}")
 
 
 def check_wall(harness: Harness, publish: Callable[[], list[str]], invalid: int) -> None:
@@ -96,50 +76,26 @@ def check_wall(harness: Harness, publish: Callable[[], list[str]], invalid: int)
 
 
 # -- X ----------------------------------------------------------------------------------------------
-@pytest.fixture
-def fake_x() -> Iterator[FakeX]:
-    with FakeX(bearer_token=TOKEN, keepalive_interval=0.5) as fake:
-        yield fake
-
-
-def x_app(fake: FakeX, tmp_path: Path) -> Any:
-    settings = Settings(
-        source="x",
-        x_bearer_token=Secret(TOKEN),
-        x_api_url=fake.base_url,
-        x_oembed_url=fake.oembed_url,
-        x_stream_read_timeout=2.0,
-        watch_grace_seconds=60,
-    )
-    return running_app(settings, tmp_path)
-
-
-def x_publish(fake: FakeX, text: str, post_id: str | None = None, *, deliver: bool = True) -> str:
-    post, user = make_post(post_id, text)
-    fake.publish(post, users=[user], deliver=deliver)
-    return str(post["id"])
-
-
 def test_x_stream_drops_hostile_ids_and_keeps_the_neighbours(fake_x: FakeX, tmp_path: Path) -> None:
-    with x_app(fake_x, tmp_path) as harness:
-        watched(harness, QUERY)
+    with running_app(settings_for(x=fake_x), tmp_path) as harness:
+        harness.watch(QUERY)
         fake_x.wait_for(lambda: fake_x.active_streams == 1 and len(fake_x.rules) == 1, description="rule and stream")
 
         def publish() -> list[str]:
-            first = x_publish(fake_x, "good one #hostile")
+            first = fake_x.post("good one #hostile")
             for post, user in hostile.x_posts(1):
                 fake_x.publish(post, users=[user])
-            return [first, x_publish(fake_x, "good two #hostile")]
+            return [first, fake_x.post("good two #hostile")]
 
         check_wall(harness, publish, invalid=len(hostile.x_posts(1)))
 
 
 def test_x_backfill_drops_hostile_ids_from_a_search_page(fake_x: FakeX, tmp_path: Path) -> None:
-    good = [x_publish(fake_x, "older good #hostile", deliver=False)]
+    good = [fake_x.post("older good #hostile", deliver=False)]
     for post, user in hostile.x_posts(2):
         fake_x.publish(post, users=[user], deliver=False)
-    good.append(x_publish(fake_x, "newer good #hostile", deliver=False))
-    with x_app(fake_x, tmp_path) as harness:
+    good.append(fake_x.post("newer good #hostile", deliver=False))
+    with running_app(settings_for(x=fake_x), tmp_path) as harness:
         assert harness.results(QUERY) == []  # watching starts the backfill
         assert harness.ingester is not None
         ingester = harness.ingester
@@ -150,58 +106,46 @@ def test_x_backfill_drops_hostile_ids_from_a_search_page(fake_x: FakeX, tmp_path
 
 
 # -- Bluesky ----------------------------------------------------------------------------------------
-def test_jetstream_drops_hostile_dids_and_record_keys_and_keeps_the_neighbours(tmp_path: Path) -> None:
+def test_jetstream_drops_hostile_dids_and_record_keys_and_keeps_the_neighbours(
+    fake_jetstream: FakeJetstream, tmp_path: Path
+) -> None:
     alice = fake_did("alice.bsky.social")
-    settings = Settings(
-        source="bluesky",
-        bluesky_watchdog_seconds=5.0,
-        bluesky_profile_url="http://127.0.0.1:9",  # nothing listens: handles stay unknown
-        watch_grace_seconds=60,
-    )
-    with (
-        FakeJetstream() as jetstream,
-        running_app(settings.with_overrides(bluesky_jetstream_urls=(jetstream.url,)), tmp_path) as harness,
-    ):
-        jetstream.wait_for(lambda: jetstream.active == 1)
-        watched(harness, QUERY)
+    with running_app(settings_for(jetstream=fake_jetstream), tmp_path) as harness:
+        fake_jetstream.wait_for_connections(1)
+        harness.watch(QUERY)
 
         def publish() -> list[str]:
             rkeys = [new_tid(), new_tid()]
-            jetstream.publish(make_post_event(alice, rkeys[0], "good one #hostile"))
+            fake_jetstream.publish(make_post_event(alice, rkeys[0], "good one #hostile"))
             for event in hostile.jetstream_events():
-                jetstream.publish(event)
-            jetstream.publish(make_post_event(alice, rkeys[1], "good two #hostile"))
+                fake_jetstream.publish(event)
+            fake_jetstream.publish(make_post_event(alice, rkeys[1], "good two #hostile"))
             return [f"{alice}/{rkey}" for rkey in rkeys]
 
         check_wall(harness, publish, invalid=len(hostile.jetstream_events()))
 
 
 # -- Mastodon ---------------------------------------------------------------------------------------
-def test_mastodon_drops_hostile_ids_accts_and_urls_and_keeps_the_neighbours(tmp_path: Path) -> None:
-    with FakeMastodon(access_token=TOKEN, heartbeat_interval=0.2) as mastodon:
-        settings = Settings(
-            source="mastodon",
-            mastodon_url=mastodon.base_url,
-            mastodon_access_token=Secret(TOKEN),
-            mastodon_read_timeout=2.0,
-            watch_grace_seconds=60,
-        )
-        with running_app(settings, tmp_path) as harness:
-            mastodon.wait_for(lambda: mastodon.active_streams == 1)
-            watched(harness, QUERY)
-            mastodon.wait_for(
-                lambda: (
-                    any(r.params.get("tag") == "hostile" for r in mastodon.requests) and mastodon.active_streams == 1
-                )
+def test_mastodon_drops_hostile_ids_accts_and_urls_and_keeps_the_neighbours(
+    fake_mastodon: FakeMastodon, tmp_path: Path
+) -> None:
+    with running_app(settings_for(mastodon=fake_mastodon), tmp_path) as harness:
+        fake_mastodon.wait_for_connections(1)
+        harness.watch(QUERY)
+        fake_mastodon.wait_for(
+            lambda: (
+                any(r.params.get("tag") == "hostile" for r in fake_mastodon.requests)
+                and fake_mastodon.active_streams == 1
             )
+        )
 
-            def publish() -> list[str]:
-                first = mastodon.make_status("<p>good one #hostile</p>", tags=["hostile"])
-                mastodon.publish(first)
-                for status in hostile.mastodon_statuses(mastodon.public_url):
-                    mastodon.publish(status)
-                second = mastodon.make_status("<p>good two #hostile</p>", tags=["hostile"])
-                mastodon.publish(second)
-                return [first["id"], second["id"]]
+        def publish() -> list[str]:
+            first = fake_mastodon.make_status("<p>good one #hostile</p>", tags=["hostile"])
+            fake_mastodon.publish(first)
+            for status in hostile.mastodon_statuses(fake_mastodon.public_url):
+                fake_mastodon.publish(status)
+            second = fake_mastodon.make_status("<p>good two #hostile</p>", tags=["hostile"])
+            fake_mastodon.publish(second)
+            return [first["id"], second["id"]]
 
-            check_wall(harness, publish, invalid=len(hostile.mastodon_statuses(mastodon.public_url)))
+        check_wall(harness, publish, invalid=len(hostile.mastodon_statuses(fake_mastodon.public_url)))

@@ -2,92 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from fakes.jetstream import FakeJetstream, fake_did, make_post_event, new_tid
+from fakes.jetstream import FakeJetstream, fake_did
 from fakes.mastodon import FakeMastodon
 from fakes.x_api import FakeX
-from fakes.x_posts import make_post
-from harness import Harness, eventually, running_app
-from twitterstream.config import Secret, Settings
+from harness import MASTODON_TOKEN, X_TOKEN, Harness, eventually, running_app, settings_for
 
-X_TOKEN = "test-token-Zq9-SECRET"
-MASTODON_TOKEN = "test-token"
 ALICE = fake_did("alice.bsky.social")
-NO_PROFILES = "http://127.0.0.1:9"  # handles are looked up in the background; nothing answers: the DID stays
-
-
-def settings_for(
-    *, x: FakeX | None = None, jetstream: FakeJetstream | None = None, mastodon: FakeMastodon | None = None
-) -> Settings:
-    names = tuple(name for name, fake in (("x", x), ("bluesky", jetstream), ("mastodon", mastodon)) if fake)
-    values: dict[str, Any] = {"source": names[0], "sources": names, "watch_grace_seconds": 60}
-    if x is not None:
-        values.update(
-            x_bearer_token=Secret(X_TOKEN),
-            x_api_url=x.base_url,
-            x_oembed_url=x.oembed_url,
-            x_stream_read_timeout=2.0,
-        )
-    if jetstream is not None:
-        values.update(
-            bluesky_jetstream_urls=(jetstream.url,), bluesky_watchdog_seconds=5.0, bluesky_profile_url=NO_PROFILES
-        )
-    if mastodon is not None:
-        values.update(
-            mastodon_url=mastodon.base_url,
-            mastodon_access_token=Secret(MASTODON_TOKEN),
-            mastodon_read_timeout=2.0,
-        )
-    return Settings(**values)
-
-
-@pytest.fixture
-def fake_x() -> Iterator[FakeX]:
-    with FakeX(bearer_token=X_TOKEN, keepalive_interval=0.5) as fake:
-        yield fake
-
-
-@pytest.fixture
-def jetstream() -> Iterator[FakeJetstream]:
-    with FakeJetstream() as fake:
-        yield fake
-
-
-@pytest.fixture
-def mastodon() -> Iterator[FakeMastodon]:
-    with FakeMastodon(access_token=MASTODON_TOKEN, heartbeat_interval=0.2) as fake:
-        yield fake
-
-
-def watch(harness: Harness, *queries: str) -> None:
-    for query in queries:
-        harness.results(query)
-    assert harness.ingester is not None
-    ingester = harness.ingester
-    eventually(lambda: ingester.counters.watched_queries == len(queries), message=f"watching {queries}")
-
-
-def on_x(fake: FakeX, text: str) -> str:
-    post, user = make_post(None, text)
-    fake.publish(post, users=[user])
-    return str(post["id"])
-
-
-def on_bluesky(fake: FakeJetstream, text: str) -> str:
-    rkey = new_tid()
-    fake.publish(make_post_event(ALICE, rkey, text))
-    return f"{ALICE}/{rkey}"
-
-
-def on_mastodon(fake: FakeMastodon, text: str) -> str:
-    status = fake.make_status(f"<p>{text}</p>")
-    fake.publish(status)
-    return str(status["id"])
 
 
 def results(harness: Harness, query: str) -> list[tuple[str, str]]:
@@ -101,11 +24,11 @@ def readyz(harness: Harness) -> dict[str, Any]:
 
 # -- X and Bluesky -------------------------------------------------------------------------------------------
 def test_x_and_bluesky_fill_one_query_newest_first_and_x_takes_only_its_rules(
-    fake_x: FakeX, jetstream: FakeJetstream, tmp_path: Path
+    fake_x: FakeX, fake_jetstream: FakeJetstream, tmp_path: Path
 ) -> None:
-    with running_app(settings_for(x=fake_x, jetstream=jetstream), tmp_path) as app:
-        jetstream.wait_for(lambda: jetstream.active == 1)
-        watch(app, "cats", "cats is:verified")
+    with running_app(settings_for(x=fake_x, jetstream=fake_jetstream), tmp_path) as app:
+        fake_jetstream.wait_for_connections(1)
+        app.watch("cats", "cats is:verified")
         fake_x.wait_for(
             lambda: (
                 sorted(r["value"] for r in fake_x.rules.values()) == ["cats", "cats is:verified"]
@@ -113,9 +36,9 @@ def test_x_and_bluesky_fill_one_query_newest_first_and_x_takes_only_its_rules(
             ),
             description="both queries as X rules, and an open stream",
         )
-        from_x = on_x(fake_x, "cats on X")
+        from_x = fake_x.post("cats on X")
         eventually(lambda: results(app, "cats") == [("x", from_x)], message="the X post")
-        from_bluesky = on_bluesky(jetstream, "cats on Bluesky")
+        from_bluesky = fake_jetstream.post(ALICE, "cats on Bluesky")
         eventually(
             lambda: results(app, "cats") == [("bluesky", from_bluesky), ("x", from_x)],
             message="both networks, newest first",
@@ -140,17 +63,17 @@ def test_x_and_bluesky_fill_one_query_newest_first_and_x_takes_only_its_rules(
         assert "twitterstream_posts_received_total " in metrics  # the total stays, unlabelled
 
 
-def test_bluesky_keeps_delivering_when_x_refuses_the_token(jetstream: FakeJetstream, tmp_path: Path) -> None:
+def test_bluesky_keeps_delivering_when_x_refuses_the_token(fake_jetstream: FakeJetstream, tmp_path: Path) -> None:
     with (
         FakeX(bearer_token="another-token", keepalive_interval=0.5) as fake_x,
-        running_app(settings_for(x=fake_x, jetstream=jetstream), tmp_path) as app,
+        running_app(settings_for(x=fake_x, jetstream=fake_jetstream), tmp_path) as app,
     ):
-        jetstream.wait_for(lambda: jetstream.active == 1)
-        watch(app, "cats")
+        fake_jetstream.wait_for_connections(1)
+        app.watch("cats")
         body = eventually(lambda: (b := readyz(app)) and b["sources"]["x"]["state"] == "stopped" and b)
         assert body["verdict"] == "degraded" and body["ready"]
         assert body["sources"]["bluesky"]["state"] == "connected"
-        from_bluesky = on_bluesky(jetstream, "cats after X said no")
+        from_bluesky = fake_jetstream.post(ALICE, "cats after X said no")
         eventually(lambda: results(app, "cats") == [("bluesky", from_bluesky)])
         page = app.client.get("/results/cats").get_data(as_text=True)
         assert 'class="source-state state-stopped" data-source="x"' in page
@@ -158,54 +81,54 @@ def test_bluesky_keeps_delivering_when_x_refuses_the_token(jetstream: FakeJetstr
 
 
 def test_x_keeps_delivering_while_jetstream_is_gone(fake_x: FakeX, tmp_path: Path) -> None:
-    jetstream = FakeJetstream().start()
+    fake_jetstream = FakeJetstream().start()
     try:
-        with running_app(settings_for(x=fake_x, jetstream=jetstream), tmp_path) as app:
-            jetstream.wait_for(lambda: jetstream.active == 1)
-            watch(app, "cats")
-            fake_x.wait_for(lambda: fake_x.active_streams == 1, description="an open stream")
-            first = on_bluesky(jetstream, "cats before the outage")
+        with running_app(settings_for(x=fake_x, jetstream=fake_jetstream), tmp_path) as app:
+            fake_jetstream.wait_for_connections(1)
+            app.watch("cats")
+            fake_x.wait_for_connections(1)
+            first = fake_jetstream.post(ALICE, "cats before the outage")
             eventually(lambda: results(app, "cats") == [("bluesky", first)])
-            jetstream.stop()
+            fake_jetstream.stop()
             eventually(lambda: readyz(app)["sources"]["bluesky"]["state"] == "reconnecting")
-            from_x = on_x(fake_x, "cats while Bluesky is down")
+            from_x = fake_x.post("cats while Bluesky is down")
             eventually(lambda: results(app, "cats") == [("x", from_x), ("bluesky", first)])
             body = readyz(app)
             assert body["verdict"] == "degraded" and body["sources"]["x"]["state"] == "connected"
     finally:
-        jetstream.stop()
+        fake_jetstream.stop()
 
 
 # -- Bluesky and Mastodon ------------------------------------------------------------------------------------
 def test_bluesky_and_mastodon_fill_one_query_and_one_outage_leaves_the_other(
-    jetstream: FakeJetstream, tmp_path: Path
+    fake_jetstream: FakeJetstream, tmp_path: Path
 ) -> None:
-    mastodon = FakeMastodon(access_token=MASTODON_TOKEN, heartbeat_interval=0.2).start()
+    fake_mastodon = FakeMastodon(access_token=MASTODON_TOKEN, heartbeat_interval=0.2).start()
     try:
-        with running_app(settings_for(jetstream=jetstream, mastodon=mastodon), tmp_path) as app:
-            jetstream.wait_for(lambda: jetstream.active == 1)
-            watch(app, "kites", "kites is:quote")
-            mastodon.wait_for(lambda: mastodon.active_streams == 1)
-            from_mastodon = on_mastodon(mastodon, "kites over the bay")
+        with running_app(settings_for(jetstream=fake_jetstream, mastodon=fake_mastodon), tmp_path) as app:
+            fake_jetstream.wait_for_connections(1)
+            app.watch("kites", "kites is:quote")
+            fake_mastodon.wait_for_connections(1)
+            from_mastodon = fake_mastodon.post("<p>kites over the bay</p>")
             eventually(lambda: results(app, "kites") == [("mastodon", from_mastodon)])
-            from_bluesky = on_bluesky(jetstream, "kites at dusk")
+            from_bluesky = fake_jetstream.post(ALICE, "kites at dusk")
             eventually(lambda: results(app, "kites") == [("bluesky", from_bluesky), ("mastodon", from_mastodon)])
             page = app.client.get("/results/kites%20is%3Aquote").get_data(as_text=True)
             assert "On Bluesky; not on Mastodon (is:quote cannot be evaluated on its posts)" in page
 
-            mastodon.stop()
+            fake_mastodon.stop()
             eventually(lambda: readyz(app)["sources"]["mastodon"]["state"] == "reconnecting")
-            later = on_bluesky(jetstream, "kites while Mastodon is away")
+            later = fake_jetstream.post(ALICE, "kites while Mastodon is away")
             eventually(lambda: [i for _, i in results(app, "kites")] == [later, from_bluesky, from_mastodon])
             assert readyz(app)["verdict"] == "degraded"
     finally:
-        mastodon.stop()
+        fake_mastodon.stop()
 
 
 def test_a_query_no_running_source_can_evaluate_is_refused_with_both_names(
-    jetstream: FakeJetstream, mastodon: FakeMastodon, tmp_path: Path
+    fake_jetstream: FakeJetstream, fake_mastodon: FakeMastodon, tmp_path: Path
 ) -> None:
-    with running_app(settings_for(jetstream=jetstream, mastodon=mastodon), tmp_path) as app:
+    with running_app(settings_for(jetstream=fake_jetstream, mastodon=fake_mastodon), tmp_path) as app:
         response = app.client.get("/api/v1/results", query_string={"q": "cats is:verified"})
         assert response.status_code == 400
         message = response.get_json()["error"]["message"]
@@ -213,37 +136,37 @@ def test_a_query_no_running_source_can_evaluate_is_refused_with_both_names(
 
 
 def test_a_query_one_source_cannot_follow_is_served_by_the_other_and_the_page_names_which(
-    jetstream: FakeJetstream, tmp_path: Path
+    fake_jetstream: FakeJetstream, tmp_path: Path
 ) -> None:
-    with FakeMastodon(rate_window=1) as mastodon:  # no token: Mastodon follows hashtag queries only
-        settings = settings_for(jetstream=jetstream, mastodon=mastodon)
+    with FakeMastodon(rate_window=1) as fake_mastodon:  # no token: Mastodon follows hashtag queries only
+        settings = settings_for(jetstream=fake_jetstream, mastodon=fake_mastodon)
         settings = settings.with_overrides(mastodon_access_token=None, mastodon_poll_seconds=0.05)
         with running_app(settings, tmp_path) as app:
-            jetstream.wait_for(lambda: jetstream.active == 1)
-            watch(app, "kites")
+            fake_jetstream.wait_for_connections(1)
+            app.watch("kites")
             page = eventually(
                 lambda: (
                     (p := app.client.get("/results/kites").get_data(as_text=True)) and "Mastodon: A query" in p and p
                 )
             )
             assert "Not every network can serve this query." in page
-            from_bluesky = on_bluesky(jetstream, "kites all the same")
+            from_bluesky = fake_jetstream.post(ALICE, "kites all the same")
             eventually(lambda: results(app, "kites") == [("bluesky", from_bluesky)])
 
 
 # -- source:, the network filter -----------------------------------------------------------------------------
 def test_source_picks_the_networks_and_x_is_sent_only_what_it_must_follow(
-    fake_x: FakeX, jetstream: FakeJetstream, tmp_path: Path
+    fake_x: FakeX, fake_jetstream: FakeJetstream, tmp_path: Path
 ) -> None:
-    with running_app(settings_for(x=fake_x, jetstream=jetstream), tmp_path) as app:
-        jetstream.wait_for(lambda: jetstream.active == 1)
+    with running_app(settings_for(x=fake_x, jetstream=fake_jetstream), tmp_path) as app:
+        fake_jetstream.wait_for_connections(1)
         only_bluesky, not_x, mixed, only_x = (
             "#kites source:bluesky",
             "#kites -source:x",
             "(source:x #kites) OR #dusk",
             "#kites source:x",
         )
-        watch(app, only_bluesky, not_x, mixed, only_x)
+        app.watch(only_bluesky, not_x, mixed, only_x)
         fake_x.wait_for(
             lambda: (
                 sorted(r["value"] for r in fake_x.rules.values()) == ["#kites", "#kites OR #dusk"]
@@ -251,10 +174,10 @@ def test_source_picks_the_networks_and_x_is_sent_only_what_it_must_follow(
             ),
             description="X holds the two rules it must follow, without source:",
         )
-        kites_x, dusk_x = on_x(fake_x, "#kites on X"), on_x(fake_x, "#dusk on X")
+        kites_x, dusk_x = fake_x.post("#kites on X"), fake_x.post("#dusk on X")
         kites_bluesky, dusk_bluesky = (
-            on_bluesky(jetstream, "#kites on Bluesky"),
-            on_bluesky(jetstream, "#dusk on Bluesky"),
+            fake_jetstream.post(ALICE, "#kites on Bluesky"),
+            fake_jetstream.post(ALICE, "#dusk on Bluesky"),
         )
         eventually(lambda: results(app, mixed) == [("bluesky", dusk_bluesky), ("x", dusk_x), ("x", kites_x)])
         assert results(app, only_bluesky) == [("bluesky", kites_bluesky)]

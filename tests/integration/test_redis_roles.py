@@ -11,19 +11,11 @@ import pytest
 import redis
 
 from fakes.x_api import FakeX
-from fakes.x_posts import make_post
-from harness import eventually
+from harness import X_TOKEN, eventually
 from processes import AppProcess, SSEClient
 from twitterstream.store.redis import RedisStore
 
 pytestmark = pytest.mark.redis
-TOKEN = "roles-test-token"
-
-
-@pytest.fixture
-def fake_x() -> Iterator[FakeX]:
-    with FakeX(bearer_token=TOKEN, keepalive_interval=0.5) as fake:
-        yield fake
 
 
 @pytest.fixture
@@ -39,19 +31,13 @@ def env(fake_x: FakeX, redis_server: str) -> dict[str, str]:
     return {
         "DATABASE_URL": redis_server,
         "TWITTERSTREAM_SOURCE": "x",
-        "X_BEARER_TOKEN": TOKEN,
+        "X_BEARER_TOKEN": X_TOKEN,
         "X_API_URL": fake_x.base_url,
         "X_OEMBED_URL": fake_x.oembed_url,
         "SECRET_KEY": "shared-by-the-replicas",
         "TWITTERSTREAM_LOCK_TTL": "2",
         "LOG_LEVEL": "INFO",
     }
-
-
-def publish(fake: FakeX, text: str) -> str:
-    post, user = make_post(None, text)
-    fake.publish(post, users=[user])
-    return str(post["id"])
 
 
 def test_two_web_processes_and_a_standby_ingester_lose_nothing_and_duplicate_nothing(
@@ -81,7 +67,7 @@ def test_two_web_processes_and_a_standby_ingester_lose_nothing_and_duplicate_not
             timeout=10,
             description="rule added and stream open",
         )
-        first = publish(fake_x, "first #nyc")
+        first = fake_x.post("first #nyc")
         for reader in readers:
             eventually(lambda reader=reader: reader.post_ids == [first], message="live on both web processes")
         on_b = httpx.get(f"{web_b.url}/api/v1/results", params={"q": "#nyc"}).json()["posts"]
@@ -89,13 +75,13 @@ def test_two_web_processes_and_a_standby_ingester_lose_nothing_and_duplicate_not
 
         # kill -9 the active ingester: the standby takes over and fills the gap.
         first_ingester.kill()
-        missed = [publish(fake_x, f"while nobody holds the stream {n} #nyc") for n in range(3)]
+        missed = [fake_x.post(f"while nobody holds the stream {n} #nyc") for n in range(3)]
         fake_x.wait_for(
             lambda: fake_x.stream_connects == 2 and fake_x.active_streams == 1,
             timeout=15,
             description="the standby connected",
         )
-        last = publish(fake_x, "after the takeover #nyc")
+        last = fake_x.post("after the takeover #nyc")
         expected = sorted([first, *missed, last], key=int, reverse=True)
 
         def stored_ids() -> list[str]:

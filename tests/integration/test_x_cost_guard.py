@@ -10,44 +10,21 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import pytest
 
 from fakes.x_api import FakeX
-from fakes.x_posts import make_post
 from fakes.x_usage import UsageMeter
-from harness import Harness, eventually, running_app
-from twitterstream.config import Secret, Settings
+from harness import X_TOKEN, Harness, eventually, running_app, settings_for
 from twitterstream.ingest import Ingester
 from twitterstream.sources.x import XSource
 from twitterstream.sources.x_usage import CostGuard
 
-TOKEN = "test-token-cost-guard"
 
-
-def x_settings(fake: FakeX, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "source": "x",
-        "x_bearer_token": Secret(TOKEN),
-        "x_api_url": fake.base_url,
-        "x_oembed_url": fake.oembed_url,
-        "x_stream_read_timeout": 2.0,
-        "watch_grace_seconds": 60,
-    }
-    values.update(overrides)
-    return Settings(**values)
-
-
-def fake_x(**usage: int) -> FakeX:
-    return FakeX(bearer_token=TOKEN, keepalive_interval=0.5, usage=UsageMeter(**usage))
-
-
-def publish(fake: FakeX, text: str, deliver: bool = True) -> str:
-    post, user = make_post(None, text)
-    fake.publish(post, users=[user], deliver=deliver)
-    return str(post["id"])
+def fake_x_with_usage(**usage: int) -> FakeX:
+    """The fake X with the project's usage figures as X reports them."""
+    return FakeX(bearer_token=X_TOKEN, keepalive_interval=0.5, usage=UsageMeter(**usage))
 
 
 def watch(app: Harness, query: str) -> None:
@@ -66,15 +43,15 @@ def _info_logs(caplog: pytest.LogCaptureFixture) -> None:
 def test_our_cap_reached_mid_stream_closes_the_stream_stops_searches_and_says_so_everywhere(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with fake_x(project_cap=2_000_000, project_usage=0, cap_reset_day=1) as fake:
-        settings = x_settings(fake, x_monthly_post_cap=5, x_price_per_post=0.5)
+    with fake_x_with_usage(project_cap=2_000_000, project_usage=0, cap_reset_day=1) as fake:
+        settings = settings_for(x=fake, x_monthly_post_cap=5, x_price_per_post=0.5)
         with running_app(settings, tmp_path) as app:
             watch(app, "cats")
-            fake.wait_for(lambda: fake.active_streams == 1, description="the stream open")
+            fake.wait_for_connections(1)
             searches = fake.search_calls
-            ids = [publish(fake, f"cats {n}") for n in range(5)]
+            ids = [fake.post(f"cats {n}") for n in range(5)]
 
-            fake.wait_for(lambda: fake.active_streams == 0, description="the stream closed at the cap")
+            fake.wait_for_connections(0)
             status = eventually(lambda: app.status() if app.status()["state"] == "paused" else None)
             words = "X reading is paused: the monthly post cap is reached (5 of 5); it resumes on "
             assert status["reason"].startswith(words)
@@ -113,9 +90,9 @@ def test_our_cap_reached_mid_stream_closes_the_stream_stops_searches_and_says_so
 def test_x_already_at_its_cap_at_start_means_no_stream_and_no_search(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with fake_x(project_cap=1_000, project_usage=1_000, cap_reset_day=19) as fake:
-        publish(fake, "cats in the archive", deliver=False)
-        with running_app(x_settings(fake), tmp_path) as app:
+    with fake_x_with_usage(project_cap=1_000, project_usage=1_000, cap_reset_day=19) as fake:
+        fake.post("cats in the archive", deliver=False)
+        with running_app(settings_for(x=fake), tmp_path) as app:
             watch(app, "cats")
             status = eventually(lambda: app.status() if app.status()["state"] == "paused" else None)
             assert "the monthly post cap is reached (1,000 of 1,000)" in status["reason"]
@@ -130,13 +107,13 @@ def test_at_80_percent_a_warning_in_the_status_the_pages_and_the_log(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with (
-        fake_x(project_cap=10, project_usage=7, cap_reset_day=1) as fake,
-        running_app(x_settings(fake), tmp_path) as app,
+        fake_x_with_usage(project_cap=10, project_usage=7, cap_reset_day=1) as fake,
+        running_app(settings_for(x=fake), tmp_path) as app,
     ):
         watch(app, "cats")
-        fake.wait_for(lambda: fake.active_streams == 1, description="the stream open")
+        fake.wait_for_connections(1)
         assert app.status()["warning"] == ""
-        publish(fake, "cats once")
+        fake.post("cats once")
         warning = "80% of the monthly post cap read (8 of 10)"
         status = eventually(lambda: app.status() if app.status()["warning"] else None)
         assert (status["state"], status["warning"]) == ("connected", warning)
@@ -156,8 +133,8 @@ class Clock:
 
 def test_reading_resumes_by_itself_after_the_reset_day(tmp_path: Path) -> None:
     clock = Clock(datetime(2026, 9, 20, 8, 0, tzinfo=UTC))
-    with fake_x(project_cap=1_000, project_usage=1_000, cap_reset_day=1) as fake:
-        settings = x_settings(fake, x_usage_check_seconds=0.2)
+    with fake_x_with_usage(project_cap=1_000, project_usage=1_000, cap_reset_day=1) as fake:
+        settings = settings_for(x=fake, x_usage_check_seconds=0.2)
 
         def source(ingester: Ingester) -> XSource:
             return XSource(settings, ingester, guard=CostGuard(None, 0.005, clock=clock))
@@ -171,19 +148,19 @@ def test_reading_resumes_by_itself_after_the_reset_day(tmp_path: Path) -> None:
 
             fake.usage.set(project_usage=0)  # X starts the month again...
             clock.now = datetime(2026, 10, 1, 0, 0, 5, tzinfo=UTC)  # ...on the reset day
-            fake.wait_for(lambda: fake.active_streams == 1, description="the stream open again")
+            fake.wait_for_connections(1)
             eventually(lambda: app.status()["state"] == "connected")
-            publish(fake, "cats are back")
+            fake.post("cats are back")
             eventually(lambda: len(app.results("cats")) == 1)
 
 
 def test_a_higher_cap_after_a_restart_resumes_reading(tmp_path: Path) -> None:
-    with fake_x(project_cap=2_000_000, project_usage=300, cap_reset_day=1) as fake:
-        with running_app(x_settings(fake, x_monthly_post_cap=300), tmp_path) as app:
+    with fake_x_with_usage(project_cap=2_000_000, project_usage=300, cap_reset_day=1) as fake:
+        with running_app(settings_for(x=fake, x_monthly_post_cap=300), tmp_path) as app:
             watch(app, "cats")
             eventually(lambda: app.status()["state"] == "paused")
         assert fake.stream_connects == 0
-        with running_app(x_settings(fake, x_monthly_post_cap=1_000), tmp_path) as app:
+        with running_app(settings_for(x=fake, x_monthly_post_cap=1_000), tmp_path) as app:
             watch(app, "cats")
-            fake.wait_for(lambda: fake.active_streams == 1, description="the stream open with the higher cap")
+            fake.wait_for_connections(1)
             eventually(lambda: app.status()["state"] == "connected")

@@ -10,48 +10,20 @@ from typing import Any
 import pytest
 
 from fakes.x_api import FakeX
-from fakes.x_posts import make_post
 from fakes.x_render import x_401, x_429_too_many_connections, x_503
-from harness import Harness, eventually, running_app
-from twitterstream.config import Secret, Settings
+from harness import X_TOKEN, Harness, eventually, running_app, settings_for
+from twitterstream.config import Secret
 from twitterstream.embed import EmbedFetcher
 from twitterstream.sources.x import XSource
 from twitterstream.sources.x_rules import TAG_PREFIX
 from twitterstream.store.sqlite import SQLiteStore
 
-TOKEN = "test-token-Zq9-SECRET"
-
-
-def x_settings(fake: FakeX, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "source": "x",
-        "x_bearer_token": Secret(TOKEN),
-        "x_api_url": fake.base_url,
-        "x_oembed_url": fake.oembed_url,
-        "x_stream_read_timeout": 2.0,
-        "watch_grace_seconds": 60,
-    }
-    values.update(overrides)
-    return Settings(**values)
-
-
-@pytest.fixture
-def fake_x() -> Iterator[FakeX]:
-    with FakeX(bearer_token=TOKEN, keepalive_interval=0.5) as fake:
-        yield fake
-
 
 @pytest.fixture
 def x_app(fake_x: FakeX, tmp_path: Path) -> Iterator[Harness]:
-    settings = x_settings(fake_x)
+    settings = settings_for(x=fake_x)
     with running_app(settings, tmp_path, embedder=EmbedFetcher(settings.x_oembed_url)) as harness:
         yield harness
-
-
-def publish(fake: FakeX, text: str, deliver: bool = True, **fields: Any) -> str:
-    post, user = make_post(None, text, **fields)
-    fake.publish(post, users=[user], deliver=deliver)
-    return str(post["id"])
 
 
 def watch_rule_in_place(fake: FakeX, value: str) -> None:
@@ -62,8 +34,8 @@ def watch_rule_in_place(fake: FakeX, value: str) -> None:
 
 
 def test_search_nyc_shows_the_ten_latest_newest_first_with_sanitised_embeds(fake_x: FakeX, x_app: Harness) -> None:
-    ids = [publish(fake_x, f"post {n} about #NYC", deliver=False) for n in range(15)]
-    publish(fake_x, "nothing to do with it #paris", deliver=False)
+    ids = [fake_x.post(f"post {n} about #NYC", deliver=False) for n in range(15)]
+    fake_x.post("nothing to do with it #paris", deliver=False)
 
     form = x_app.client.post("/", data={"query": "#NYC"})
     assert form.status_code == 303
@@ -92,8 +64,8 @@ def test_search_nyc_shows_the_ten_latest_newest_first_with_sanitised_embeds(fake
 def test_a_streamed_post_reaches_the_query_and_is_embedded_once(fake_x: FakeX, x_app: Harness) -> None:
     x_app.client.get("/results/cats")
     watch_rule_in_place(fake_x, "cats")
-    post_id = publish(fake_x, "look at these cats")
-    publish(fake_x, "dogs only")
+    post_id = fake_x.post("look at these cats")
+    fake_x.post("dogs only")
     eventually(lambda: [p["id"] for p in x_app.results("cats")] == [post_id])
     eventually(lambda: x_app.results("cats")[0]["embed_html"])
     assert fake_x.oembed_calls == 1
@@ -113,7 +85,7 @@ def test_a_gzip_encoded_stream_delivers_like_a_plain_one(fake_x: FakeX, x_app: H
     x_app.client.get("/results/cats")
     watch_rule_in_place(fake_x, "cats")
     fake_x.wait_for(lambda: fake_x.search_calls == 1, description="the backfill done: only the stream can deliver")
-    post_id = publish(fake_x, "gzipped cats \u00e9t\u00e9")
+    post_id = fake_x.post("gzipped cats \u00e9t\u00e9")
     eventually(lambda: [p["id"] for p in x_app.results("cats")] == [post_id])
     assert "gzip" in fake_x.requests_to("/2/tweets/search/stream")[-1].headers["accept-encoding"]
 
@@ -121,13 +93,13 @@ def test_a_gzip_encoded_stream_delivers_like_a_plain_one(fake_x: FakeX, x_app: H
 def test_a_drop_mid_stream_loses_nothing_and_duplicates_nothing(fake_x: FakeX, x_app: Harness) -> None:
     x_app.client.get("/results/%23live")
     watch_rule_in_place(fake_x, "#live")
-    before = [publish(fake_x, f"before the drop {n} #live") for n in range(3)]
+    before = [fake_x.post(f"before the drop {n} #live") for n in range(3)]
     eventually(lambda: len(x_app.results("#live")) == 3)
 
     fake_x.drop_stream(mid_line=True)
-    during = [publish(fake_x, f"while disconnected {n} #live") for n in range(4)]  # no stream: search only
+    during = [fake_x.post(f"while disconnected {n} #live") for n in range(4)]  # no stream: search only
     fake_x.wait_for(lambda: fake_x.stream_connects >= 2 and fake_x.active_streams == 1, description="reconnected")
-    after = [publish(fake_x, f"after the reconnect {n} #live") for n in range(2)]
+    after = [fake_x.post(f"after the reconnect {n} #live") for n in range(2)]
 
     expected = sorted(before + during + after, key=int, reverse=True)
     eventually(
@@ -145,7 +117,7 @@ def test_an_operational_disconnect_reconnects(fake_x: FakeX, x_app: Harness) -> 
     watch_rule_in_place(fake_x, "weather")
     fake_x.operational_disconnect()
     fake_x.wait_for(lambda: fake_x.stream_connects == 2 and fake_x.active_streams == 1, description="reconnected")
-    post_id = publish(fake_x, "weather is nice")
+    post_id = fake_x.post("weather is nice")
     eventually(lambda: [p["id"] for p in x_app.results("weather")] == [post_id])
 
 
@@ -183,7 +155,7 @@ def test_no_watched_query_means_no_stream_connection(fake_x: FakeX, x_app: Harne
 
 def test_an_expired_lease_deletes_our_rule_and_leaves_others_alone(fake_x: FakeX, tmp_path: Path) -> None:
     foreign = fake_x.add_rule("someone else's rule", tag="theirs")
-    settings = x_settings(fake_x, watch_grace_seconds=0.5)
+    settings = settings_for(x=fake_x, watch_grace_seconds=0.5)
     with running_app(settings, tmp_path) as app:
         app.client.get("/results/ephemeral")
 
@@ -194,12 +166,12 @@ def test_an_expired_lease_deletes_our_rule_and_leaves_others_alone(fake_x: FakeX
         fake_x.wait_for(added, timeout=10, description="our rule added")
         fake_x.wait_for(lambda: fake_x.stream_connects >= 1, description="a stream opened for it")
         fake_x.wait_for(lambda: list(fake_x.rules) == [foreign], timeout=10, description="our rule deleted")
-        fake_x.wait_for(lambda: fake_x.active_streams == 0, description="the stream closed")
+        fake_x.wait_for_connections(0)
         eventually(lambda: app.status()["state"] == "idle")
 
 
 def test_a_wrong_token_stops_with_a_clear_status_and_no_retry_storm(fake_x: FakeX, tmp_path: Path) -> None:
-    settings = x_settings(fake_x, x_bearer_token=Secret("wrong-token"))
+    settings = settings_for(x=fake_x, x_bearer_token=Secret("wrong-token"))
     with running_app(settings, tmp_path) as app:
         app.client.get("/results/cats")
         status = eventually(lambda: app.status() if app.status()["state"] == "stopped" else None)
@@ -257,7 +229,7 @@ def test_the_bearer_token_appears_in_no_page_log_error_or_metric(
     caplog.set_level(logging.DEBUG)
     x_app.client.get("/results/cats")
     watch_rule_in_place(fake_x, "cats")
-    publish(fake_x, "cats again")
+    fake_x.post("cats again")
     eventually(lambda: x_app.results("cats"))
     fake_x.drop_stream()
     fake_x.wait_for(lambda: fake_x.stream_connects >= 2, description="reconnected")
@@ -275,20 +247,20 @@ def test_the_bearer_token_appears_in_no_page_log_error_or_metric(
             "/results/cats%20or%20dogs",
         )
     ]
-    assert fake_x.requests_to("/2/tweets/search/stream")[0].headers["authorization"] == f"Bearer {TOKEN}"
+    assert fake_x.requests_to("/2/tweets/search/stream")[0].headers["authorization"] == f"Bearer {X_TOKEN}"
     for text in [*bodies, caplog.text, repr(x_app.settings)]:
-        assert TOKEN not in text
+        assert X_TOKEN not in text
 
 
 def test_a_restart_fills_what_was_posted_while_down(fake_x: FakeX, tmp_path: Path) -> None:
-    settings = x_settings(fake_x)
+    settings = settings_for(x=fake_x)
     with running_app(settings, tmp_path) as app:
         app.client.get("/results/%23resume")
         watch_rule_in_place(fake_x, "#resume")
-        first = publish(fake_x, "before the restart #resume")
+        first = fake_x.post("before the restart #resume")
         eventually(lambda: [p["id"] for p in app.results("#resume")] == [first])
-    fake_x.wait_for(lambda: fake_x.active_streams == 0, description="the old stream closed")
-    missed = [publish(fake_x, f"while down {n} #resume") for n in range(3)]
+    fake_x.wait_for_connections(0)
+    missed = [fake_x.post(f"while down {n} #resume") for n in range(3)]
     searches_before = fake_x.search_calls
     with running_app(settings, tmp_path) as app:  # same instance folder: same store, same watched query
         expected = sorted([first, *missed], key=int, reverse=True)

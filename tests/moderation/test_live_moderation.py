@@ -3,14 +3,13 @@ approved and pinned ones arrive on the wall (real HTTP, real SSE)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import orjson
 import pytest
-from werkzeug.serving import make_server
 
 from harness import Harness, running_app
 from helpers import make_post
@@ -20,13 +19,11 @@ PASSWORD = "s3cret-operator"
 AUTH = {"Authorization": f"Bearer {PASSWORD}"}
 
 
-class Served:
-    def __init__(self, harness: Harness) -> None:
-        self.harness = harness
-        self.server = make_server("127.0.0.1", 0, harness.app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+class Served(NamedTuple):
+    """The app on a real HTTP server (``url``), and its harness."""
+
+    harness: Harness
+    url: str
 
     def admin(self, method: str, path: str, body: object = None) -> httpx.Response:
         return httpx.request(method, f"{self.url}/api/v1/admin{path}", json=body, headers=AUTH, timeout=10)
@@ -35,13 +32,8 @@ class Served:
 @pytest.fixture
 def served(settings: Settings, tmp_path: Path) -> Iterator[Served]:
     settings = settings.with_overrides(sse_keepalive_seconds=0.2, admin_password=Secret(PASSWORD))
-    with running_app(settings, tmp_path, start_ingester=False) as harness:
-        served = Served(harness)
-        yield served
-        harness.app.extensions["hub"].stop()
-        harness.app.extensions["wall_hub"].stop()
-        served.server.shutdown()
-        served.thread.join(timeout=5)
+    with running_app(settings, tmp_path, start_ingester=False) as harness, harness.served() as url:
+        yield Served(harness, url)
 
 
 def read_events(lines: Iterator[str], count: int) -> list[tuple[str, dict]]:

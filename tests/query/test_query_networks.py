@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from query_posts import post
 
+from query_posts import post
 from twitterstream.config import SOURCE_NAMES as CONFIGURED_SOURCES
 from twitterstream.query import QueryError, QueryIndex, parse
 from twitterstream.query.ast import And, Hashtag, Not, Operator, Or

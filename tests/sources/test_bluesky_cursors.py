@@ -40,8 +40,8 @@ def rkeys(sink: RecordingSink) -> list[str]:
     return [p.id.rsplit("/", 1)[1] for p in sink.posts]
 
 
-def wait_posts(fake: FakeJetstream, sink: RecordingSink, count: int) -> None:
-    fake.wait_for(lambda: len(sink.posts) >= count, message=f"{count} posts delivered")
+def wait_posts(sink: RecordingSink, count: int) -> None:
+    sink.wait_for(lambda: len(sink.posts) >= count, message=f"{count} posts delivered")
 
 
 def test_the_cursor_is_the_hosts_own_sequence_number_only_on_that_host() -> None:
@@ -54,14 +54,14 @@ def test_the_cursor_is_the_hosts_own_sequence_number_only_on_that_host() -> None
 
 def test_a_v2_host_is_resumed_by_sequence_number_and_nothing_is_lost_or_doubled() -> None:
     with FakeJetstream(v2_cursor=True, first_seq=1000) as fake, source_on(fake.url) as sink:
-        fake.wait_for(lambda: fake.active == 1)
+        fake.wait_for_connections(1)
         sent = [fake.publish(post(n)) for n in range(3)]
-        wait_posts(fake, sink, 3)
+        wait_posts(sink, 3)
         fake.drop_all()
         sent += [fake.publish(post(n)) for n in range(3, 5)]  # while it reconnects
-        fake.wait_for(lambda: fake.active == 1)
+        fake.wait_for_connections(1)
         sent.append(fake.publish(post(5)))
-        wait_posts(fake, sink, 6)
+        wait_posts(sink, 6)
     assert rkeys(sink) == [f"3kpost{n:04d}" for n in range(6)]
     assert [r["cursor"] for r in fake.requests] == [None, 1002]  # inclusive: the last one came again, dropped
     assert sink.state[STATE_NAME] == {"time_us": sent[-1]["time_us"], "seq": 1005, "host": fake.url}
@@ -73,17 +73,17 @@ def test_a_failover_resumes_by_time_with_a_rewind_and_the_overlap_is_dropped() -
         FakeJetstream(v2_cursor=True, first_seq=70_000) as second,
         source_on(first.url, second.url) as sink,
     ):
-        first.wait_for(lambda: first.active == 1)
+        first.wait_for_connections(1)
         for n in range(4):  # the same events reach both instances, numbered and timed by each
             first.publish(post(n))
             second.publish(post(n))
-        wait_posts(first, sink, 4)
+        wait_posts(sink, 4)
         first.refuse(503)
         first.drop_all()
-        second.wait_for(lambda: second.active == 1)
+        second.wait_for_connections(1)
         second.publish(post(4))
         first.publish(post(4))
-        wait_posts(second, sink, 5)
+        wait_posts(sink, 5)
     assert rkeys(sink) == [f"3kpost{n:04d}" for n in range(5)]  # the replayed overlap is not delivered twice
     cursor = second.requests[0]["cursor"]
     assert cursor >= SEQ_CURSOR_MAX  # a time: the first host's sequence numbers mean nothing here
@@ -102,7 +102,7 @@ def test_a_restart_resumes_on_the_saved_host_by_its_sequence_number() -> None:
         events = [saved.publish(post(n)) for n in range(3)]
         state = {"time_us": events[1]["time_us"], "seq": events[1]["cursor"], "host": saved.url}
         with source_on(other.url, saved.url, state=state) as sink:
-            wait_posts(saved, sink, 2)
+            wait_posts(sink, 2)
     assert rkeys(sink) == ["3kpost0001", "3kpost0002"]
     assert [r["cursor"] for r in saved.requests] == [301] and other.requests == []
 
@@ -111,7 +111,7 @@ def test_an_old_saved_state_of_a_time_alone_still_resumes_by_time() -> None:
     with FakeJetstream(v2_cursor=True) as fake:
         events = [fake.publish(post(n)) for n in range(2)]
         with source_on(fake.url, state={"time_us": events[1]["time_us"]}) as sink:
-            wait_posts(fake, sink, 2)
+            wait_posts(sink, 2)
     assert fake.requests[0]["cursor"] == events[1]["time_us"] - REWIND_US
     assert sink.state[STATE_NAME] == {"time_us": events[1]["time_us"], "seq": 2, "host": fake.url}
 
@@ -121,10 +121,10 @@ def test_a_sequence_number_the_host_does_not_honour_is_dropped_for_a_time() -> N
     with FakeJetstream(history=[post(0, time_us=NOW_US - 1800 * 10**6), post(1, time_us=NOW_US)]) as fake:
         state = {"time_us": NOW_US, "seq": 12, "host": fake.url}
         with source_on(fake.url, state=state) as sink:
-            wait_posts(fake, sink, 1)
+            wait_posts(sink, 1)
             fake.wait_for(lambda: len(fake.requests) == 2)
             fake.publish(post(2))
-            wait_posts(fake, sink, 2)
+            wait_posts(sink, 2)
     assert [r["cursor"] for r in fake.requests] == [12, NOW_US - REWIND_US]
     assert rkeys(sink) == ["3kpost0001", "3kpost0002"]  # not the half-hour-old one the sequence resume met
     assert sink.state[STATE_NAME]["seq"] is None
@@ -137,6 +137,6 @@ def test_another_instance_behind_the_same_url_is_caught_by_the_time_of_its_first
         FakeJetstream(v2_cursor=True, history=history) as fake,
         source_on(fake.url, state={"time_us": NOW_US, "seq": 1, "host": fake.url}) as sink,
     ):
-        wait_posts(fake, sink, 1)
+        wait_posts(sink, 1)
     assert [r["cursor"] for r in fake.requests] == [1, NOW_US - REWIND_US]
     assert rkeys(sink) == ["3kpost0001"]

@@ -150,12 +150,12 @@ def test_the_source_reads_creates_updates_and_deletes_from_a_bare_host_url() -> 
         )
         sink = RecordingSink()
         with running(BlueskySource(settings, sink)):
-            jetstream.wait_for(lambda: jetstream.active == 1)
+            jetstream.wait_for_connections(1)
             jetstream.publish(make_post_event(did, "3ccc", "created"))
             jetstream.publish(make_post_event(did, "3ccc", "created, then updated", operation="update"))
             jetstream.publish(make_post_event(did, "3ddd", "only ever seen updated", operation="update"))
             jetstream.publish(make_delete_event(did, "3ccc"))
-            jetstream.wait_for(lambda: sink.deleted == [f"bluesky:{did}/3ccc"], message="the delete arrived")
+            sink.wait_for(lambda: sink.deleted == [f"bluesky:{did}/3ccc"], message="the delete arrived")
     assert [(p.id, p.text) for p in sink.posts] == [
         (f"{did}/3ccc", "created"),
         (f"{did}/3ddd", "only ever seen updated"),

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
+from contextlib import closing
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import orjson
 import pytest
 
+from fakes.bluesky_profiles import FakeProfiles
 from harness import eventually
 from helpers import RecordingSink, make_post, running
 from samples import load
@@ -240,7 +239,7 @@ def test_replay_drops_and_counts_hostile_posts_and_keeps_their_neighbours(
     sink = RecordingSink()
     caplog.set_level(logging.DEBUG, logger="twitterstream.sources.base")
     with running(ReplaySource(Settings(source="replay", replay_file=str(capture), replay_rate=0), sink)):
-        eventually(lambda: len(sink.posts) == 3 and sink.invalid == 4)
+        sink.wait_for(lambda: len(sink.posts) == 3 and sink.invalid == 4)
     assert [p.id for p in sink.posts] == ["1", "3", f"{GOOD_DID}/3mptbyo7dms2m"]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     # one warning per kind of fault (the counter has the rest), each with the reason and never a raw newline
@@ -250,28 +249,14 @@ def test_replay_drops_and_counts_hostile_posts_and_keeps_their_neighbours(
 
 
 # -- Bluesky handles: looked up off the hot path, checked before use --------------------------------------
-class _Profiles(BaseHTTPRequestHandler):
-    """``app.bsky.actor.getProfile``: every DID's handle is the DID's last part, as given (hostile or not)."""
-
-    def do_GET(self) -> None:
-        actor = parse_qs(urlsplit(self.path).query)["actor"][0]
-        handle = {"did:plc:good": "alice.bsky.social", "did:plc:bad": "mallory.bsky.social\n\nevent: embed"}[actor]
-        body = orjson.dumps({"did": actor, "handle": handle, "displayName": "Display"})
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+PROFILES = {
+    "did:plc:good": ("alice.bsky.social", "Display"),
+    "did:plc:bad": ("mallory.bsky.social\n\nevent: embed", "Display"),  # a handle off the syntax, served as is
+}
 
 
 def test_a_profile_handle_off_the_handle_syntax_is_not_used() -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Profiles)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    cache = ProfileCache(f"http://127.0.0.1:{server.server_address[1]}")
-    try:
+    with FakeProfiles(PROFILES) as profiles, closing(ProfileCache(profiles.url)) as cache:
         for did in ("did:plc:good", "did:plc:bad"):
             cache.fill(replace(make_post(1), author=Author(did)))
         eventually(lambda: cache.known("did:plc:good") and cache.known("did:plc:bad"))
@@ -280,8 +265,3 @@ def test_a_profile_handle_off_the_handle_syntax_is_not_used() -> None:
         post = replace(make_post(2), author=Author("did:plc:bad"))
         cache.fill(post)
         assert (post.author.username, post.author.name) == (None, "Display")
-    finally:
-        cache.close()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

@@ -291,7 +291,7 @@ def test_the_source_without_a_token_polls_every_instance_of_the_setting() -> Non
             source.set_watched({"#cats": parse("#cats"), "dogs": parse("dogs")})
             first = tagged(one, "cats")
             second = tagged(two, "cats")
-            one.wait_for(lambda: len(sink.posts) == 2, message="a status from each instance")
+            sink.wait_for(lambda: len(sink.posts) == 2, message="a status from each instance")
         assert sorted(p.id for p in sink.posts) == sorted([first[0]["id"], second[0]["id"]])
         assert sink.problems == {"#cats": None, "dogs": NEEDS_TOKEN}
         assert all(r.path.startswith("/api/v1/timelines/tag/") for r in one.requests + two.requests)

@@ -145,14 +145,14 @@ def test_the_stream_is_read_in_any_valid_sse_framing_and_an_unseen_edit_is_deliv
         settings = Settings(source="mastodon", mastodon_url=fake.base_url, mastodon_access_token=Secret(TOKEN))
         sink = RecordingSink()
         with running(MastodonSource(settings, sink)):
-            fake.wait_for(lambda: fake.active_streams == 1)
+            fake.wait_for_connections(1)
             first = fake.make_status("<p>first é😂 &amp; more</p>", tags=["a"])
             fake.publish(first)
             fake.edit({**first, "content": "<p>first, edited</p>"})
             unseen = fake.make_status("<p>edited before we saw it</p>")
             fake.edit(unseen)
             fake.delete(first["id"])
-            fake.wait_for(lambda: sink.deleted == [f"mastodon:{first['id']}"], message="the delete arrived")
+            sink.wait_for(lambda: sink.deleted == [f"mastodon:{first['id']}"], message="the delete arrived")
     assert [(p.id, p.text) for p in sink.posts] == [
         (first["id"], "first é😂 & more"),
         (unseen["id"], "edited before we saw it"),

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import orjson
 import pytest
 
+from fakes.bluesky_profiles import FakeProfiles
 from fakes.jetstream import fake_did, images_embed, make_post_event, new_tid, quote_embed, video_embed
 from fakes.mastodon import make_status
 from fakes.x_api import FakeX
@@ -75,7 +73,7 @@ def test_the_stream_delivers_media_and_avatars(fake_x: FakeX) -> None:
     messages: list[Any] = []
     try:
         with client.open_stream() as connection:
-            fake_x.wait_for(lambda: fake_x.active_streams == 1)
+            fake_x.wait_for_connections(1)
             publish_with_media(fake_x, deliver=True)
             splitter = LineSplitter()
             for chunk in connection.chunks():
@@ -265,27 +263,12 @@ def test_a_mastodon_attachment_without_a_usable_url_is_dropped() -> None:
 AVATARS = {"did:plc:good": "https://cdn.bsky.app/img/avatar/plain/did:plc:good/bafkrei@jpeg", "did:plc:bad": "x"}
 
 
-class _Profiles(BaseHTTPRequestHandler):
-    """``app.bsky.actor.getProfile`` with the ready ``avatar`` URL (or, for one DID, something that is not one)."""
-
-    def do_GET(self) -> None:
-        actor = parse_qs(urlsplit(self.path).query)["actor"][0]
-        body = orjson.dumps({"did": actor, "handle": "alice.bsky.social", "avatar": AVATARS[actor]})
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 def test_the_profile_cache_keeps_the_avatar_with_the_handle() -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Profiles)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    cache = ProfileCache(f"http://127.0.0.1:{server.server_address[1]}")
-    try:
+    alice = ("alice.bsky.social", "Alice")
+    with (
+        FakeProfiles(dict.fromkeys(AVATARS, alice), avatars=AVATARS) as profiles,
+        closing(ProfileCache(profiles.url)) as cache,
+    ):
         for did in AVATARS:
             cache.fill(replace(make_test_post(1), author=Author(did)))
         eventually(lambda: cache.known("did:plc:good") and cache.known("did:plc:bad"))
@@ -294,8 +277,3 @@ def test_the_profile_cache_keeps_the_avatar_with_the_handle() -> None:
         post = replace(make_test_post(2), author=Author("did:plc:good"))
         cache.fill(post)
         assert (post.author.username, post.author.avatar_url) == ("alice.bsky.social", AVATARS["did:plc:good"])
-    finally:
-        cache.close()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from harness import eventually
 from helpers import RecordingSink, running
 from samples import SAMPLES
 from twitterstream.config import DEMO_REPLAY_FILE, Settings
@@ -42,7 +41,7 @@ def test_every_real_sample_replays_without_error(tmp_path: Path, run_replay: Any
     capture.write_text("".join(compact(p) + "\n" for p in [*x, *bluesky] if p.name != "oembed.json"))
     sink = run_replay(capture)
     # 1 stream message + 10 + 4 search results + 4 Jetstream post creates; 1 delete; the rest skipped.
-    eventually(lambda: len(sink.posts) == 19 and len(sink.deleted) == 1)
+    sink.wait_for(lambda: len(sink.posts) == 19 and len(sink.deleted) == 1)
     assert {p.source for p in sink.posts} == {"x", "bluesky"}
     assert sink.deleted == ["bluesky:did:plc:4smmjsqf6l5jkzczvw6vsrqc/3mpt73z3ejc2p"]
     assert sink.statuses[-1].state == "connected"
@@ -52,19 +51,19 @@ def test_garbage_lines_are_skipped_not_fatal(tmp_path: Path, run_replay: Any) ->
     capture = tmp_path / "mixed.jsonl"
     capture.write_text('not json\n[1, 2]\n{"meta": {}}\n\n{"data": {"id": "7", "text": "survivor"}}\n')
     sink = run_replay(capture)
-    eventually(lambda: [p.id for p in sink.posts] == ["7"])
+    sink.wait_for(lambda: [p.id for p in sink.posts] == ["7"])
 
 
 def test_the_file_is_followed_as_it_grows(tmp_path: Path, run_replay: Any) -> None:
     capture = tmp_path / "growing.jsonl"
     capture.write_text('{"data": {"id": "1", "text": "one"}}\n')
     sink = run_replay(capture)
-    eventually(lambda: len(sink.posts) == 1)
+    sink.wait_for(lambda: len(sink.posts) == 1)
     with capture.open("a") as growing:
         growing.write('{"data": {"id": "2", "text": "tw')  # half a line: not a post yet
         growing.flush()
         growing.write('o"}}\n')
-    eventually(lambda: [p.id for p in sink.posts] == ["1", "2"])
+    sink.wait_for(lambda: [p.id for p in sink.posts] == ["1", "2"])
     assert sink.posts[1].text == "two"
 
 
@@ -75,14 +74,14 @@ def test_a_fifo_works(tmp_path: Path, run_replay: Any) -> None:
     with fifo.open("w") as writer:  # opens once the source has it open for reading
         writer.write('{"data": {"id": "1", "text": "through a pipe"}}\n')
         writer.flush()
-        eventually(lambda: [p.id for p in sink.posts] == ["1"])
+        sink.wait_for(lambda: [p.id for p in sink.posts] == ["1"])
         writer.write('{"data": {"id": "2", "text": "and again"}}\n')
-    eventually(lambda: [p.id for p in sink.posts] == ["1", "2"])
+    sink.wait_for(lambda: [p.id for p in sink.posts] == ["1", "2"])
 
 
 def test_a_missing_file_says_so(tmp_path: Path, run_replay: Any) -> None:
     sink = run_replay(tmp_path / "nope.jsonl")
-    eventually(lambda: sink.statuses and sink.statuses[-1].state == "stopped")
+    sink.wait_for(lambda: sink.statuses and sink.statuses[-1].state == "stopped")
     assert "cannot open REPLAY_FILE=" in sink.statuses[-1].reason
 
 
@@ -90,7 +89,7 @@ def test_the_demo_file_plays_in_a_loop_with_fresh_ids(run_replay: Any) -> None:
     lines = Path(DEMO_REPLAY_FILE).read_text().splitlines()
     assert all(decode_replay_line(line.encode())[0] for line in lines)  # every demo line is a post
     sink = run_replay(Path(DEMO_REPLAY_FILE), rate=1_000_000)
-    eventually(lambda: len(sink.posts) > len(lines))
+    sink.wait_for(lambda: len(sink.posts) > len(lines))
     ids = [p.id for p in sink.posts]
     assert len(set(ids)) == len(ids)  # the second round has new ids
     assert not any("demo" not in (p.author.username or "") for p in sink.posts)  # synthetic people only
@@ -101,5 +100,5 @@ def test_the_demo_file_plays_once_at_rate_zero() -> None:
     lines = Path(DEMO_REPLAY_FILE).read_text().splitlines()
     sink = RecordingSink()
     with running(ReplaySource(Settings(source="replay", replay_file=DEMO_REPLAY_FILE, replay_rate=0), sink)):
-        eventually(lambda: len(sink.posts) >= len(lines))
+        sink.wait_for(lambda: len(sink.posts) >= len(lines))
     assert len(sink.posts) == len(lines)

@@ -59,12 +59,6 @@ def watch(source: XSource, *texts: str) -> None:
     source.set_watched({text: parse(text) for text in texts})
 
 
-def publish(fake: FakeX, text: str) -> str:
-    post, user = make_post(None, text)
-    fake.publish(post, users=[user], deliver=False)
-    return str(post["id"])
-
-
 @pytest.fixture
 def fake() -> Iterator[FakeX]:
     with FakeX(bearer_token=TOKEN, keepalive_interval=0.2) as fake:
@@ -177,7 +171,7 @@ def test_a_query_that_leaves_x_out_gets_no_rule_and_its_old_rule_goes(fake: Fake
 
 
 def test_searches_ask_x_for_the_query_as_it_reads_on_x(fake: FakeX) -> None:
-    first = publish(fake, "#b on X")
+    first = fake.post("#b on X", deliver=False)
     source = searching_source(fake)
     keys = watch_as_x(source, "(source:x #b) OR #c")
     query = on_source(parse("(source:x #b) OR #c"), "x")
@@ -190,9 +184,9 @@ def test_searches_ask_x_for_the_query_as_it_reads_on_x(fake: FakeX) -> None:
 
 # -- gap fill -------------------------------------------------------------------------------------------
 def test_a_gap_fill_follows_next_token_down_to_since_id_and_delivers_oldest_first(fake: FakeX) -> None:
-    seen = publish(fake, "cats before the drop")
-    missed = [publish(fake, f"cats while disconnected {n}") for n in range(150)]
-    publish(fake, "dogs only")
+    seen = fake.post("cats before the drop", deliver=False)
+    missed = [fake.post(f"cats while disconnected {n}", deliver=False) for n in range(150)]
+    fake.post("dogs only", deliver=False)
     source = searching_source(fake)
     watch(source, "cats")
     source._fill_gap({"cats": seen})
@@ -204,7 +198,7 @@ def test_a_gap_fill_follows_next_token_down_to_since_id_and_delivers_oldest_firs
 
 
 def test_a_gap_fill_without_a_stored_post_reads_one_page(fake: FakeX) -> None:
-    posts = [publish(fake, f"cats {n}") for n in range(25)]
+    posts = [fake.post(f"cats {n}", deliver=False) for n in range(25)]
     source = searching_source(fake)
     watch(source, "cats")
     source._fill_gap({"cats": None})
@@ -221,7 +215,7 @@ def test_a_gzip_encoded_stream_is_decoded(fake: FakeX) -> None:
     try:
         with client.open_stream() as connection:
             assert connection.response.headers["content-encoding"] == "gzip"
-            fake.wait_for(lambda: fake.active_streams == 1)
+            fake.wait_for_connections(1)
             post, user = make_post(None, "cats \u00e9t\u00e9 \U0001f600")
             fake.publish(post, users=[user])
             splitter = LineSplitter()

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 from collections import deque
 from dataclasses import replace
-from pathlib import Path
 from unittest import mock
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import make_post
+from query_posts import SETTINGS, posts, query_text
 from twitterstream.ingest import RecentWindow, window
 from twitterstream.models import Post
 from twitterstream.query import Query, QueryError, parse
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "query"))
-from test_query_properties import SETTINGS, posts, query_text  # the query tests' generators
 
 
 def test_the_window_keeps_the_last_posts_and_returns_matches_newest_first() -> None:

@@ -4,7 +4,6 @@ and through a trusted proxy: new queries per minute, open live streams per clien
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
 from harness import Harness, eventually, running_app
@@ -144,29 +142,21 @@ def test_a_client_holds_its_streams_per_client_and_a_closed_one_gives_its_place_
 
 
 def test_a_stream_whose_viewer_leaves_gives_its_place_back_within_a_second_or_two(site: Harness) -> None:
-    server = make_server("127.0.0.1", 0, site.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_port}/api/v1/stream"
-    try:
-        with httpx.Client(timeout=10) as client:  # from 127.0.0.1: its places are two
-            with client.stream("GET", url, params={"q": "cats"}) as first:
-                first_lines = first.iter_lines()  # kept: a dropped iterator closes the response
-                assert next(first_lines).startswith("retry:")
-                with client.stream("GET", url, params={"q": "dogs"}) as second:
-                    second_lines = second.iter_lines()
-                    assert next(second_lines).startswith("retry:")
-                    assert client.get(url, params={"q": "cats"}).status_code == 429
+    with site.served() as base, httpx.Client(timeout=10) as client:  # from 127.0.0.1: its places are two
+        url = f"{base}/api/v1/stream"
+        with client.stream("GET", url, params={"q": "cats"}) as first:
+            first_lines = first.iter_lines()  # kept: a dropped iterator closes the response
+            assert next(first_lines).startswith("retry:")
+            with client.stream("GET", url, params={"q": "dogs"}) as second:
+                second_lines = second.iter_lines()
+                assert next(second_lines).startswith("retry:")
+                assert client.get(url, params={"q": "cats"}).status_code == 429
 
-            def opens() -> bool:
-                with client.stream("GET", url, params={"q": "cats"}) as response:
-                    return response.status_code == 200
+        def opens() -> bool:
+            with client.stream("GET", url, params={"q": "cats"}) as response:
+                return response.status_code == 200
 
-            eventually(opens, timeout=5, message="a closed stream's place is free again")
-    finally:
-        site.app.extensions["hub"].stop()
-        server.shutdown()
-        thread.join(timeout=5)
+        eventually(opens, timeout=5, message="a closed stream's place is free again")
 
 
 @pytest.mark.parametrize("proxies", [0, 1])

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import orjson
 import pytest
-from werkzeug.serving import make_server
 
 from harness import Harness, running_app
 from helpers import make_post
@@ -19,29 +18,18 @@ from twitterstream.store import Event
 from twitterstream.web.sse import format_event, format_event_or_skip, sse_message
 
 
-class Served:
-    """The app on a real HTTP server (threaded werkzeug) on 127.0.0.1, port 0."""
+class Served(NamedTuple):
+    """The app on a real HTTP server (``url``), and its harness."""
 
-    def __init__(self, harness: Harness) -> None:
-        self.harness = harness
-        self.server = make_server("127.0.0.1", 0, harness.app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.thread.join(timeout=5)
+    harness: Harness
+    url: str
 
 
 @pytest.fixture
 def served(settings: Settings, tmp_path: Path) -> Iterator[Served]:
     settings = settings.with_overrides(sse_keepalive_seconds=0.2)
-    with running_app(settings, tmp_path, start_ingester=False) as harness:
-        served = Served(harness)
-        yield served
-        harness.app.extensions["hub"].stop()  # ends open streams before the server stops
-        served.stop()
+    with running_app(settings, tmp_path, start_ingester=False) as harness, harness.served() as url:
+        yield Served(harness, url)
 
 
 def read_events(lines: Iterator[str], count: int, kinds: tuple[str, ...] = ("post", "delete", "embed")) -> list[dict]:

@@ -3,13 +3,11 @@ queries someone has open (issue 15). On both stores."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from werkzeug.serving import make_server
 
 from harness import Harness, eventually, running_app
 from twitterstream.config import Settings
@@ -45,11 +43,8 @@ def test_watched_now_lists_only_queries_with_viewers(site: Harness) -> None:
 
 
 def test_a_closed_live_stream_stops_counting_as_a_viewer_within_a_second_or_two(site: Harness) -> None:
-    server = make_server("127.0.0.1", 0, site.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}/api/v1/stream"
+    with site.served() as base:
+        url = f"{base}/api/v1/stream"
         with httpx.Client(timeout=10) as client, client.stream("GET", url, params={"q": "#nyc"}) as response:
             assert response.status_code == 200
             lines = response.iter_lines()  # kept: a dropped iterator closes the response
@@ -62,7 +57,3 @@ def test_a_closed_live_stream_stops_counting_as_a_viewer_within_a_second_or_two(
         eventually(lambda: viewers(site.store, "#nyc") == 0, timeout=5, message="the closed stream still counts")
         eventually(lambda: site.app.extensions["hub"].open_streams() == 0, timeout=5)
         assert 'data-query="#nyc"' not in site.client.get("/").get_data(as_text=True)
-    finally:
-        site.app.extensions["hub"].stop()
-        server.shutdown()
-        thread.join(timeout=5)

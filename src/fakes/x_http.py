@@ -1,14 +1,13 @@
-"""HTTP plumbing of the fake X: the threaded server, request recording, rate-limit windows, answers."""
+"""HTTP plumbing of the fake X: request recording, rate-limit windows, answers (the server is ``server.py``'s)."""
 
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from .server import FakeHandler
 
 
 @dataclass(frozen=True)
@@ -54,51 +53,14 @@ class RateWindow:
         }
 
 
-class Server(ThreadingHTTPServer):
-    """A threaded HTTP/1.1 server on 127.0.0.1:0 that remembers its open connections (to cut them)."""
-
-    daemon_threads = True
-    request_queue_size = 128  # socketserver's default listen backlog of 5 drops bursts of concurrent connects
-    allow_reuse_address = True
-
-    def __init__(self, fake: Any) -> None:
-        self.fake = fake
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.connections_lock:
-            self.connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.connections_lock:
-            self.connections.discard(request)
-        super().shutdown_request(request)
-
-
-class Handler(BaseHTTPRequestHandler):
-    """Hands every request to the fake's ``_dispatch``."""
-
-    protocol_version = "HTTP/1.1"
-    server: Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the default stderr access log."""
-
-    def _handle(self) -> None:
-        self.server.fake._dispatch(self)
-
-    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = _handle
+def first_param(query: Mapping[str, list[str]], name: str) -> str | None:
+    """The first value of a query parameter, None when absent."""
+    values = query.get(name)
+    return values[0] if values else None
 
 
 def send_answer(
-    handler: Handler, status: int, body: dict[str, Any] | str | bytes | None, headers: Mapping[str, str]
+    handler: FakeHandler, status: int, body: dict[str, Any] | str | bytes | None, headers: Mapping[str, str]
 ) -> None:
     """Write a complete response: JSON for dicts (``application/problem+json`` for X's problem bodies, as X
     labels them), text for str/bytes; ``headers`` may override the content type."""
@@ -125,7 +87,7 @@ def send_answer(
         handler.close_connection = True
 
 
-def read_body(handler: Handler) -> bytes:
+def read_body(handler: FakeHandler) -> bytes:
     """The request body (Content-Length or chunked)."""
     if handler.headers.get("transfer-encoding", "").lower() == "chunked":
         data = b""

@@ -57,12 +57,13 @@ import socket
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, NamedTuple
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+from .server import FakeHandler, FakeHTTPService
 
 __all__ = [
     "FakeMastodon",
@@ -402,45 +403,24 @@ class _Stream:
         return False
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FakeHandler):
     protocol_version = "HTTP/1.1"
     server_version = "Mastodon"
     sys_version = ""
     timeout = 60
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        with self.server.fake._cond:
-            self.server.fake._sockets.add(self.connection)
-
-    def finish(self) -> None:
-        with contextlib.suppress(OSError):
-            super().finish()
-        with self.server.fake._cond:
-            self.server.fake._sockets.discard(self.connection)
 
     def version_string(self) -> str:
         return self.server_version
 
-    def do_GET(self) -> None:
-        self.server.fake._handle(self)
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeMastodon
-
-
-class FakeMastodon:
+class FakeMastodon(FakeHTTPService):
     """A Mastodon instance on ``http://127.0.0.1:PORT``, serving from background threads.
 
     Statuses' ``url``/``uri`` and oEmbed answers use ``public_url`` (default: ``base_url``), so a test can
     present the server as e.g. ``https://mastodon.social`` while talking to 127.0.0.1.
     """
+
+    handler_class = _Handler
 
     def __init__(
         self,
@@ -457,6 +437,7 @@ class FakeMastodon:
         oembed_style: Literal["iframe", "blockquote"] = "iframe",
         sse_style: Literal["mastodon", "generic"] = "mastodon",
     ) -> None:
+        super().__init__(silent=silent)
         self.access_token = access_token
         self.heartbeat_interval = heartbeat_interval
         self.split_chunks = split_chunks
@@ -468,93 +449,25 @@ class FakeMastodon:
         self.oembed_style = oembed_style
         self._public_url = public_url.rstrip("/") if public_url else None
         self._seed = seed
-        self._cond = threading.Condition(threading.RLock())
         self._statuses: dict[str, _Known] = {}
-        self._streams: list[_Stream] = []
-        self._stream_threads: set[threading.Thread] = set()
-        self._sockets: set[socket.socket] = set()
-        self._silent = silent
         self._drop_every: int | None = None
         self._failures: list[tuple[str, int, dict[str, Any]]] = []
         self._window_start = time.time()
         self._window_used = 0
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
         #: Every request, in arrival order.
         self.requests: list[RecordedRequest] = []
-        #: Streams answered 200, ever.
-        self.streams_opened = 0
         #: Events (update, delete, status.update) written to streams, over all streams.
         self.events_sent = 0
 
-    # -- lifecycle ----------------------------------------------------------------------------------
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT``."""
-        return f"http://127.0.0.1:{self.port}"
-
+    # -- lifecycle (start, stop, ``with``, ``base_url``, silence: FakeHTTPService) ---------------------
     @property
     def public_url(self) -> str:
         """The URL the server calls itself in statuses and oEmbed answers."""
         return self._public_url or self.base_url
 
-    def start(self) -> FakeMastodon:
-        """Bind 127.0.0.1 on a free port and serve in background threads."""
-        if self._server is not None:
-            return self
-        server = _Server(("127.0.0.1", 0), _Handler)
-        server.fake = self
-        self._server = server
-        self.port = int(server.server_address[1])
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Cut every stream and connection, stop serving and join the threads."""
-        server = self._server
-        if server is None:
-            return
-        server.shutdown()
-        with self._cond:
-            for stream in self._streams:
-                stream.items.put(("drop", False))
-            sockets = list(self._sockets)
-            threads = list(self._stream_threads)
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        for thread in threads:
-            thread.join(5)
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> FakeMastodon:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    # -- knobs --------------------------------------------------------------------------------------
-    @property
-    def silent(self) -> bool:
-        """True: streams get their headers and then nothing (no heartbeats either). Settable any time."""
-        return self._silent
-
-    @silent.setter
-    def silent(self, value: bool) -> None:
-        with self._cond:
-            self._silent = value
-            self._cond.notify_all()
-
-    @property
-    def active_streams(self) -> int:
-        """Streams open right now."""
-        with self._cond:
-            return len(self._streams)
+    def _end_streams(self) -> None:
+        for stream in self._streams:
+            stream.items.put(("drop", False))
 
     def drop_every(self, n: int | None) -> None:
         """Cut each stream (without the terminating chunk) right after it has been sent ``n`` events."""
@@ -598,6 +511,12 @@ class FakeMastodon:
         copy = {**status, "id": snowflake_id()}
         self.publish(copy)
         return copy
+
+    def post(self, content_html: str, **fields: Any) -> str:
+        """Publish a fresh status of this server (:meth:`make_status`'s ``fields``); returns its id."""
+        status = self.make_status(content_html, **fields)
+        self.publish(status)
+        return str(status["id"])
 
     def publish_raw(self, text: str) -> None:
         """Like :meth:`publish`, streaming ``text`` byte for byte (for captured samples)."""
@@ -643,25 +562,14 @@ class FakeMastodon:
         with self._cond:
             return [k.status for k in sorted(self._statuses.values(), key=lambda k: k.id, reverse=True)]
 
-    # -- waiting ------------------------------------------------------------------------------------
-    def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0, message: str = "") -> None:
-        """Block until ``predicate()`` is true (checked on every change, and every 20 ms); AssertionError
-        after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not predicate():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(
-                        message
-                        or f"FakeMastodon: condition not met within {timeout} s (streams_opened="
-                        f"{self.streams_opened}, active_streams={len(self._streams)}, "
-                        f"requests={len(self.requests)})"
-                    )
-                self._cond.wait(min(remaining, 0.02))
+    def _state(self) -> dict[str, object]:
+        return {**super()._state(), "requests": len(self.requests), "events_sent": self.events_sent}
 
     # -- HTTP ---------------------------------------------------------------------------------------
-    def _handle(self, h: _Handler) -> None:
+    def _dispatch(self, h: FakeHandler) -> None:
+        if h.command != "GET":
+            h.send_error(501, f"Unsupported method ({h.command!r})")
+            return
         parts = urlsplit(h.path)
         path = parts.path
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
@@ -671,7 +579,7 @@ class FakeMastodon:
             failure = next((f for f in self._failures if path.startswith(f[0])), None)
             if failure is not None:
                 self._failures.remove(failure)
-            self._cond.notify_all()
+            self._changed()
         if failure is not None:
             self._json(h, failure[1], failure[2], rails=False)
             return
@@ -698,7 +606,7 @@ class FakeMastodon:
             self._json(h, 404, {"error": "Record not found"})
 
     def _send(
-        self, h: _Handler, status: int, body: bytes, content_type: str, extra: Iterable[tuple[str, str]] = ()
+        self, h: FakeHandler, status: int, body: bytes, content_type: str, extra: Iterable[tuple[str, str]] = ()
     ) -> None:
         h.send_response(status)
         h.send_header("Content-Type", content_type)
@@ -710,7 +618,7 @@ class FakeMastodon:
 
     def _json(
         self,
-        h: _Handler,
+        h: FakeHandler,
         status: int,
         value: Any,
         extra: Iterable[tuple[str, str]] = (),
@@ -739,7 +647,7 @@ class FakeMastodon:
         return headers, remaining < 0
 
     def _rest_auth(
-        self, h: _Handler, headers: dict[str, str], params: dict[str, str], *, required: bool
+        self, h: FakeHandler, headers: dict[str, str], params: dict[str, str], *, required: bool
     ) -> list[tuple[str, str]] | None:
         """Rate limit, then the token (a wrong one is always refused, a missing one when ``required``).
 
@@ -759,7 +667,7 @@ class FakeMastodon:
         return rate
 
     def _timeline(
-        self, h: _Handler, path: str, params: dict[str, str], headers: dict[str, str], tag: str | None
+        self, h: FakeHandler, path: str, params: dict[str, str], headers: dict[str, str], tag: str | None
     ) -> None:
         extra = self._rest_auth(h, headers, params, required=self.timelines_require_auth)
         if extra is None:
@@ -801,7 +709,7 @@ class FakeMastodon:
             extra.append(("Link", f'<{next_url}>; rel="next", <{prev_url}>; rel="prev"'))
         self._json(h, 200, [k.status for k in page], extra)
 
-    def _oembed(self, h: _Handler, params: dict[str, str], headers: dict[str, str]) -> None:
+    def _oembed(self, h: FakeHandler, params: dict[str, str], headers: dict[str, str]) -> None:
         extra = self._rest_auth(h, headers, params, required=False)
         if extra is None:
             return
@@ -856,7 +764,7 @@ class FakeMastodon:
         self._json(h, 200, answer, extra)
 
     # -- streaming ----------------------------------------------------------------------------------
-    def _stream(self, h: _Handler, path: str, params: dict[str, str], headers: dict[str, str]) -> None:
+    def _stream(self, h: FakeHandler, path: str, params: dict[str, str], headers: dict[str, str]) -> None:
         channel = STREAM_CHANNELS.get(path)
         if channel is None:
             self._json(h, 400, {"error": "Unknown channel requested"}, rails=False)
@@ -881,24 +789,17 @@ class FakeMastodon:
                 channel=channel,
                 only_media=_truthy(params.get("only_media")) and channel.startswith("public"),
                 tag=normalize_hashtag(params.get("tag", "")),
-                rng=random.Random(self._seed * 1_000_003 + self.streams_opened),
+                rng=random.Random(self._seed * 1_000_003 + self._streams_opened),
             )
-            self._streams.append(stream)
-            self._stream_threads.add(threading.current_thread())
-            self.streams_opened += 1
-            self._cond.notify_all()
+            self._stream_opened(stream)
         try:
             self._serve_stream(h, stream)
         except OSError:
             h.close_connection = True
         finally:
-            with self._cond:
-                if stream in self._streams:
-                    self._streams.remove(stream)
-                self._stream_threads.discard(threading.current_thread())
-                self._cond.notify_all()
+            self._stream_closed(stream)
 
-    def _serve_stream(self, h: _Handler, stream: _Stream) -> None:
+    def _serve_stream(self, h: FakeHandler, stream: _Stream) -> None:
         sock = h.connection
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         h.send_response(200)
@@ -956,7 +857,7 @@ class FakeMastodon:
                 stream.sent += 1
                 self.events_sent += 1
                 limit = self._drop_every
-                self._cond.notify_all()
+                self._changed()
             if limit is not None and stream.sent >= limit:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)

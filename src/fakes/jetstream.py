@@ -44,7 +44,7 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -53,6 +53,8 @@ from urllib.parse import parse_qs, urlsplit
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+
+from .server import FakeService
 
 __all__ = [
     "POST_COLLECTION",
@@ -516,10 +518,11 @@ class _Subscriber:
     sent: int = 0
 
 
-class FakeJetstream:
+class FakeJetstream(FakeService):
     """A Jetstream host on ``ws://127.0.0.1:PORT/subscribe``, running in a background thread.
 
-    Use it as a context manager (``with FakeJetstream() as js: ...``) or call :meth:`start` and :meth:`stop`.
+    Use it as a context manager (``with FakeJetstream() as js: ...``) or call :meth:`start` and :meth:`stop`;
+    lifecycle, silence and waits come from :class:`server.FakeService`.
     ``history`` holds events (dicts, or raw JSON text) that a ``cursor`` can replay; :meth:`publish`
     adds to it and sends live.
     """
@@ -533,11 +536,9 @@ class FakeJetstream:
         first_seq: int = 1,
         ping_interval: float | None = PING_INTERVAL,
     ) -> None:
-        self._cond = threading.Condition(threading.RLock())
+        super().__init__(silent=silent)
         self._history: list[_Stored] = []
-        self._subscribers: list[_Subscriber] = []
         self._pending: dict[int, dict[str, Any]] = {}
-        self._silent = silent
         self._v2_cursor = v2_cursor
         self._ping_interval = ping_interval
         self._drop_every: int | None = None
@@ -547,9 +548,6 @@ class FakeJetstream:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
-        self.port = 0
-        #: Connections whose WebSocket handshake succeeded, ever.
-        self.connections = 0
         #: Every handshake attempt: path, query, wantedCollections, wantedDids, cursor, status, headers ...
         self.requests: list[dict[str, Any]] = []
         #: Events sent, over all connections.
@@ -566,10 +564,18 @@ class FakeJetstream:
         """``ws://127.0.0.1:PORT/subscribe``."""
         return f"ws://127.0.0.1:{self.port}/subscribe"
 
-    def start(self) -> FakeJetstream:
-        """Bind 127.0.0.1 on a free port and serve in a background thread."""
-        if self._thread is not None:
-            return self
+    @property
+    def connections(self) -> int:
+        """Connections whose WebSocket handshake succeeded, ever (``streams_opened``)."""
+        return self.streams_opened
+
+    @property
+    def active(self) -> int:
+        """Connections open right now (``active_streams``)."""
+        return self.active_streams
+
+    def _open(self) -> int:
+        """Run an event loop in a background thread and serve on it."""
         ready = threading.Event()
         failure: list[BaseException] = []
         loop = asyncio.new_event_loop()
@@ -578,7 +584,7 @@ class FakeJetstream:
         def run() -> None:
             asyncio.set_event_loop(loop)
             try:
-                loop.run_until_complete(self._open())
+                loop.run_until_complete(self._listen())
             except BaseException as exc:  # pragma: no cover - reported to start()
                 failure.append(exc)
                 ready.set()
@@ -586,14 +592,14 @@ class FakeJetstream:
             ready.set()
             loop.run_forever()
 
-        self._thread = threading.Thread(target=run, name="fake-jetstream", daemon=True)
+        self._thread = threading.Thread(target=run, name="FakeJetstream", daemon=True)
         self._thread.start()
         ready.wait(10)
-        if failure:
-            raise RuntimeError("FakeJetstream did not start") from failure[0]
-        return self
+        if failure or self._server is None:
+            raise RuntimeError("FakeJetstream did not start") from (failure[0] if failure else None)
+        return int(next(iter(self._server.sockets)).getsockname()[1])
 
-    async def _open(self) -> None:
+    async def _listen(self) -> None:
         self._server = await serve(
             self._handler,
             "127.0.0.1",
@@ -605,15 +611,14 @@ class FakeJetstream:
             max_size=10_000_000,
             server_header=None,
         )
-        self.port = int(next(iter(self._server.sockets)).getsockname()[1])
 
-    def stop(self) -> None:
+    def _close(self) -> None:
         """Abort every connection, close the listening socket and end the thread."""
         loop, thread = self._loop, self._thread
         if loop is None or thread is None:
             return
         if loop.is_running():
-            future = asyncio.run_coroutine_threadsafe(self._close(), loop)
+            future = asyncio.run_coroutine_threadsafe(self._shut_down(), loop)
             with contextlib.suppress(Exception):
                 future.result(10)
             loop.call_soon_threadsafe(loop.stop)
@@ -621,9 +626,9 @@ class FakeJetstream:
         loop.close()
         self._loop = self._thread = None
 
-    async def _close(self) -> None:
+    async def _shut_down(self) -> None:
         with self._cond:
-            subscribers = list(self._subscribers)
+            subscribers = list(self._streams)
         for sub in subscribers:
             sub.ws.transport.abort()
         if self._server is not None:
@@ -635,30 +640,7 @@ class FakeJetstream:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    def __enter__(self) -> FakeJetstream:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
     # -- knobs --------------------------------------------------------------------------------------
-    @property
-    def silent(self) -> bool:
-        """True: accept connections and then send nothing at all (a stalled host). Settable at any time."""
-        return self._silent
-
-    @silent.setter
-    def silent(self, value: bool) -> None:
-        with self._cond:
-            self._silent = value
-            self._cond.notify_all()
-
-    @property
-    def active(self) -> int:
-        """Connections open right now."""
-        with self._cond:
-            return len(self._subscribers)
-
     @property
     def history(self) -> list[str]:
         """The stored events' exact text, in publish order."""
@@ -682,7 +664,7 @@ class FakeJetstream:
         if loop is None:
             return
         with self._cond:
-            subscribers = list(self._subscribers)
+            subscribers = list(self._streams)
 
         async def cut() -> None:
             for sub in subscribers:
@@ -692,7 +674,7 @@ class FakeJetstream:
                     sub.ws.transport.abort()
 
         asyncio.run_coroutine_threadsafe(cut(), loop).result(10)
-        self.wait_for(lambda: all(sub not in self._subscribers for sub in subscribers), 10)
+        self.wait_for(lambda: all(sub not in self._streams for sub in subscribers), 10)
 
     # -- publishing ---------------------------------------------------------------------------------
     def publish(self, event: Mapping[str, Any]) -> dict[str, Any]:
@@ -705,6 +687,13 @@ class FakeJetstream:
             stored, final = self._store(event)
             self._fan_out(stored)
         return final
+
+    def post(self, did: str, text: str, **fields: Any) -> str:
+        """Publish a post create by ``did`` with a fresh record key (``fields`` as :func:`make_post_event`
+        takes them); returns the post's id in TwitterStream, ``did/rkey``."""
+        rkey = new_tid()
+        self.publish(make_post_event(did, rkey, text, **fields))
+        return f"{did}/{rkey}"
 
     def publish_raw(self, text: str) -> None:
         """Store and send ``text`` exactly as given (for captured samples); it must be one JSON object."""
@@ -770,25 +759,12 @@ class FakeJetstream:
         loop = self._loop
         if loop is None or self._silent:
             return
-        for sub in self._subscribers:
+        for sub in self._streams:
             if sub.filter.wants(stored):
                 loop.call_soon_threadsafe(sub.queue.put_nowait, stored.text)
 
-    # -- waiting ------------------------------------------------------------------------------------
-    def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0, message: str = "") -> None:
-        """Block until ``predicate()`` is true (checked on every change, and every 20 ms); AssertionError
-        after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not predicate():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(
-                        message
-                        or f"FakeJetstream: condition not met within {timeout} s "
-                        f"(connections={self.connections}, active={len(self._subscribers)}, sent={self.sent})"
-                    )
-                self._cond.wait(min(remaining, 0.02))
+    def _state(self) -> dict[str, object]:
+        return {**super()._state(), "sent": self.sent}
 
     # -- the protocol -------------------------------------------------------------------------------
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
@@ -815,7 +791,7 @@ class FakeJetstream:
 
         with self._cond:
             self.requests.append(record)
-            self._cond.notify_all()
+            self._changed()
             refusal = self._refusal
         if parts.path != "/subscribe":
             return refuse(404, "404 page not found\n")
@@ -859,9 +835,7 @@ class FakeJetstream:
                 for stored in self._replay(cursor):
                     if sub.filter.wants(stored):
                         sub.queue.put_nowait(stored.text)
-            self._subscribers.append(sub)
-            self.connections += 1
-            self._cond.notify_all()
+            self._stream_opened(sub)
         reader = asyncio.create_task(self._read(sub))
         try:
             await self._send_loop(sub)
@@ -869,10 +843,7 @@ class FakeJetstream:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reader
-            with self._cond:
-                if sub in self._subscribers:
-                    self._subscribers.remove(sub)
-                self._cond.notify_all()
+            self._stream_closed(sub)
 
     def _replay(self, cursor: int) -> list[_Stored]:
         if self._v2_cursor and cursor < CURSOR_SEQ_MAX:
@@ -902,7 +873,7 @@ class FakeJetstream:
                 sub.sent += 1
                 self.sent += 1
                 limit = self._drop_every
-                self._cond.notify_all()
+                self._changed()
             if limit is not None and sub.sent >= limit:
                 sub.ws.transport.abort()
                 return

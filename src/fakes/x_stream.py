@@ -78,7 +78,7 @@ class StreamSession:
     """
 
     sock: socket.socket
-    write: Callable[[bytes], None]
+    write: Callable[[bytes], object]
     fields: Fields
     rng: random.Random
     lock: threading.Condition

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .x_http import first_param as _first
 from .x_render import Answer, InvalidRequest, param_error
 
 USAGE_PATH = "/2/usage/tweets"
@@ -83,7 +84,7 @@ class UsageMeter:
         """The ``GetUsageResponse`` for a request's query parameters, or X's 400."""
         errors: list[dict[str, Any]] = []
         days = 7
-        raw_days = (query.get("days") or [None])[0]
+        raw_days = _first(query, "days")
         if raw_days is not None:
             if raw_days.strip().isdigit() and 1 <= int(raw_days) <= 90:
                 days = int(raw_days)
@@ -91,7 +92,7 @@ class UsageMeter:
                 message = f"The `days` query parameter value [{raw_days}] is not between 1 and 90"
                 errors.append(param_error("days", [raw_days], message))
         fields: tuple[str, ...] = DEFAULT_FIELDS
-        raw_fields = (query.get("usage.fields") or [None])[0]
+        raw_fields = _first(query, "usage.fields")
         if raw_fields is not None:
             asked = tuple(f for f in raw_fields.split(",") if f)
             unknown = [f for f in asked if f not in USAGE_FIELDS]

@@ -1,7 +1,7 @@
 """The request/response endpoints of the fake X: stream rules, recent search, connections, oEmbed.
 
-A mixin of ``FakeX`` (state and locking live there); each method returns an ``Answer``
-``(status, body, extra headers)`` or raises ``InvalidRequest`` for X's 400.
+The base of ``FakeX`` (its state lives there, locking and streams in ``server.FakeHTTPService``); each method
+returns an ``Answer`` ``(status, body, extra headers)`` or raises ``InvalidRequest`` for X's 400.
 """
 
 from __future__ import annotations
@@ -9,12 +9,13 @@ from __future__ import annotations
 import copy
 import json
 import re
-import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import x_rules
+from .server import FakeHTTPService
+from .x_http import first_param as _first
 from .x_posts import iso_time, next_snowflake, parse_time, snowflake_time
 from .x_render import (
     Answer,
@@ -33,17 +34,15 @@ ID_PATTERN = re.compile(r"[0-9]{1,19}")
 _STATUS_URL = re.compile(r"https?://(?:www\.|mobile\.)?(?:twitter|x)\.com/([^/?#]+)/status(?:es)?/(\d+)")
 
 
-class Endpoints:
+class Endpoints(FakeHTTPService):
     """Rules, search, connections and oEmbed handlers over ``FakeX``'s state."""
 
-    _cond: threading.Condition
     _rules: dict[str, dict[str, Any]]
     _rule_trees: dict[str, Any]
     _corpus: dict[str, dict[str, Any]]
     _registry: Registry
     _oembed_html: dict[str, str]
     _next_tokens: dict[str, tuple[str, str]]
-    _sessions: list[Any]
     _rng: Any
     problems: str
     rule_cap: int
@@ -51,9 +50,6 @@ class Endpoints:
     max_query_length: int
     rules_page_size: int
     recent_window: timedelta | None
-
-    def _changed(self) -> None:
-        raise NotImplementedError
 
     def _store_rule(self, value: str, tag: str | None, rule_id: str | None = None) -> str:
         raise NotImplementedError
@@ -68,7 +64,7 @@ class Endpoints:
             raise InvalidRequest([param_error("ids", bad, f"The `ids` query parameter value [{bad[0]}] is not valid")])
         max_results = _int_param(query, "max_results", self.rules_page_size, 1, 1000)
         start = 0
-        token = (query.get("pagination_token") or [None])[0]
+        token = _first(query, "pagination_token")
         if token is not None:
             with self._cond:
                 cursor = self._next_tokens.get(token)
@@ -214,7 +210,7 @@ class Endpoints:
             errors += error.errors
         bounds: dict[str, str] = {}
         for name in ("since_id", "until_id"):
-            value = (query.get(name) or [None])[0]
+            value = _first(query, name)
             if value is not None:
                 if ID_PATTERN.fullmatch(value):
                     bounds[name] = value
@@ -224,7 +220,7 @@ class Endpoints:
                     )
         times: dict[str, datetime] = {}
         for name in ("start_time", "end_time"):
-            value = (query.get(name) or [None])[0]
+            value = _first(query, name)
             if value is not None:
                 try:
                     times[name] = parse_time(value)
@@ -243,7 +239,7 @@ class Endpoints:
                         "message": f"At most one of `{first}`, `{second}` may be provided",
                     }
                 )
-        token = (query.get("next_token") or query.get("pagination_token") or [None])[0]
+        token = _first(query, "next_token") or _first(query, "pagination_token")
         cursor: str | None = None
         if token is not None:
             with self._cond:
@@ -291,7 +287,7 @@ class Endpoints:
                     found.append(post)
             page = found[:max_results]
             data = [render_post(post, fields) for post in page]
-            includes = build_includes(page, fields, self._registry)
+            includes = build_includes(list(page), fields, self._registry)
         if not data:
             return 200, {"meta": {"result_count": 0}}, {}
         meta: dict[str, Any] = {
@@ -316,8 +312,8 @@ class Endpoints:
 
     def _kill_connections(self) -> Answer:
         with self._cond:
-            live = [s for s in self._sessions if not s.dead]
-            for session in self._sessions:
+            live = [s for s in self._streams if not s.dead]
+            for session in self._streams:
                 session.control = "kill"
                 session.dead = True
                 session.wake()
@@ -361,7 +357,7 @@ def _created(post: Mapping[str, Any]) -> datetime | None:
 
 
 def _int_param(query: Mapping[str, list[str]], name: str, default: int, low: int, high: int) -> int:
-    raw = (query.get(name) or [None])[0]
+    raw = _first(query, name)
     if raw is None:
         return default
     if not raw.strip().lstrip("-").isdigit() or not low <= int(raw) <= high:

@@ -34,10 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import inspect
 import random
-import socket
-import threading
 import time
 import zlib
 from collections import deque
@@ -48,9 +45,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from . import x_rules
+from .server import FakeHandler
 from .x_endpoints import Endpoints
-from .x_http import Handler, RateWindow, RecordedRequest, Server, read_body, send_answer
-from .x_posts import next_snowflake
+from .x_http import RateWindow, RecordedRequest, read_body, send_answer
+from .x_posts import make_post, next_snowflake
 from .x_render import (
     DEFAULT_PROBLEMS,
     NO_RULES_DETAIL,
@@ -104,7 +102,8 @@ def _counter(name: str, doc: str) -> property:
 
 
 class FakeX(Endpoints):
-    """The fake X API v2 (see the module docstring). Use as a context manager or call ``start``/``stop``."""
+    """The fake X API v2 (see the module docstring). Use as a context manager or call ``start``/``stop``;
+    lifecycle, silence and waits come from ``server.FakeService``."""
 
     def __init__(
         self,
@@ -145,6 +144,7 @@ class FakeX(Endpoints):
         - ``gzip_stream``: the stream body is gzip-encoded (``content-encoding: gzip``, flushed at each write)
           when the request's ``accept-encoding`` allows gzip, as HTTP lets a server do;
         - ``usage``: the project's post reads and cap, answered at ``/2/usage/tweets`` (``self.usage``)."""
+        super().__init__()
         self.bearer_token = bearer_token
         self.keepalive_interval = keepalive_interval
         self.rule_cap = rule_cap
@@ -163,16 +163,12 @@ class FakeX(Endpoints):
         self.usage = usage or UsageMeter()
         self._latency = latency
         self._rng = random.Random(self.split_seed)
-        self._cond = threading.Condition(threading.RLock())
-        self._generation = 0
-        self._stopping = threading.Event()
         self._rules: dict[str, dict[str, Any]] = {}
         self._rule_trees: dict[str, Any] = {}
         self._rule_active_at: dict[str, float] = {}
         self._corpus: dict[str, dict[str, Any]] = {}
         self._registry = Registry()
         self._oembed_html: dict[str, str] = {}
-        self._sessions: list[StreamSession] = []
         self._failures: deque[Answer] = deque()
         limits = {**DEFAULT_RATE_LIMITS, **(rate_limits or {})}
         self._windows = {name: RateWindow(limit) for name, limit in limits.items()}
@@ -191,53 +187,14 @@ class FakeX(Endpoints):
             "keepalives_sent": 0,
         }
         self._delivered: list[dict[str, Any]] = []
-        self._server: Server | None = None
-        self._thread: threading.Thread | None = None
 
-    # ---- lifecycle
+    # ---- lifecycle (start, stop, ``with``, ``base_url``: FakeHTTPService)
 
-    def start(self) -> FakeX:
-        """Bind 127.0.0.1 on an ephemeral port and serve in a daemon thread."""
-        self._server = Server(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, name="fake-x", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving; open streams are cut at once (no terminating chunk), idle connections closed."""
-        if self._server is None:
-            return
-        self._stopping.set()
-        with self._cond:
-            for session in self._sessions:
-                session.control = "stop"
-                session.wake()
-            self._changed()
-        server, self._server = self._server, None
-        server.shutdown()
-        with server.connections_lock:
-            connections = list(server.connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeX:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT``: the client's X API base URL."""
-        if self._server is None:
-            raise RuntimeError("FakeX is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+    def _end_streams(self) -> None:
+        """Open streams are cut at once (no terminating chunk); idle connections are closed by the base."""
+        for session in self._streams:
+            session.control = "stop"
+            session.wake()
 
     @property
     def oembed_url(self) -> str:
@@ -288,10 +245,10 @@ class FakeX(Endpoints):
         """Add a post to the recent-search corpus and, if ``deliver``, stream it to every open stream where it
         matches at least one rule: one message listing every matching rule. ``users``/``media``/``tweets`` are
         the objects expansions can draw on (``tweets``: referenced posts, not searchable themselves)."""
-        post = copy.deepcopy(dict(post))
-        if "id" not in post or "text" not in post:
+        stored: dict[str, Any] = copy.deepcopy(dict(post))
+        if "id" not in stored or "text" not in stored:
             raise ValueError("an X post needs at least 'id' and 'text'")
-        post["id"] = str(post["id"])
+        stored["id"] = str(stored["id"])
         with self._cond:
             for user in users:
                 self._registry.users[str(user["id"])] = copy.deepcopy(dict(user))
@@ -299,15 +256,21 @@ class FakeX(Endpoints):
                 self._registry.media[str(item["media_key"])] = copy.deepcopy(dict(item))
             for referenced in tweets:
                 self._registry.posts.setdefault(str(referenced["id"]), copy.deepcopy(dict(referenced)))
-            self._corpus[post["id"]] = post
-            self._registry.posts[post["id"]] = post
+            self._corpus[stored["id"]] = stored
+            self._registry.posts[stored["id"]] = stored
             if deliver:
-                matching = self._matching_rules(post)
+                matching = self._matching_rules(stored)
                 if matching:
-                    for session in self._sessions:
-                        message = self._stream_message(post, session.fields, matching)
+                    for session in self._streams:
+                        message = self._stream_message(stored, session.fields, matching)
                         self._queue(session, Outgoing(encode_line(message), message))
             self._changed()
+
+    def post(self, text: str, *, deliver: bool = True, **fields: Any) -> str:
+        """Publish a fresh post with ``text`` by its own user (``fields`` as ``make_post`` takes them); its id."""
+        post, user = make_post(None, text, **fields)
+        self.publish(post, users=[user], deliver=deliver)
+        return str(post["id"])
 
     def delete_post(self, post_id: str) -> None:
         """The post is deleted at X: gone from search, oEmbed answers 404."""
@@ -319,14 +282,14 @@ class FakeX(Endpoints):
     def send_message(self, message: Mapping[str, Any]) -> None:
         """Write any JSON object as a stream line (unknown message types, numeric rule ids, duplicates...)."""
         with self._cond:
-            for session in self._sessions:
+            for session in self._streams:
                 self._queue(session, Outgoing(encode_line(dict(message)), dict(message)))
             self._changed()
 
     def send_raw(self, data: bytes) -> None:
         """Write raw bytes into the open streams (still split into chunks at random)."""
         with self._cond:
-            for session in self._sessions:
+            for session in self._streams:
                 self._queue(session, Outgoing(data))
             self._changed()
 
@@ -352,7 +315,7 @@ class FakeX(Endpoints):
         With ``mid_line`` the first queued message (or a made-up one) is cut in half first. Queued messages
         are lost (their posts stay searchable)."""
         with self._cond:
-            for session in self._sessions:
+            for session in self._streams:
                 if session.dead:
                     continue
                 held = [item for item in self._batched if item.session is session]
@@ -376,7 +339,7 @@ class FakeX(Endpoints):
         """Send X's in-stream ``errors`` message (after anything already queued), then end the response."""
         message = operational_disconnect_message(disconnect_type, self.problems)
         with self._cond:
-            for session in self._sessions:
+            for session in self._streams:
                 if session.dead:
                     continue
                 session.disconnect_message = b"".join(item.line for item in session.pending) + encode_line(message)
@@ -391,12 +354,32 @@ class FakeX(Endpoints):
 
         Returns once every stream's writer has noticed, so no byte is written after this returns."""
         with self._cond:
-            for session in self._sessions:
+            for session in self._streams:
                 session.stalled = True
                 session.pending = []
                 session.wake()
             self._changed()
-            self._cond.wait_for(lambda: all(s.stall_seen or s.dead for s in self._sessions), timeout=5.0)
+            self._wait_until_stalled()
+
+    def silence(self) -> None:
+        """Every stream, open now or opened later, goes silent as with ``stall`` until ``resume()``.
+
+        Returns once every open stream's writer has noticed."""
+        super().silence()
+        with self._cond:
+            self._wait_until_stalled()
+
+    def _on_silence(self, silent: bool) -> None:
+        for session in self._streams:
+            session.stalled = silent
+            if silent:
+                session.pending = []
+            else:
+                session.stall_seen = False
+            session.wake()
+
+    def _wait_until_stalled(self) -> None:
+        self._cond.wait_for(lambda: all(s.stall_seen or s.dead for s in self._streams), timeout=5.0)
 
     def fail_next_connects(self, *responses: Answer) -> None:
         """Answer the next stream connects with these ``(status, body, headers)`` (see ``x_401`` & co.);
@@ -439,7 +422,7 @@ class FakeX(Endpoints):
     def active_streams(self) -> int:
         """Streams currently open (including dead ones still held, see ``hold_dead_connections``)."""
         with self._cond:
-            return len(self._sessions)
+            return len(self._streams)
 
     stream_connects = _counter("stream_connects", "GET /2/tweets/search/stream requests, refused ones included.")
     max_concurrent_streams = _counter("max_concurrent_streams", "The most streams open at once so far.")
@@ -450,37 +433,10 @@ class FakeX(Endpoints):
     messages_sent = _counter("messages_sent", "Post messages (with ``data``) fully written to streams.")
     keepalives_sent = _counter("keepalives_sent", "Keep-alive line ends written to streams.")
 
-    def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0, description: str | None = None) -> None:
-        """Block until ``predicate()`` is true; raise AssertionError (with the fake's state) on timeout.
-
-        Woken by every change in the fake, and re-checked every 50 ms for state outside it. The predicate
-        runs without the fake's lock, so it may look at anything."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._cond:
-                generation = self._generation
-            if predicate():
-                return
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                what = description or _describe(predicate)
-                raise AssertionError(f"timed out after {timeout}s waiting for {what}; {self.describe()}")
-            with self._cond:
-                if self._generation == generation:
-                    self._cond.wait(min(remaining, 0.05))
-
-    def describe(self) -> str:
-        """A one-line summary of the fake's state, for failure messages."""
-        with self._cond:
-            counts = ", ".join(f"{k}={v}" for k, v in self._counts.items())
-            return f"FakeX(rules={len(self._rules)}, active_streams={len(self._sessions)}, {counts})"
+    def _state(self) -> dict[str, object]:
+        return {**super()._state(), "rules": len(self._rules), **self._counts}
 
     # ---- internals
-
-    def _changed(self) -> None:
-        with self._cond:
-            self._generation += 1
-            self._cond.notify_all()
 
     def _count(self, name: str, increment: int = 1) -> None:
         with self._cond:
@@ -558,7 +514,7 @@ class FakeX(Endpoints):
 
     # ---- HTTP
 
-    def _dispatch(self, handler: Handler) -> None:
+    def _dispatch(self, handler: FakeHandler) -> None:
         parts = urlsplit(handler.path)
         query = parse_qs(parts.query, keep_blank_values=True)
         body = read_body(handler)
@@ -613,13 +569,14 @@ class FakeX(Endpoints):
             if endpoint == "stream":
                 self._stream(handler, query, rate_headers, headers.get("accept-encoding", ""))
                 return
-            answer = {
+            handlers: dict[str, Callable[[], Answer]] = {
                 "rules_get": lambda: self._get_rules(query),
                 "rules_post": lambda: self._post_rules(query, body),
                 "search": lambda: self._search(query),
                 "connections": self._kill_connections,
                 "usage": lambda: self.usage.answer(query),
-            }[endpoint]()
+            }
+            answer = handlers[endpoint]()
         except InvalidRequest as error:
             answer = (400, invalid_request(error.errors, self.problems), {})
         status, answer_body, extra = answer
@@ -634,7 +591,7 @@ class FakeX(Endpoints):
         return scheme.lower() == "bearer" and token.strip() == self.bearer_token
 
     def _stream(
-        self, handler: Handler, query: Mapping[str, list[str]], rate_headers: dict[str, str], accept_encoding: str
+        self, handler: FakeHandler, query: Mapping[str, list[str]], rate_headers: dict[str, str], accept_encoding: str
     ) -> None:
         fields = parse_fields(query)
         gzipped = self.gzip_stream and "gzip" in accept_encoding.lower()
@@ -661,12 +618,12 @@ class FakeX(Endpoints):
                     keepalive_interval=self.keepalive_interval,
                     on_written=self._on_written,
                     compressor=zlib.compressobj(wbits=31) if gzipped else None,
+                    stalled=self.silent,
                 )
-                self._sessions.append(session)
+                self._stream_opened(session)
                 self._counts["max_concurrent_streams"] = max(
                     self._counts["max_concurrent_streams"], self._open_connections()
                 )
-                self._changed()
         if answer is not None:
             send_answer(handler, answer[0], answer[1], rate_headers)
             return
@@ -693,25 +650,15 @@ class FakeX(Endpoints):
                 self._changed()
         if ended_by == "client-gone" and self.hold_dead_connections > 0:
             self._stopping.wait(self.hold_dead_connections)
-        with self._cond:
-            if session in self._sessions:
-                self._sessions.remove(session)
-            self._changed()
+        self._stream_closed(session)
 
     def _open_connections(self) -> int:
         """Streams that count against the connection limit (and ``max_concurrent_streams``): those X is
         ending (drop, disconnect) no longer do, even while their handler thread is still winding down."""
-        return sum(1 for s in self._sessions if s.control is None or s.control == "kill")
+        return sum(1 for s in self._streams if s.control is None or s.control == "kill")
 
 
 @dataclass
 class _Batched:
     session: StreamSession
     outgoing: Outgoing
-
-
-def _describe(predicate: Callable[[], bool]) -> str:
-    try:
-        return inspect.getsource(predicate).strip()
-    except (OSError, TypeError):
-        return getattr(predicate, "__name__", repr(predicate))

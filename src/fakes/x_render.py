@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -222,7 +222,7 @@ class Registry:
     posts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def build_includes(posts: list[Mapping[str, Any]], fields: Fields, registry: Registry) -> dict[str, Any]:
+def build_includes(posts: Sequence[Mapping[str, Any]], fields: Fields, registry: Registry) -> dict[str, Any]:
     """``includes`` for these posts under ``fields.expansions``; empty lists are left out, as X does."""
     users: dict[str, dict[str, Any]] = {}
     tweets: dict[str, dict[str, Any]] = {}

@@ -1,7 +1,9 @@
-"""Fake services for tests. The fake X API v2 and its payload builders are re-exported here; other fakes
-are imported from their own modules."""
+"""Fake services for the tests and benchmarks: real servers on 127.0.0.1 that answer as X, Jetstream, Mastodon
+and Bluesky's profile API do (``server.py`` is what they share, ``waiting.py`` the one ``eventually``). The fake
+X API v2 and its payload builders are re-exported here; other fakes are imported from their own modules."""
 
-from .x_api import FakeX, RecordedRequest
+from .x_api import FakeX
+from .x_http import RecordedRequest
 from .x_posts import make_media, make_post, make_user, media_for, next_snowflake
 from .x_render import (
     x_401,
