@@ -9,7 +9,9 @@
   workload written into the FIFO with no query watched; the clock starts once ``/metrics`` counts them all;
 * the new queries: ``--queries`` distinct queries of bench_match.py's kinds (``word``, ``word word``,
   ``word OR word``, ``#tag``, ``word -word``), each with at least one match in the window; ``--parallel``
-  clients each ask ``GET /api/v1/results?q=...`` (which starts watching the query) for one after the other;
+  clients each ask ``GET /api/v1/results?q=...`` (which starts watching the query) for one after the other,
+  each from its own loopback address (127.0.0.2, 127.0.0.3, ...): the server's per-client limit of new queries
+  a minute (``TWITTERSTREAM_NEW_QUERIES_PER_MINUTE``, 30) holds for each, as for people asking at once;
 * meanwhile a separate process asks ``GET /healthz`` every 10 ms on its own connection and times the answers,
   until every new query is filled.
 
@@ -78,16 +80,22 @@ def get(connection: http.client.HTTPConnection, path: str) -> tuple[int, bytes]:
     return response.status, response.read()
 
 
-def ask(host: str, port: int, keys: list[str], answers: list[float]) -> None:
-    """One client: asks for each of its new queries, one after the other (each request starts watching one)."""
-    connection = http.client.HTTPConnection(host, port, timeout=FILL_TIMEOUT)
+def ask(host: str, port: int, client: int, keys: list[str], answers: list[float], errors: list[str]) -> None:
+    """One client (loopback address ``127.0.0.<client + 2>``): asks for each of its new queries, one after
+    the other (each request starts watching one); a failure goes to ``errors`` and ends the client."""
+    connection = http.client.HTTPConnection(
+        host, port, timeout=FILL_TIMEOUT, source_address=(f"127.0.0.{client + 2}", 0)
+    )
     try:
         for key in keys:
             started = time.perf_counter()
             status, body = get(connection, f"/api/v1/results?q={quote(key)}&limit={PAGE}")
             if status != 200:
-                raise RuntimeError(f"{key!r}: HTTP {status}: {body[:200]!r}")
+                errors.append(f"{key!r}: HTTP {status}: {body[:200]!r}")
+                return
             answers.append(time.perf_counter() - started)
+    except Exception as exc:
+        errors.append(f"client {client}: {exc!r}")
     finally:
         connection.close()
 
@@ -97,6 +105,7 @@ def sample_health(host: str, port: int, control: multiprocessing.connection.Conn
     connection = http.client.HTTPConnection(host, port, timeout=30)
     timings: list[float] = []
     control.send("ready")
+    cpu = time.process_time()
     while not control.poll():
         started = time.perf_counter()
         status, _ = get(connection, "/healthz")
@@ -104,7 +113,7 @@ def sample_health(host: str, port: int, control: multiprocessing.connection.Conn
             raise RuntimeError(f"/healthz: HTTP {status}")
         timings.append(time.perf_counter() - started)
         time.sleep(HEALTH_EVERY)
-    control.send(timings)
+    control.send((timings, time.process_time() - cpu))
     connection.close()
 
 
@@ -128,6 +137,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200, help="new queries to fill (200)")
     parser.add_argument("--parallel", type=int, default=16, help="clients asking at once (16)")
     args = parser.parse_args()
+    if not 1 <= args.parallel <= 250:
+        parser.error("--parallel must be 1 to 250 (one loopback address each)")
 
     rng = random.Random(11)
     vocabulary = make_vocabulary(rng)
@@ -136,7 +147,7 @@ def main() -> None:
     payload = b"".join(stream_line(post) + b"\n" for post in posts)
 
     with tempfile.TemporaryDirectory() as tmp:
-        server = Server(Path(tmp))
+        server = NewQueryServer(Path(tmp), -(-args.queries // args.parallel))
         try:
             writer = threading.Thread(target=write_all, args=(server.fd, payload))
             writer.start()
@@ -144,26 +155,37 @@ def main() -> None:
             writer.join()
 
             ours, theirs = multiprocessing.Pipe()
-            sampler = multiprocessing.Process(target=sample_health, args=(server.host, server.port, theirs))
+            sampler = multiprocessing.Process(
+                target=sample_health, args=(server.host, server.port, theirs), daemon=True
+            )
             sampler.start()
             ours.recv()
             keys = list(expected)
             answers: list[float] = []
+            errors: list[str] = []
             clients = [
-                threading.Thread(target=ask, args=(server.host, server.port, keys[n :: args.parallel], answers))
+                threading.Thread(
+                    target=ask, args=(server.host, server.port, n, keys[n :: args.parallel], answers, errors)
+                )
                 for n in range(args.parallel)
             ]
+            server_cpu, our_cpu, server_waited = server.cpu_seconds(), time.process_time(), runqueue_wait(server.pid)
             started = time.perf_counter()
             for client in clients:
                 client.start()
             for client in clients:
                 client.join()
             asked = time.perf_counter() - started
+            if errors:
+                ours.send("stop")
+                raise SystemExit("a client failed: " + "; ".join(errors[:3]))
             # filled: the window's matches of every new query stored (the stream had no watched query before)
             wait_for_metric(server, "twitterstream_posts_matched_total", sum(map(len, expected.values())))
             filled = time.perf_counter() - started
+            server_cpu, our_cpu = server.cpu_seconds() - server_cpu, time.process_time() - our_cpu
+            server_waited = runqueue_wait(server.pid) - server_waited
             ours.send("stop")
-            health: list[float] = ours.recv()
+            health, sampler_cpu = ours.recv()
             sampler.join(10)
         finally:
             status = server.stop()
@@ -185,6 +207,38 @@ def main() -> None:
         f"| {ms(statistics.median(answers))} / {ms(percentile(answers, 0.99))} | {len(keys) / filled:,.1f} "
         f"| {ms(statistics.median(health))} | {ms(percentile(health, 0.99))} | {len(health)} |"
     )
+    print()
+    print(
+        f"CPU from the first question until filled ({filled:.2f} s on {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.1f}): the server {server_cpu:.2f} s ({ms(server_cpu / len(keys))} per new query), "
+        f"the clients {our_cpu:.2f} s, the /healthz sampler {sampler_cpu:.2f} s; the server's threads waited "
+        f"{server_waited:.2f} s for a free core (ready to run, in the kernel's run queue)"
+    )
+
+
+class NewQueryServer(Server):
+    """bench_live.py's server, allowing each client its share of the new queries within the minute (the
+    default limit, 30, covers 200 queries from 16 clients)."""
+
+    def __init__(self, folder: Path, per_client: int) -> None:
+        self.per_client = per_client
+        super().__init__(folder)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        per_minute = str(max(self.per_client, 30))
+        return super().env(TWITTERSTREAM_NEW_QUERIES_PER_MINUTE=per_minute, **extra)
+
+
+def runqueue_wait(pid: int) -> float:
+    """Seconds the threads of ``pid`` have waited, ready to run, for a core (Linux ``schedstat``; 0 elsewhere):
+    on a shared host, what other processes took from the server."""
+    total = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        try:
+            total += int(stat.read_text().split()[1])
+        except (OSError, IndexError, ValueError):  # a thread that just ended
+            continue
+    return total / 1e9
 
 
 def ms(seconds: float) -> str:
