@@ -111,9 +111,10 @@ class Post:
 
     def to_json(self) -> dict[str, Any]:
         """The Post JSON of the API and the live stream (the README's HTTP section)."""
-        from twitterstream.richtext import text_parts  # it checks URLs with the sources' rules, which use Post
+        return self._json(with_parts=True)
 
-        return {
+    def _json(self, *, with_parts: bool) -> dict[str, Any]:
+        record: dict[str, Any] = {
             "id": self.id,
             "source": self.source,
             "url": self.url,
@@ -125,14 +126,17 @@ class Post:
             "sensitive": self.sensitive,
             # what a sensitive post is shown behind: its author's warning or label, or a plain one
             "content_warning": self.content_warning or ("Possibly sensitive" if self.sensitive else None),
-            "text_parts": text_parts(self),
-            "embed_html": self.embed_html,
         }
+        if with_parts:
+            from twitterstream.richtext import text_parts  # it checks URLs with the sources' rules (they use Post)
+
+            record["text_parts"] = text_parts(self)
+        record["embed_html"] = self.embed_html
+        return record
 
     def to_record(self) -> dict[str, Any]:
         """Everything, for the store; :meth:`from_record` reverses it."""
-        record = self.to_json()
-        del record["text_parts"]  # derived from the fields below when read
+        record = self._json(with_parts=False)  # text_parts: derived from the fields below when read
         record["author"]["verified"] = self.author.verified
         record.update(
             is_retweet=self.is_retweet,

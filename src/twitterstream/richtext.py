@@ -10,6 +10,7 @@ reach an ``<a>``.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -60,7 +61,7 @@ def text_parts(post: Post) -> list[Part]:
         if is_http_url(url):
             found.extend((m.start(), m.end(), _link(url, url, "link")) for m in _plain(text, url))
     for tag in post.hashtags:
-        pattern = re.compile(_HASHTAG_BEFORE + _HASH + re.escape(tag) + _AFTER, re.IGNORECASE)
+        pattern = _entity_pattern(_HASHTAG_BEFORE + _HASH, tag)
         found.extend(
             (m.start(), m.end(), _link(m.group(), hashtag_href(m.group()[1:]), "hashtag"))
             for m in pattern.finditer(text)
@@ -69,10 +70,17 @@ def text_parts(post: Post) -> list[Part]:
     for name in post.mentions if profile else ():
         if name.startswith("did:"):
             continue
-        pattern = re.compile(_MENTION_BEFORE + _AT + re.escape(name) + _AFTER, re.IGNORECASE)
+        pattern = _entity_pattern(_MENTION_BEFORE + _AT, name)
         href = profile.format(quote(name, safe="")) if profile else ""
         found.extend((m.start(), m.end(), _link(m.group(), href, "mention")) for m in pattern.finditer(text))
     return _cut(text, found)
+
+
+@lru_cache(maxsize=2048)
+def _entity_pattern(sign: str, name: str) -> re.Pattern[str]:
+    """``name`` written after ``sign`` as a whole entity. Kept: tags and names recur from post to post, and
+    ``re``'s own cache (512 patterns) is too small for the many of a busy stream."""
+    return re.compile(sign + re.escape(name) + _AFTER, re.IGNORECASE)
 
 
 def _add_link(found: list[tuple[int, int, Part]], text: str, link: Any, has_media: bool) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import orjson
+
 from helpers import make_post
-from twitterstream.models import Media
+from twitterstream.models import Media, Post
 from twitterstream.richtext import hashtag_href, text_parts
 
 
@@ -68,3 +70,13 @@ def test_the_text_keeps_every_character_and_the_warning_is_not_repeated() -> Non
     assert "".join(p["text"] for p in text_parts(make_post(1, text))) == text
     warned = make_post(1, "Spoilers\n\nthe ending", content_warning="Spoilers")
     assert text_parts(warned) == [{"text": "the ending"}]
+
+
+def test_a_stored_record_leaves_the_parts_out_and_a_read_post_shows_them() -> None:
+    post = make_post(1, "#NYC with @someone", hashtags=("nyc",), mentions=("someone",), sensitive=True)
+    record = post.to_record()
+    assert "text_parts" not in record  # derived when read
+    shown = post.to_json()
+    assert Post.from_record(orjson.loads(orjson.dumps(record))).to_json() == shown
+    assert shown["text_parts"] == text_parts(post)
+    assert list(shown)[-2:] == ["text_parts", "embed_html"]  # the Post JSON's order, as before
