@@ -211,6 +211,28 @@ def test_a_renewed_lease_keeps_its_first_watch_time(any_store: Store) -> None:
     assert any_store.watched()[0].since == since
 
 
+def test_watched_since_and_count_agree_with_the_watched_list(any_store: Store) -> None:
+    assert any_store.watched_since("#nyc") is None
+    assert any_store.watched_count() == 0
+    any_store.watch("#nyc", "#NYC", "web-1", 3, ttl=60)
+    any_store.watch("#nyc", "#NYC", "web-2", 2, ttl=60)
+    any_store.watch("cats", "cats", "web-1", 1, ttl=60)
+    any_store.watch("gone", "gone", "web-1", 9, ttl=0)
+    any_store.watch("#nyc:", "#nyc:", "web-1", 1, ttl=0)  # a key that starts like another, not watched
+    watched = {w.key: w.since for w in any_store.watched()}
+    assert any_store.watched_count() == len(watched) == 2
+    assert {key: any_store.watched_since(key) for key in ("#nyc", "cats", "gone", "#nyc:", "#ny")} == {
+        "#nyc": watched["#nyc"],
+        "cats": watched["cats"],
+        "gone": None,
+        "#nyc:": None,
+        "#ny": None,
+    }
+    any_store.watch("cats", "cats", "web-1", 0, ttl=0)  # the lease ends early
+    assert any_store.watched_since("cats") is None
+    assert any_store.watched_count() == 1
+
+
 def test_state_round_trips_json(any_store: Store) -> None:
     assert any_store.get_state("cursor") is None
     any_store.set_state("cursor", {"time_us": 1783175888090631, "host": "a"})

@@ -246,6 +246,15 @@ class Store(ABC):
     def watched(self) -> list[Watch]:
         """Queries with an unexpired lease, most viewers first."""
 
+    @abstractmethod
+    def watched_since(self, query_key: str) -> float | None:
+        """When the query's current watch began (its :class:`Watch`'s ``since``); None while it has no
+        unexpired lease. Without reading every lease: a new query asks it."""
+
+    @abstractmethod
+    def watched_count(self) -> int:
+        """How many queries have an unexpired lease (``len(watched())``, without building the list)."""
+
     # -- small state: resume cursors, source status, ingester metrics ------------------------------
     @abstractmethod
     def get_state(self, name: str) -> Any:

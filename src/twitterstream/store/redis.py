@@ -9,8 +9,7 @@ Layout (every key starts with ``ts:``; a query's keys use a short hash of its ca
     ts:q:{qid}:events         stream (MAXLEN ~) of post/embed/delete entries: the live channel; the stream
                               entry id is the cursor, so a reader resumes exactly where it stopped
     ts:queries                hash qid -> query key (for housekeeping)
-    ts:lease:exp / :data      sorted set of "{query}\\0{holder}" by expiry / their viewers and text
-    ts:lease:since / :until   hash query key -> when its current watch began / its latest lease expiry
+    ts:lease:...              the leases on queries (``redis_leases``)
     ts:state                  hash of small JSON values (resume cursors, ingester status)
     ts:lock:{name}            the ingester lock (SET NX PX, renewed by its holder only)
     ts:places:{client}        a client's open live streams (``redis_limits``); ts:limits... rate counters
@@ -31,8 +30,9 @@ from limits.storage import RedisStorage, Storage
 
 from twitterstream.models import Post
 from twitterstream.store import redis_limits
-from twitterstream.store.base import Event, EventKind, PageMark, Store, Watch
+from twitterstream.store.base import Event, EventKind, PageMark, Store
 from twitterstream.store.redis_connection import MAX_BLOCK_SECONDS, connect, guard
+from twitterstream.store.redis_leases import RedisLeases
 from twitterstream.store.redis_moderation import RedisModeration
 from twitterstream.store.redis_scripts import LOCK, PAGE, SAVE, UNLOCK
 from twitterstream.store.redis_stats import RedisStats
@@ -63,7 +63,7 @@ def _stats(query_key: str, minute: int) -> str:
     return f"ts:q:{_qid(query_key)}:stats:{minute}"
 
 
-class RedisStore(RedisModeration, RedisStats, Store):
+class RedisStore(RedisModeration, RedisStats, RedisLeases, Store):
     """A :class:`Store` in Redis (7+)."""
 
     _events_key = staticmethod(_events)  # for the moderation mixin
@@ -79,6 +79,7 @@ class RedisStore(RedisModeration, RedisStats, Store):
         self._unlock = self._redis.register_script(UNLOCK)
         self._page = self._redis.register_script(PAGE)
         self._take_place = self._redis.register_script(redis_limits.TAKE_PLACE)
+        self._register_lease_scripts()
 
     # -- posts ----------------------------------------------------------------------------------
     def save_post(self, post: Post, query_keys: Iterable[str]) -> list[str]:
@@ -248,44 +249,6 @@ class RedisStore(RedisModeration, RedisStats, Store):
             kind = EventKind(fields[b"k"].decode())
             events.append(Event(entry_id.decode(), query_key, kind, fields[b"p"].decode(), post))
         return events
-
-    # -- watching ---------------------------------------------------------------------------------
-    @guard
-    def watch(self, query_key: str, query_text: str, holder: str, viewers: int, ttl: float) -> None:
-        now = time.time()
-        member = f"{query_key}\0{holder}"
-        until = self._redis.hget("ts:lease:until", query_key)
-        pipe = self._redis.pipeline()
-        if until is None or float(until) <= now:  # not watched a moment ago: a new watch starts now
-            pipe.hset("ts:lease:since", query_key, now)
-        pipe.hset("ts:lease:until", query_key, max(float(until or 0), now + ttl))
-        pipe.zadd("ts:lease:exp", {member: now + ttl})
-        pipe.hset("ts:lease:data", member, orjson.dumps({"text": query_text, "viewers": viewers}))
-        pipe.execute()
-
-    @guard
-    def watched(self) -> list[Watch]:
-        now = time.time()
-        leases = cast(
-            list[tuple[bytes, float]], self._redis.zrangebyscore("ts:lease:exp", f"({now}", "+inf", withscores=True)
-        )
-        if not leases:
-            return []
-        data = cast(list[bytes | None], self._redis.hmget("ts:lease:data", [m for m, _ in leases]))
-        totals: dict[str, dict[str, Any]] = {}  # query key -> text, viewers, expires_at
-        for (member, expires_at), raw in zip(leases, data, strict=True):
-            key = member.decode().split("\0", 1)[0]
-            info: dict[str, Any] = orjson.loads(raw) if raw else {"text": key, "viewers": 0}
-            entry = totals.setdefault(key, {"text": info["text"], "viewers": 0, "expires_at": 0.0})
-            entry["viewers"] += int(info["viewers"])
-            entry["expires_at"] = max(entry["expires_at"], expires_at)
-        since = cast(list[bytes | None], self._redis.hmget("ts:lease:since", list(totals)))
-        watches = [
-            Watch(key, e["text"], e["viewers"], float(s) if s else now, e["expires_at"])
-            for (key, e), s in zip(totals.items(), since, strict=True)
-        ]
-        watches.sort(key=lambda w: (-w.viewers, w.since))
-        return watches
 
     # -- state and lock ---------------------------------------------------------------------------
     @guard

@@ -1,8 +1,8 @@
 """SQLite store: the default, embedded, zero set-up.
 
-The tables and queries of posts, matches, the live channel, leases and state; connections, the native
-thread under gevent and errors in words are in ``sqlite_db``, moderation in ``sqlite_moderation``. The live
-channel is the ``events`` table:
+The tables and queries of posts, matches, the live channel and state; connections, the native thread under
+gevent and errors in words are in ``sqlite_db``, leases in ``sqlite_leases``, moderation in
+``sqlite_moderation``. The live channel is the ``events`` table:
 waiters in this process are woken at once by a condition variable, and waiters in other processes
 (``twitterstream web`` beside ``twitterstream ingest`` on one file) notice new rows by polling every quarter second.
 """
@@ -22,8 +22,9 @@ from limits.storage import Storage
 
 from twitterstream.models import Post
 from twitterstream.store import sqlite_limits
-from twitterstream.store.base import Event, EventKind, PageMark, Store, Watch
+from twitterstream.store.base import Event, EventKind, PageMark, Store
 from twitterstream.store.sqlite_db import Offload, SQLiteDatabase
+from twitterstream.store.sqlite_leases import LEASES_SCHEMA, SQLiteLeases
 from twitterstream.store.sqlite_moderation import MODERATION_SCHEMA, SQLiteModeration
 from twitterstream.store.sqlite_stats import STATS_SCHEMA, SQLiteStats
 
@@ -54,15 +55,6 @@ CREATE TABLE IF NOT EXISTS events (
     at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_query ON events (query_key, seq);
-CREATE TABLE IF NOT EXISTS leases (
-    query_key TEXT NOT NULL,
-    holder TEXT NOT NULL,
-    query_text TEXT NOT NULL,
-    viewers INTEGER NOT NULL,
-    since REAL NOT NULL,
-    expires_at REAL NOT NULL,
-    PRIMARY KEY (query_key, holder)
-);
 CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at REAL NOT NULL);
 """
@@ -72,12 +64,12 @@ _POLL_SECONDS = 0.25
 _MATCH_ROWS_PER_INSERT = 300
 
 
-class SQLiteStore(SQLiteModeration, SQLiteStats, Store):
+class SQLiteStore(SQLiteModeration, SQLiteStats, SQLiteLeases, Store):
     """A :class:`Store` in one SQLite file."""
 
     def __init__(self, path: str | Path, pool_size: int = 4, offload: Offload | None = None) -> None:
         """``offload`` runs the ingester's transactions (default: on gevent's native pool under gevent)."""
-        schema = _SCHEMA + MODERATION_SCHEMA + sqlite_limits.SCHEMA + STATS_SCHEMA
+        schema = _SCHEMA + LEASES_SCHEMA + MODERATION_SCHEMA + sqlite_limits.SCHEMA + STATS_SCHEMA
         SQLiteDatabase.__init__(self, path, schema, pool_size, offload)
 
     # -- posts ----------------------------------------------------------------------------------
@@ -283,31 +275,6 @@ class SQLiteStore(SQLiteModeration, SQLiteStats, Store):
                     events.append(Event(str(seq), key, EventKind(kind), post_key, post))
         events.sort(key=lambda e: int(e.cursor))
         return events
-
-    # -- watching ---------------------------------------------------------------------------------
-    def watch(self, query_key: str, query_text: str, holder: str, viewers: int, ttl: float) -> None:
-        now = time.time()
-        with self._write() as conn:
-            row = conn.execute(
-                "SELECT MIN(since) FROM leases WHERE query_key = ? AND expires_at > ?", (query_key, now)
-            ).fetchone()
-            since = row[0] if row and row[0] is not None else now
-            conn.execute(
-                "INSERT INTO leases (query_key, holder, query_text, viewers, since, expires_at) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (query_key, holder) DO UPDATE SET "
-                "query_text = excluded.query_text, viewers = excluded.viewers, expires_at = excluded.expires_at, "
-                "since = CASE WHEN leases.expires_at > ? THEN leases.since ELSE excluded.since END",
-                (query_key, holder, query_text, viewers, since, now + ttl, now),
-            )
-
-    def watched(self) -> list[Watch]:
-        with self._read() as conn:
-            rows = conn.execute(
-                "SELECT query_key, MAX(query_text), SUM(viewers), MIN(since), MAX(expires_at) FROM leases "
-                "WHERE expires_at > ? GROUP BY query_key ORDER BY SUM(viewers) DESC, MIN(since)",
-                (time.time(),),
-            ).fetchall()
-        return [Watch(key, text, int(viewers), since, expires) for key, text, viewers, since, expires in rows]
 
     # -- state and lock ---------------------------------------------------------------------------
     def get_state(self, name: str) -> Any:

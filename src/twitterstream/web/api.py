@@ -73,7 +73,8 @@ def results() -> Any:
     store.watch(query.key, query.text, PAGE_VIEW_HOLDER, 0, get_settings().watch_grace_seconds)
     wake_ingester(this_app())
     posts = _page(store, query, limit)
-    since = next((w.since for w in store.watched() if w.key == query.key), time.time())
+    since = store.watched_since(query.key)
+    since = time.time() if since is None else since
     return jsonify(
         query=query.key,
         source=running_source(this_app()),

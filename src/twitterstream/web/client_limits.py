@@ -96,10 +96,9 @@ class ClientLimits:
         """Whether ``query_key`` is already watched (True: never refused); for a new query, raise
         :class:`InstanceFull` when ``max_queries`` are watched, or :class:`TooManyNewQueries` when ``client``
         started ``new_queries_per_minute`` new ones within the minute; else count it for ``client``."""
-        watched = self.store.watched()
-        if any(w.key == query_key for w in watched):
+        if self.store.watched_since(query_key) is not None:
             return True
-        if len(watched) >= self.settings.max_queries:
+        if self.store.watched_count() >= self.settings.max_queries:
             raise InstanceFull(self.settings.max_queries)
         with _store_errors():
             if not self._rates.hit(self._new_queries, NEW_QUERIES, client):

@@ -151,7 +151,7 @@ def results(query: str) -> Any:
             pace_url=url_for("api.pace", q=parsed.text),
             posts=posts,
         )
-    since = next((w.since for w in store.watched() if w.key == parsed.key), None)
+    since = store.watched_since(parsed.key)
     return render_template(
         "results.html",
         query=parsed,
