@@ -12,6 +12,7 @@ import pytest
 
 from harness import eventually
 from processes import AppProcess
+from twitterstream.web.server import GuardedServer
 
 READ_TIMEOUT = 1.0
 MAX_CONNECTIONS = 4
@@ -184,3 +185,25 @@ def test_at_the_connection_cap_new_connections_wait_and_are_served_later(serve: 
             sock.close()
     assert answer.startswith(b"HTTP/1.1 200")
     assert f"connection cap of {MAX_CONNECTIONS} reached: new connections wait" in log_since(serve, mark)
+
+
+def test_every_connection_has_nagles_algorithm_off() -> None:
+    """gevent writes a response's headers and body apart: with Nagle on, the body would wait for the client's
+    delayed acknowledgement of the headers (40 ms on Linux) on every kept-alive request."""
+    seen: list[int] = []
+
+    class Probe:
+        def __init__(self, sock: socket.socket, address: object, server: object) -> None:
+            seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+        def handle(self) -> None:
+            pass
+
+    server = GuardedServer(("127.0.0.1", 0), None, read_timeout=READ_TIMEOUT, max_connections=MAX_CONNECTIONS)
+    server.handler_class = Probe  # type: ignore[assignment]
+    with socket.create_server(("127.0.0.1", 0)) as listener, socket.create_connection(listener.getsockname()):
+        accepted, address = listener.accept()
+        with accepted:
+            assert not accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)  # the system's default
+            server.handle(accepted, address)
+    assert len(seen) == 1 and seen[0]
