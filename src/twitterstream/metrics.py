@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -48,7 +48,10 @@ class IngestCounters:
             setattr(self, name, value)
 
     def snapshot(self) -> dict[str, float]:
-        return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+        return {name: getattr(self, name) for name in _COUNTER_FIELDS}
+
+
+_COUNTER_FIELDS = tuple(f.name for f in fields(IngestCounters))
 
 
 _COUNTERS = {

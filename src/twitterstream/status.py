@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -31,4 +31,8 @@ class SourceStatus:
     since: float = field(default_factory=time.time)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # every field is a plain value: a copy of them, without asdict's deep copy (pages ask on every request)
+        return {f: getattr(self, f) for f in _STATUS_FIELDS}
+
+
+_STATUS_FIELDS = tuple(f.name for f in fields(SourceStatus))
