@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -204,6 +205,23 @@ def test_a_new_query_fills_from_the_recent_window_before_the_first_paint(setting
         eventually(lambda: site.ingester is not None and len(site.ingester.window) == 1)
         body = site.client.get("/results/%23fresh").get_data(as_text=True)
         assert 'data-id="5"' in body
+
+
+def test_a_new_query_keeps_its_newest_window_matches_once_each(settings: Settings, tmp_path: Path) -> None:
+    keep = 5
+    lines = [
+        f'{{"data":{{"id":"{n}","text":"{"cats" if n % 3 else "dogs"} number {n}"}}}}\n' for n in range(1, 31)
+    ]  # 20 posts with cats, the newest being 29 and 28
+    Path(settings.replay_file).write_text("".join(lines))
+    with running_app(replace(settings, keep_per_query=keep), tmp_path) as site:
+        eventually(lambda: site.ingester is not None and len(site.ingester.window) == 30)
+        site.results("cats")  # starts watching; the API does not wait for the fill
+        eventually(lambda: len(site.store.latest("cats", 100)) >= keep)
+        assert [p["id"] for p in site.results("cats", limit=3)] == ["29", "28", "26"]
+        site.ingester.flush()
+        # the newest `keep` of the 20, newest first, each stored once
+        assert [p.id for p in site.store.latest("cats", 100)] == ["29", "28", "26", "25", "23"]
+        assert site.ingester.counters.posts_matched == keep
 
 
 def test_only_the_first_view_of_a_query_waits_for_its_first_posts(

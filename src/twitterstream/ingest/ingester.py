@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 TRIM_EVERY = 60.0
 #: Longest pause before the ingester starts over after an unexpected error (it never gives up).
 MAX_RESTART_DELAY = 16.0
+#: Shortest time between two passes of the main loop (lock, watched queries, state): a burst of wakes (new
+#: queries by the hundred) makes a pass every so often, not one each, since a pass reads every watched query.
+MIN_PASS_INTERVAL = 0.05
 
 
 class Ingester:
@@ -86,7 +89,7 @@ class Ingester:
             self.problems,
             self.window,
             self.counters,
-            self.writer.put,
+            self.writer.put_many,
             self.newest_post_id,
             settings.keep_per_query,
         )
@@ -204,6 +207,7 @@ class Ingester:
                 runner.start(sources_stop)
             last_trim = time.monotonic()
             while not self._stop.is_set():
+                began = time.monotonic()
                 self.heartbeat = time.time()
                 taken = self.leader.take()
                 if taken is False:
@@ -217,6 +221,9 @@ class Ingester:
                 # once every source has stopped by itself (fatal errors), only their statuses are published
                 self._publish()
                 self._wake.wait(min(self.tick, self.lock_ttl / 3))
+                rest = MIN_PASS_INTERVAL - (time.monotonic() - began)
+                if rest > 0:  # woken again at once: the wakes until the clear below make one pass
+                    self._stop.wait(rest)
                 self._wake.clear()
         finally:
             sources_stop.set()

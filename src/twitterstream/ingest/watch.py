@@ -62,7 +62,7 @@ class WatchSync:
         problems: QueryProblems,
         window: RecentWindow,
         counters: IngestCounters,
-        write: Callable[[Match], None],
+        write: Callable[[list[Match]], None],
         newest_post_id: Callable[[str], str | None],
         keep_per_query: int,
     ) -> None:
@@ -180,8 +180,7 @@ class WatchSync:
             if any(source.routes_locally for source in sources):
                 recent = self.window.newest_matches(query, self.keep_per_query)  # source: decided per post
                 posts += [post for post in recent if post.delivered_by not in others]
-            for post in reversed(posts):  # oldest first, as a stream delivers them
-                self.write((post, [key]))
+            self.write([(post, [key]) for post in reversed(posts)])  # oldest first, as a stream delivers them
         except Exception:
             log.exception("backfilling %r failed", key)
 

@@ -59,7 +59,7 @@ def retry_store(call: Callable[[], T], stop: threading.Event, outage: StoreOutag
     only once ``stop`` is set.
     """
     outage = outage or StoreOutage()
-    policy = ReconnectPolicy(jitter=0.2)
+    policy: ReconnectPolicy | None = None  # made at the first failure: most calls succeed at once
     while True:
         try:
             result = call()
@@ -67,6 +67,7 @@ def retry_store(call: Callable[[], T], stop: threading.Event, outage: StoreOutag
             if stop.is_set():
                 raise
             outage.failed(exc)
+            policy = policy or ReconnectPolicy(jitter=0.2)
             stop.wait(max(policy.delay(Backoff.NETWORK), 0.1))
             continue
         outage.answered()
@@ -104,6 +105,15 @@ class StoreWriter:
             self._apply([item])
             return
         self._queue.put(item)
+
+    def put_many(self, items: list[Match]) -> None:
+        """Hand several writes over, in their order (a new query's first posts)."""
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            self._apply(list(items))
+            return
+        for item in items:
+            self._queue.put(item)
 
     def flush(self) -> None:
         """Wait until everything handed over so far is stored."""
