@@ -152,7 +152,15 @@ class SQLiteDatabase:
                     if conn.in_transaction:  # SQLite may have rolled back already (a full disk, a damaged page)
                         conn.execute("ROLLBACK")
                     raise
-                conn.execute("COMMIT")
+                self._commit(conn)
+
+    def _commit(self, conn: sqlite3.Connection) -> None:
+        """COMMIT, on the native thread under gevent: the commit that fills the WAL to its limit copies it
+        into the file and syncs both (SQLite's automatic checkpoint), which must not stop the loop."""
+        if self._offload is None:
+            conn.execute("COMMIT")
+        else:
+            self._offload(lambda: conn.execute("COMMIT"))
 
     def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """``work`` in one write transaction, off the event loop under gevent. The lock is taken here, on the
