@@ -23,6 +23,12 @@ from twitterstream.store.base import StoreUnavailable
 
 #: Seconds between whole-file checks by :meth:`SQLiteStore.ping` (/readyz) while nothing has failed.
 CHECK_EVERY = 60.0
+#: WAL pages at which a commit copies the WAL into the file and syncs both (SQLite's automatic checkpoint,
+#: its default size). Under gevent only a commit on the native thread does it (see :class:`SQLiteDatabase`).
+CHECKPOINT_PAGES = 1000
+#: Under gevent, commits on the loop after which the native thread checkpoints anyway: a process without an
+#: ingester (``web``) commits nothing on the native thread, and its page writes alone grow the WAL.
+CHECKPOINT_AFTER_COMMITS = 1000
 
 #: SQLite's primary result codes (``sqlite3.Error.sqlite_errorcode & 0xFF``) in the words an operator needs.
 _CODE_WORDS = {
@@ -65,7 +71,14 @@ def native_thread_runner() -> Offload | None:
 
 
 class SQLiteDatabase:
-    """Connections to one SQLite file, with ``schema`` applied on open; the store's tables live above it."""
+    """Connections to one SQLite file, with ``schema`` applied on open; the store's tables live above it.
+
+    Under gevent a page's write (a lease, a rate count) commits on the loop, where it is a few page writes
+    to the WAL: sending it to the native thread would cost more than it saves, and the loop would hold the
+    write lock meanwhile. But the commit that fills the WAL to ``CHECKPOINT_PAGES`` would also run SQLite's
+    checkpoint, a copy into the file and two syncs (5 to 20 ms): so the loop's commits never checkpoint, and
+    the ingester's transactions, already on the native thread, do it for everyone.
+    """
 
     def __init__(self, path: str | Path, schema: str, pool_size: int = 4, offload: Offload | None = None) -> None:
         """``offload`` runs the ingester's transactions (default: on gevent's native pool under gevent)."""
@@ -84,8 +97,11 @@ class SQLiteDatabase:
         self._changed = threading.Condition()
         self._generation = 0
         self._writer = self._connect()
+        self._loop_commits = 0  # under gevent: commits on the loop since the native thread last checkpointed
         with self._mapped():
             self._writer.executescript(schema)
+            if self._offload is not None:
+                self._writer.execute("PRAGMA wal_autocheckpoint=0")
         self._readers: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
         self._pool_size = pool_size
         self._opened_readers = 0
@@ -155,12 +171,31 @@ class SQLiteDatabase:
                 self._commit(conn)
 
     def _commit(self, conn: sqlite3.Connection) -> None:
-        """COMMIT, on the native thread under gevent: the commit that fills the WAL to its limit copies it
-        into the file and syncs both (SQLite's automatic checkpoint), which must not stop the loop."""
+        """COMMIT in the caller's thread: under gevent the loop, where it never checkpoints (but every
+        ``CHECKPOINT_AFTER_COMMITS`` the native thread does)."""
+        conn.execute("COMMIT")
+        if self._offload is None:
+            return
+        self._loop_commits += 1
+        if self._loop_commits >= CHECKPOINT_AFTER_COMMITS:
+            self._offload(lambda: self._checkpoint(conn))
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        self._loop_commits = 0
+
+    def _native_commit(self, conn: sqlite3.Connection) -> None:
+        """COMMIT on the native thread under gevent, with SQLite's automatic checkpoint on: it checkpoints when
+        the WAL holds ``CHECKPOINT_PAGES``, the loop's commits included."""
         if self._offload is None:
             conn.execute("COMMIT")
-        else:
-            self._offload(lambda: conn.execute("COMMIT"))
+            return
+        conn.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
+        try:
+            conn.execute("COMMIT")
+        finally:
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+        self._loop_commits = 0
 
     def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """``work`` in one write transaction, off the event loop under gevent. The lock is taken here, on the
@@ -178,7 +213,7 @@ class SQLiteDatabase:
                     if conn.in_transaction:  # SQLite may have rolled back already (a full disk, a damaged page)
                         conn.execute("ROLLBACK")
                     raise
-                conn.execute("COMMIT")
+                self._native_commit(conn)
                 return result
 
             with self._mapped():  # the native thread's sqlite3.Error comes back here, raised again
