@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import feedparser
 import pytest
 from lxml import etree
 
-from harness import Harness
+from harness import Harness, running_app
 from helpers import make_post
+from twitterstream.config import Settings
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -141,3 +144,17 @@ def test_the_results_page_announces_its_feed(store_site: Harness) -> None:
     )
     assert 'type="application/rss+xml"' in head
     assert 'id="feed-link" href="/api/v1/feed?q=%23nyc"' in page
+
+
+def test_feed_and_embed_links_lead_to_the_public_address_when_it_is_set(settings: Settings, tmp_path: Path) -> None:
+    public = settings.with_overrides(public_url="https://wall.example.org")
+    with running_app(public, tmp_path, start_ingester=False) as site:
+        _store_cats(site)
+        parsed = feedparser.parse(site.client.get("/api/v1/feed?q=cats&format=rss").data)
+        embed = site.client.get("/embed?q=cats").get_data(as_text=True)
+    assert parsed.feed.link == "https://wall.example.org/results/cats"
+    assert [link.href for link in parsed.feed.links if link.rel == "self"] == [
+        "https://wall.example.org/api/v1/feed?q=cats&format=rss"
+    ]
+    assert 'href="https://wall.example.org/results/cats"' in embed
+    assert 'href="http://localhost' not in embed

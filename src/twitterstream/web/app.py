@@ -18,7 +18,14 @@ from twitterstream.config import Settings, load_settings, mastodon_media_origins
 from twitterstream.store import Store, StoreUnavailable, open_store
 from twitterstream.web import access, admin, admin_api, api, embed_wall, feeds, openapi, ops, stats, views, walls
 from twitterstream.web.client_limits import ClientLimits
-from twitterstream.web.context import get_settings, running_source, source_status, wake_ingester, x_usage
+from twitterstream.web.context import (
+    get_settings,
+    public_url_for,
+    running_source,
+    source_status,
+    wake_ingester,
+    x_usage,
+)
 from twitterstream.web.cors import init_cors
 from twitterstream.web.live import LiveHub
 from twitterstream.web.moderated import init_moderation
@@ -117,6 +124,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["source_status"] = lambda: source_status(app)
     app.jinja_env.globals["source_hint"] = lambda: _source_hint(settings, running_source(app))
     app.jinja_env.globals["x_usage"] = x_usage
+    app.jinja_env.globals["public_url_for"] = public_url_for
     return app
 
 

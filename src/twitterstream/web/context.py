@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, url_for
 
 from twitterstream.config import Settings
 from twitterstream.query import Query
@@ -35,6 +35,15 @@ def this_app() -> Flask:
     """The app of the current request (the real object, for callbacks that outlive the request)."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     return app
+
+
+def public_url_for(endpoint: str, **values: Any) -> str:
+    """The absolute address of a route, at ``TWITTERSTREAM_PUBLIC_URL`` when set, else as this request reached
+    us: what goes where the address must work for someone else (feeds, embed snippets, QR codes)."""
+    public = get_settings().public_url
+    if public:
+        return public + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
 
 
 def get_settings() -> Settings:

@@ -17,6 +17,7 @@ from twitterstream.web.context import (
     get_limits,
     get_settings,
     get_store,
+    public_url_for,
     running_sources,
     this_app,
     wake_ingester,
@@ -65,7 +66,7 @@ def wall() -> Response:
     posts = get_screen().latest(query.key, EMBED_POSTS)  # what an audience may see (moderation)
     return _embed_page(
         title=query.key,
-        title_href=url_for("main.results", query=query.text, _external=True),
+        title_href=public_url_for("main.results", query=query.text),
         stream_url=url_for("api.stream", q=query.text, limit=EMBED_POSTS),
         posts=posts,
     )
@@ -80,7 +81,7 @@ def wall_page(slug: str) -> Response:
     shown = get_screen().wall_latest(wall, EMBED_POSTS)  # pinned first, approved only on an approval wall
     return _embed_page(
         title=wall.title,
-        title_href=url_for("walls.page", slug=wall.slug, _external=True),
+        title_href=public_url_for("walls.page", slug=wall.slug),
         stream_url=url_for("walls.stream", slug=wall.slug, limit=EMBED_POSTS),
         posts=[post for post, _ in shown],
     )

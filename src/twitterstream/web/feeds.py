@@ -13,14 +13,22 @@ from typing import Any
 
 import orjson
 from feedgen.feed import FeedGenerator
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, request
 from markupsafe import escape
 from werkzeug.http import is_resource_modified
 
 from twitterstream.models import Post, format_time
 from twitterstream.web.api import BadRequest, bad_request
 from twitterstream.web.client_limits import client_address
-from twitterstream.web.context import PAGE_VIEW_HOLDER, get_limits, get_settings, get_store, this_app, wake_ingester
+from twitterstream.web.context import (
+    PAGE_VIEW_HOLDER,
+    get_limits,
+    get_settings,
+    get_store,
+    public_url_for,
+    this_app,
+    wake_ingester,
+)
 from twitterstream.web.feed_params import format_param, query_param, window_params
 from twitterstream.web.moderated import get_screen
 
@@ -79,12 +87,14 @@ def feed() -> Response:
 
 
 def _render_feed(title: str, text: str, kind: str, posts: list[Post]) -> bytes:
-    page = url_for("main.results", query=text, _external=True)
+    page = public_url_for("main.results", query=text)
+    public = get_settings().public_url
+    self_url = public + request.full_path.rstrip("?") if public else request.url
     generator = FeedGenerator()
     generator.id(page)
     generator.title(_xml_text(f"TwitterStream: {title}"))
     generator.description(_xml_text(f"Public posts matching {title}, newest first"))
-    generator.link(href=request.url, rel="self")
+    generator.link(href=self_url, rel="self")
     generator.link(href=page, rel="alternate")  # after "self": RSS's channel link is the last one given
     generator.generator("TwitterStream")
     generator.updated(posts[0].created_at if posts else datetime.now(UTC))

@@ -12,13 +12,12 @@ from functools import lru_cache
 from typing import Any
 
 import segno
-from flask import render_template, url_for
+from flask import render_template
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 
 from twitterstream.models import Post
-from twitterstream.web.context import get_settings
 
 #: The most posts a screen keeps in its page (the server's first paint, the stream's backlog and the browser's
 #: bound alike): enough to fill an ultra-wide screen at the smallest type; older ones leave as new ones come.
@@ -65,14 +64,6 @@ def screen_options(args: MultiDict[str, str], *, wall: bool = False) -> ScreenOp
             "has not let through)"
         )
     return ScreenOptions(theme=theme, stats=stats == "1")
-
-
-def page_address(endpoint: str, **values: Any) -> str:
-    """The absolute address of a page, at ``TWITTERSTREAM_PUBLIC_URL`` when set (else as this request reached us)."""
-    public = get_settings().public_url
-    if public:
-        return public + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
 
 
 @lru_cache(maxsize=256)

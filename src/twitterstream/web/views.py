@@ -14,6 +14,7 @@ from twitterstream.web.context import (
     get_limits,
     get_settings,
     get_store,
+    public_url_for,
     query_coverage,
     query_problem,
     running_sources,
@@ -26,7 +27,7 @@ from twitterstream.web.forms import SearchForm
 from twitterstream.web.moderated import get_screen
 from twitterstream.web.params import limit_choice
 from twitterstream.web.queries import narrow_to_networks, read_query
-from twitterstream.web.screen_view import SCREEN_POSTS, page_address, render_screen, screen_options
+from twitterstream.web.screen_view import SCREEN_POSTS, render_screen, screen_options
 
 bp = Blueprint("main", __name__)
 
@@ -146,7 +147,7 @@ def results(query: str) -> Any:
             options=screen_mode,
             query=parsed,
             title=parsed.key,
-            page_url=page_address("main.results", query=parsed.text),
+            page_url=public_url_for("main.results", query=parsed.text),
             stream_url=url_for("api.stream", q=parsed.text, limit=SCREEN_POSTS),
             pace_url=url_for("api.pace", q=parsed.text),
             posts=posts,

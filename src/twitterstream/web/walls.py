@@ -12,10 +12,10 @@ from twitterstream.moderation.walls import PINNED
 from twitterstream.query import parse
 from twitterstream.store import UnknownPost, cursor_order
 from twitterstream.web.client_limits import client_address
-from twitterstream.web.context import get_limits, get_store, query_problem, source_status, this_app
+from twitterstream.web.context import get_limits, get_store, public_url_for, query_problem, source_status, this_app
 from twitterstream.web.moderated import find_wall, get_screen, get_wall_feed, get_wall_hub
 from twitterstream.web.params import limit_choice, post_id, whole_number
-from twitterstream.web.screen_view import SCREEN_POSTS, page_address, render_screen, screen_options
+from twitterstream.web.screen_view import SCREEN_POSTS, render_screen, screen_options
 from twitterstream.web.screened import format_wall_post
 from twitterstream.web.streaming import event_stream
 
@@ -92,7 +92,7 @@ def page(slug: str) -> Any:
             options=screen_mode,
             wall=wall,
             title=wall.title,
-            page_url=page_address("walls.page", slug=wall.slug),
+            page_url=public_url_for("walls.page", slug=wall.slug),
             stream_url=url_for("walls.stream", slug=wall.slug, limit=SCREEN_POSTS),
             posts=[p for p, _ in shown],
             pinned={p.key for p, pinned in shown if pinned},
