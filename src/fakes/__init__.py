@@ -1,6 +1,8 @@
 """Fake services for the tests and benchmarks: real servers on 127.0.0.1 that answer as X, Jetstream, Mastodon
-and Bluesky's profile API do (``server.py`` is what they share, ``waiting.py`` the one ``eventually``). The fake
-X API v2 and its payload builders are re-exported here; other fakes are imported from their own modules."""
+and Bluesky's profile API do (``server.py`` is what they share, ``websocket_server.py`` what a WebSocket fake
+adds, ``waiting.py`` the one ``eventually``). Each fake is split into modules by job; ``jetstream``, ``mastodon``
+and ``x_api`` hold the servers and re-export their builders. The fake X API v2 and its payload builders are
+re-exported here; other fakes are imported from their own modules."""
 
 from .x_api import FakeX
 from .x_http import RecordedRequest

@@ -28,35 +28,60 @@ Not modelled: ``compress=true`` (zstd with a custom dictionary; refused with 400
 limit, the 36 h replay window, dropping slow subscribers, v1's at-least-once overlap at the replay/live
 cut-over (replay here is exact; real clients must still de-duplicate).
 
-Helpers build realistic events: :func:`make_post_event` (facets with UTF-8 *byte* offsets for #tags,
-@mentions and links found in the text, record keys in the order Jetstream writes them),
-:func:`make_delete_event`, :func:`make_like_event`, :func:`make_identity_event`, :func:`make_account_event`.
+
+The server is here; the rest of the fake is in modules of their own, re-exported here: the events and their
+builders in ``jetstream_events`` (:func:`make_post_event`, with facets from ``bluesky_facets`` and embeds from
+``bluesky_embeds``; :func:`make_delete_event`, :func:`make_like_event`, :func:`make_identity_event`,
+:func:`make_account_event`), identifiers in ``atproto_ids``, the handshake's options and the filter in
+``jetstream_subscription``, the stored events and cursor replay in ``jetstream_history``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import hashlib
 import json
 import re
-import threading
-import time
-import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from .server import FakeService
+from .atproto_ids import fake_cid, fake_did, new_tid
+from .bluesky_embeds import external_embed, images_embed, quote_embed, video_embed
+from .bluesky_facets import detect_facets
+from .jetstream_events import (
+    LIKE_COLLECTION,
+    POST_COLLECTION,
+    encode_event,
+    make_account_event,
+    make_delete_event,
+    make_identity_event,
+    make_like_event,
+    make_post_event,
+)
+from .jetstream_history import CURSOR_SEQ_MAX, EventHistory, StoredEvent
+from .jetstream_subscription import (
+    MAX_WANTED_COLLECTIONS,
+    MAX_WANTED_DIDS,
+    InvalidOptions,
+    SubscribeOptions,
+    SubscriptionFilter,
+    build_filter,
+    subscribe_options,
+)
+from .websocket_server import FakeWebSocketService
 
 __all__ = [
+    "CURSOR_SEQ_MAX",
+    "LIKE_COLLECTION",
+    "MAX_WANTED_COLLECTIONS",
+    "MAX_WANTED_DIDS",
+    "PING_INTERVAL",
     "POST_COLLECTION",
     "FakeJetstream",
     "detect_facets",
@@ -72,437 +97,11 @@ __all__ = [
     "make_post_event",
     "new_tid",
     "quote_embed",
+    "video_embed",
 ]
 
-POST_COLLECTION = "app.bsky.feed.post"
-LIKE_COLLECTION = "app.bsky.feed.like"
-#: Cursors below this are v2 sequence numbers, at or above it v1 microsecond timestamps (v2 hosts only).
-CURSOR_SEQ_MAX = 1_000_000_000_000_000
-MAX_WANTED_COLLECTIONS = 100
-MAX_WANTED_DIDS = 10_000
 #: The real server pings every 30 s.
 PING_INTERVAL = 30.0
-
-_NSID = re.compile(
-    r"^[a-zA-Z](?:[a-zA-Z0-9-]{0,62})?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,62})?)+\.[a-zA-Z](?:[a-zA-Z0-9]{0,62})?$"
-)
-_DID = re.compile(r"^did:[a-z]+:[a-zA-Z0-9._:%-]*[a-zA-Z0-9._-]$")
-_GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-_GO_ESCAPE_RE = re.compile("[<>&\u2028\u2029]")
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Encoding and event builders
-# ---------------------------------------------------------------------------------------------------------
-def encode_event(event: Mapping[str, Any]) -> str:
-    """One event as Jetstream writes it: compact JSON, keys in the given order, Go's HTML-safe escaping."""
-    text = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-    return _GO_ESCAPE_RE.sub(lambda m: _GO_ESCAPES[m.group(0)], text)
-
-
-_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
-_tid_lock = threading.Lock()
-_tid_last = 0
-
-
-def new_tid(time_us: int | None = None, clock_id: int = 0) -> str:
-    """A fresh atproto TID (13 sortable base32 characters: microseconds, clock id), as rkeys and revs are."""
-    global _tid_last
-    with _tid_lock:
-        if time_us is None:
-            time_us = max(time.time_ns() // 1000, _tid_last + 1)
-            _tid_last = time_us
-    value = ((time_us & ((1 << 53) - 1)) << 10) | (clock_id & 0x3FF)
-    chars = []
-    for _ in range(13):
-        chars.append(_TID_ALPHABET[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
-
-
-def fake_cid(content: Any) -> str:
-    """A well-formed CIDv1 (dag-cbor, sha2-256, base32) derived from ``content``: ``bafyrei...``, 59 chars."""
-    digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).digest()
-    raw = bytes([0x01, 0x71, 0x12, 0x20]) + digest
-    return "b" + base64.b32encode(raw).decode().lower().rstrip("=")
-
-
-def fake_did(handle: str) -> str:
-    """A stable ``did:plc:`` (24 base32 characters) for a handle, for mention facets and test authors."""
-    digest = hashlib.sha256(handle.lower().encode()).digest()
-    return "did:plc:" + base64.b32encode(digest).decode().lower()[:24]
-
-
-def _iso_from_us(time_us: int) -> str:
-    moment = datetime.fromtimestamp(time_us / 1_000_000, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def _sorted_keys(value: Any) -> Any:
-    """Jetstream renders records from CBOR through Go maps: object keys come out sorted."""
-    if isinstance(value, Mapping):
-        return {key: _sorted_keys(value[key]) for key in sorted(value)}
-    if isinstance(value, list | tuple):
-        return [_sorted_keys(item) for item in value]
-    return value
-
-
-_MENTION = re.compile(
-    r"(?:^|(?<=[\s(]))@((?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)"
-)
-_TAG = re.compile(r"(?:^|(?<=\s))[#\uff03](\S+)")
-_URL = re.compile(
-    r"(?:^|(?<=[\s(]))((?:https?://\S+)|(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?\.)+[a-zA-Z]{2,}(?:/\S*)?))"
-)
-_TRAILING_URL_PUNCT = ".,;:!?\"'"
-
-
-def _byte_range(text: str, start: int, end: int) -> dict[str, int]:
-    return {"byteEnd": len(text[:end].encode()), "byteStart": len(text[:start].encode())}
-
-
-def _strip_trailing_punctuation(value: str) -> str:
-    while value and unicodedata.category(value[-1]).startswith("P"):
-        value = value[:-1]
-    return value
-
-
-def detect_facets(text: str, mention_dids: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
-    """Facets for the #tags, @mentions and links in ``text`` (UTF-8 byte offsets), as the Bluesky app makes.
-
-    Tags lose trailing punctuation and cannot be all digits or longer than 64 characters; mentions need a
-    handle with a dot (their DID comes from ``mention_dids`` or :func:`fake_did`); links are ``http(s)://``
-    URLs or bare domains (``example.com/x`` becomes ``https://example.com/x``), trailing punctuation and an
-    unbalanced ``)`` excluded. Facets are returned in text order.
-    """
-    found: list[tuple[int, dict[str, Any]]] = []
-    for match in _MENTION.finditer(text):
-        handle = match.group(1)
-        did = (mention_dids or {}).get(handle) or fake_did(handle)
-        found.append(
-            (
-                match.start(),
-                {
-                    "features": [{"$type": "app.bsky.richtext.facet#mention", "did": did}],
-                    "index": _byte_range(text, match.start(), match.end()),
-                },
-            )
-        )
-    for match in _URL.finditer(text):
-        url = match.group(1)
-        while url and (url[-1] in _TRAILING_URL_PUNCT or (url[-1] == ")" and url.count("(") < url.count(")"))):
-            url = url[:-1]
-        if not url or "@" in url.split("/", 1)[0]:
-            continue
-        start = match.start(1)
-        uri = url if url.startswith(("http://", "https://")) else f"https://{url}"
-        found.append(
-            (
-                start,
-                {
-                    "features": [{"$type": "app.bsky.richtext.facet#link", "uri": uri}],
-                    "index": _byte_range(text, start, start + len(url)),
-                },
-            )
-        )
-    for match in _TAG.finditer(text):
-        tag = _strip_trailing_punctuation(match.group(1))
-        if not tag or tag.isdigit() or len(tag) > 64:
-            continue
-        start = match.start()
-        found.append(
-            (
-                start,
-                {
-                    "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": tag}],
-                    "index": _byte_range(text, start, start + 1 + len(tag)),
-                },
-            )
-        )
-    found.sort(key=lambda pair: pair[0])
-    return [facet for _, facet in found]
-
-
-def external_embed(uri: str, title: str = "", description: str = "", *, thumb: bool = True) -> dict[str, Any]:
-    """An ``app.bsky.embed.external`` link card."""
-    external: dict[str, Any] = {"description": description, "title": title, "uri": uri}
-    if thumb:
-        external["thumb"] = {
-            "$type": "blob",
-            "mimeType": "image/jpeg",
-            "ref": {"$link": fake_cid(uri)},
-            "size": 104_857,
-        }
-    return {"$type": "app.bsky.embed.external", "external": external}
-
-
-def images_embed(count: int = 1, alt: str = "") -> dict[str, Any]:
-    """An ``app.bsky.embed.images`` embed with ``count`` (1 to 4) images."""
-    images = [
-        {
-            "alt": alt,
-            "aspectRatio": {"height": 1000, "width": 1000},
-            "image": {
-                "$type": "blob",
-                "mimeType": "image/jpeg",
-                "ref": {"$link": fake_cid(i)},
-                "size": 187_484,
-            },
-        }
-        for i in range(count)
-    ]
-    return {"$type": "app.bsky.embed.images", "images": images}
-
-
-def video_embed(alt: str = "", *, width: int = 1920, height: int = 1080) -> dict[str, Any]:
-    """An ``app.bsky.embed.video`` embed: one ``video/mp4`` blob (Bluesky's video service serves it as HLS)."""
-    return {
-        "$type": "app.bsky.embed.video",
-        "alt": alt,
-        "aspectRatio": {"height": height, "width": width},
-        "video": {
-            "$type": "blob",
-            "mimeType": "video/mp4",
-            "ref": {"$link": fake_cid(("video", alt))},
-            "size": 5_000_000,
-        },
-    }
-
-
-def quote_embed(uri: str, cid: str | None = None, *, media: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """A quote post: ``app.bsky.embed.record``, or ``recordWithMedia`` when ``media`` is given."""
-    record = {"cid": cid or fake_cid(uri), "uri": uri}
-    if media is None:
-        return {"$type": "app.bsky.embed.record", "record": record}
-    return {"$type": "app.bsky.embed.recordWithMedia", "media": dict(media), "record": {"record": record}}
-
-
-def _envelope(did: str, time_us: int | None, kind: str, body_key: str, body: dict[str, Any]) -> dict[str, Any]:
-    event: dict[str, Any] = {"did": did}
-    if time_us is not None:
-        event["time_us"] = time_us
-    event["kind"] = kind
-    event[body_key] = body
-    return event
-
-
-_DEFAULT = object()
-
-
-def make_post_event(
-    did: str,
-    rkey: str,
-    text: str,
-    *,
-    time_us: int | None = None,
-    langs: Sequence[str] = ("en",),
-    tags: Sequence[str] = (),
-    facets: Any = _DEFAULT,
-    reply: bool | Mapping[str, Any] = False,
-    labels: Sequence[str] = (),
-    embed: Mapping[str, Any] | None = None,
-    created_at: str | None = None,
-    mention_dids: Mapping[str, str] | None = None,
-    operation: str = "create",
-) -> dict[str, Any]:
-    """A post ``create`` commit event shaped like production Jetstream's.
-
-    ``facets`` defaults to :func:`detect_facets` over ``text`` (pass a list, or ``None`` for no facets);
-    ``tags`` are the record's extra hashtags that are not in the text; ``reply=True`` replies to a made-up
-    parent (or pass the ``{"root", "parent"}`` mapping); ``labels`` are self-labels such as ``"porn"``.
-    ``time_us`` left out is assigned by :meth:`FakeJetstream.publish`.
-    """
-    record: dict[str, Any] = {"$type": POST_COLLECTION}
-    stamp = time_us if time_us is not None else time.time_ns() // 1000
-    record["createdAt"] = created_at or _iso_from_us(stamp)
-    if embed is not None:
-        record["embed"] = dict(embed)
-    chosen_facets = detect_facets(text, mention_dids) if facets is _DEFAULT else facets
-    if chosen_facets:
-        record["facets"] = list(chosen_facets)
-    if labels:
-        record["labels"] = {
-            "$type": "com.atproto.label.defs#selfLabels",
-            "values": [{"val": value} for value in labels],
-        }
-    if langs:
-        record["langs"] = list(langs)
-    if reply:
-        if isinstance(reply, Mapping):
-            record["reply"] = dict(reply)
-        else:
-            parent_uri = f"at://{fake_did('parent.bsky.social')}/{POST_COLLECTION}/{new_tid(1_700_000_000_000_000)}"
-            ref = {"cid": fake_cid(parent_uri), "uri": parent_uri}
-            record["reply"] = {"parent": dict(ref), "root": dict(ref)}
-    if tags:
-        record["tags"] = list(tags)
-    record["text"] = text
-    record = _sorted_keys(record)
-    commit = {
-        "rev": new_tid(),
-        "operation": operation,
-        "collection": POST_COLLECTION,
-        "rkey": rkey,
-        "record": record,
-        "cid": fake_cid(record),
-    }
-    return _envelope(did, time_us, "commit", "commit", commit)
-
-
-def make_delete_event(
-    did: str, rkey: str, *, time_us: int | None = None, collection: str = POST_COLLECTION
-) -> dict[str, Any]:
-    """A ``delete`` commit: no ``record`` and no ``cid``."""
-    commit = {"rev": new_tid(), "operation": "delete", "collection": collection, "rkey": rkey}
-    return _envelope(did, time_us, "commit", "commit", commit)
-
-
-def make_like_event(
-    did: str,
-    subject_uri: str,
-    subject_cid: str | None = None,
-    *,
-    rkey: str | None = None,
-    time_us: int | None = None,
-) -> dict[str, Any]:
-    """A like (an ``app.bsky.feed.like`` create), the commonest event that is not a post."""
-    record = _sorted_keys(
-        {
-            "$type": LIKE_COLLECTION,
-            "createdAt": _iso_from_us(time_us if time_us is not None else time.time_ns() // 1000),
-            "subject": {"cid": subject_cid or fake_cid(subject_uri), "uri": subject_uri},
-        }
-    )
-    commit = {
-        "rev": new_tid(),
-        "operation": "create",
-        "collection": LIKE_COLLECTION,
-        "rkey": rkey or new_tid(),
-        "record": record,
-        "cid": fake_cid(record),
-    }
-    return _envelope(did, time_us, "commit", "commit", commit)
-
-
-_seq_lock = threading.Lock()
-_seq = 30_340_180_350
-
-
-def _next_repo_seq() -> int:
-    global _seq
-    with _seq_lock:
-        _seq += 1
-        return _seq
-
-
-def make_identity_event(did: str, *, handle: str | None = None, time_us: int | None = None) -> dict[str, Any]:
-    """An identity event (sent to every subscriber, whatever ``wantedCollections`` says)."""
-    body: dict[str, Any] = {"did": did}
-    if handle is not None:
-        body["handle"] = handle
-    body["seq"] = _next_repo_seq()
-    body["time"] = _iso_from_us(time_us if time_us is not None else time.time_ns() // 1000)
-    return _envelope(did, time_us, "identity", "identity", body)
-
-
-def make_account_event(
-    did: str, *, active: bool = True, status: str | None = None, time_us: int | None = None
-) -> dict[str, Any]:
-    """An account event (``status`` e.g. ``"deactivated"`` when not active); sent to every subscriber."""
-    body: dict[str, Any] = {"active": active, "did": did, "seq": _next_repo_seq()}
-    if status is not None:
-        body["status"] = status
-    body["time"] = _iso_from_us(time_us if time_us is not None else time.time_ns() // 1000)
-    return _envelope(did, time_us, "account", "account", body)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# The server
-# ---------------------------------------------------------------------------------------------------------
-@dataclass(slots=True)
-class _Stored:
-    """One event in the fake's history, with what the filters look at."""
-
-    time_us: int
-    seq: int
-    did: str
-    kind: str
-    collection: str
-    text: str
-    size: int
-
-
-@dataclass(slots=True)
-class _Filter:
-    collections: frozenset[str] | None = None  # None = every collection
-    prefixes: tuple[str, ...] = ()
-    dids: frozenset[str] | None = None
-    max_size: int = 0
-
-    def wants(self, event: _Stored) -> bool:
-        if self.dids is not None and event.did not in self.dids:
-            return False
-        if self.max_size and event.size > self.max_size:
-            return False
-        if event.kind != "commit" or not event.collection or self.collections is None:
-            return True  # identity and account events bypass the collection filter
-        return event.collection in self.collections or event.collection.startswith(self.prefixes)
-
-
-class _InvalidOptions(ValueError):
-    pass
-
-
-def _parse_collections(values: Sequence[str]) -> tuple[frozenset[str] | None, tuple[str, ...]]:
-    if not values:
-        return None, ()
-    full: set[str] = set()
-    prefixes: list[str] = []
-    for raw in values:
-        if raw.endswith(".*"):
-            head = raw[:-1]
-            if head not in prefixes:
-                prefixes.append(head)
-        elif _NSID.match(raw) and len(raw) <= 317:
-            full.add(raw)
-        else:
-            raise _InvalidOptions(f"subscribe: invalid options: invalid collection: {raw}")
-        if len(full) + len(prefixes) > MAX_WANTED_COLLECTIONS:
-            raise _InvalidOptions(
-                f"subscribe: invalid options: too many wanted collections: > {MAX_WANTED_COLLECTIONS}"
-            )
-    return frozenset(full), tuple(prefixes)
-
-
-def _parse_dids(values: Sequence[str]) -> frozenset[str] | None:
-    if not values:
-        return None
-    for raw in values:
-        if not _DID.match(raw):
-            raise _InvalidOptions(f"subscribe: invalid options: invalid DID: {raw}")
-    dids = frozenset(values)
-    if len(dids) > MAX_WANTED_DIDS:
-        raise _InvalidOptions(f"subscribe: invalid options: too many wanted DIDs: {len(dids)} > {MAX_WANTED_DIDS}")
-    return dids
-
-
-def _parse_max_size(raw: Any) -> int:
-    """v1 parity: empty, malformed, negative or overflowing values mean "no limit"."""
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        return 0
-    return value if 0 <= value <= 0xFFFFFFFF else 0
-
-
-def _build_filter(collections: Sequence[str], dids: Sequence[str], max_size: Any) -> _Filter:
-    full, prefixes = _parse_collections(collections)
-    return _Filter(full, prefixes, _parse_dids(dids), _parse_max_size(max_size))
-
-
-def _go_quote(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
 
 _CLOSED = object()
 
@@ -512,17 +111,18 @@ class _Subscriber:
     """One open subscription."""
 
     ws: ServerConnection
-    filter: _Filter
+    filter: SubscriptionFilter
     queue: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)
     hello: asyncio.Event = field(default_factory=asyncio.Event)
     sent: int = 0
 
 
-class FakeJetstream(FakeService):
+class FakeJetstream(FakeWebSocketService):
     """A Jetstream host on ``ws://127.0.0.1:PORT/subscribe``, running in a background thread.
 
     Use it as a context manager (``with FakeJetstream() as js: ...``) or call :meth:`start` and :meth:`stop`;
-    lifecycle, silence and waits come from :class:`server.FakeService`.
+    lifecycle, silence and waits come from :class:`server.FakeService`, the event loop's thread from
+    :class:`websocket_server.FakeWebSocketService`.
     ``history`` holds events (dicts, or raw JSON text) that a ``cursor`` can replay; :meth:`publish`
     adds to it and sends live.
     """
@@ -536,27 +136,20 @@ class FakeJetstream(FakeService):
         first_seq: int = 1,
         ping_interval: float | None = PING_INTERVAL,
     ) -> None:
-        super().__init__(silent=silent)
-        self._history: list[_Stored] = []
-        self._pending: dict[int, dict[str, Any]] = {}
-        self._v2_cursor = v2_cursor
-        self._ping_interval = ping_interval
+        super().__init__(silent=silent, ping_interval=ping_interval)
+        self._history = EventHistory(v2_cursor=v2_cursor, first_seq=first_seq)
+        self._pending: dict[int, SubscribeOptions] = {}
         self._drop_every: int | None = None
         self._refusal: tuple[int, str] | None = None
-        self._last_time_us = 0
-        self._seq = first_seq - 1  # each v2 instance numbers its events independently
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._server: Server | None = None
-        self._thread: threading.Thread | None = None
         #: Every handshake attempt: path, query, wantedCollections, wantedDids, cursor, status, headers ...
         self.requests: list[dict[str, Any]] = []
         #: Events sent, over all connections.
         self.sent = 0
         for item in history:
             if isinstance(item, str):
-                self._store_raw(item)
+                self._history.add_raw(item)
             else:
-                self._store(item)
+                self._history.add(item)
 
     # -- lifecycle ----------------------------------------------------------------------------------
     @property
@@ -574,78 +167,12 @@ class FakeJetstream(FakeService):
         """Connections open right now (``active_streams``)."""
         return self.active_streams
 
-    def _open(self) -> int:
-        """Run an event loop in a background thread and serve on it."""
-        ready = threading.Event()
-        failure: list[BaseException] = []
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._listen())
-            except BaseException as exc:  # pragma: no cover - reported to start()
-                failure.append(exc)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="FakeJetstream", daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        if failure or self._server is None:
-            raise RuntimeError("FakeJetstream did not start") from (failure[0] if failure else None)
-        return int(next(iter(self._server.sockets)).getsockname()[1])
-
-    async def _listen(self) -> None:
-        self._server = await serve(
-            self._handler,
-            "127.0.0.1",
-            0,
-            process_request=self._process_request,
-            ping_interval=self._ping_interval,
-            ping_timeout=None,
-            close_timeout=2,
-            max_size=10_000_000,
-            server_header=None,
-        )
-
-    def _close(self) -> None:
-        """Abort every connection, close the listening socket and end the thread."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        if loop.is_running():
-            future = asyncio.run_coroutine_threadsafe(self._shut_down(), loop)
-            with contextlib.suppress(Exception):
-                future.result(10)
-            loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
-        self._loop = self._thread = None
-
-    async def _shut_down(self) -> None:
-        with self._cond:
-            subscribers = list(self._streams)
-        for sub in subscribers:
-            sub.ws.transport.abort()
-        if self._server is not None:
-            self._server.close(close_connections=False)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._server.wait_closed(), 5)
-        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
     # -- knobs --------------------------------------------------------------------------------------
     @property
     def history(self) -> list[str]:
         """The stored events' exact text, in publish order."""
         with self._cond:
-            return [event.text for event in self._history]
+            return [event.text for event in self._history.events]
 
     def drop_every(self, n: int | None) -> None:
         """Abort each connection (no close frame) right after it has been sent ``n`` events; None: never."""
@@ -684,7 +211,7 @@ class FakeJetstream(FakeService):
         ``v2_cursor`` a missing ``cursor`` gets the next sequence number. Returns the event as stored.
         """
         with self._cond:
-            stored, final = self._store(event)
+            stored, final = self._history.add(event)
             self._fan_out(stored)
         return final
 
@@ -698,64 +225,10 @@ class FakeJetstream(FakeService):
     def publish_raw(self, text: str) -> None:
         """Store and send ``text`` exactly as given (for captured samples); it must be one JSON object."""
         with self._cond:
-            stored = self._store_raw(text)
+            stored = self._history.add_raw(text)
             self._fan_out(stored)
 
-    def _next_time_us(self) -> int:
-        self._last_time_us = max(time.time_ns() // 1000, self._last_time_us + 1)
-        return self._last_time_us
-
-    def _store(self, event: Mapping[str, Any]) -> tuple[_Stored, dict[str, Any]]:
-        with self._cond:
-            final: dict[str, Any] = {}
-            self._seq += 1
-            time_us = event.get("time_us")
-            if not isinstance(time_us, int):
-                time_us = self._next_time_us()
-            else:
-                self._last_time_us = max(self._last_time_us, time_us)
-            for key, value in event.items():
-                if key == "time_us":
-                    continue
-                final[key] = value
-                if key == "did":
-                    final["time_us"] = time_us
-                    if self._v2_cursor and "cursor" not in event:
-                        final["cursor"] = self._seq
-            if "time_us" not in final:
-                final = {"time_us": time_us, **final}
-            stored = self._record(final, encode_event(final))
-            return stored, final
-
-    def _store_raw(self, text: str) -> _Stored:
-        with self._cond:
-            self._seq += 1
-            parsed = json.loads(text)
-            if not isinstance(parsed, dict):
-                raise ValueError("a Jetstream event is a JSON object")
-            time_us = parsed.get("time_us")
-            if isinstance(time_us, int):
-                self._last_time_us = max(self._last_time_us, time_us)
-            return self._record(parsed, text)
-
-    def _record(self, event: Mapping[str, Any], text: str) -> _Stored:
-        raw_commit = event.get("commit")
-        commit: Mapping[str, Any] = raw_commit if isinstance(raw_commit, dict) else {}
-        raw_cursor = event.get("cursor")
-        raw_time = event.get("time_us")
-        stored = _Stored(
-            time_us=raw_time if isinstance(raw_time, int) else 0,
-            seq=raw_cursor if isinstance(raw_cursor, int) else self._seq,
-            did=str(event.get("did") or ""),
-            kind=str(event.get("kind") or ""),
-            collection=str(commit.get("collection") or ""),
-            text=text,
-            size=len(text.encode()),
-        )
-        self._history.append(stored)
-        return stored
-
-    def _fan_out(self, stored: _Stored) -> None:
+    def _fan_out(self, stored: StoredEvent) -> None:
         loop = self._loop
         if loop is None or self._silent:
             return
@@ -797,42 +270,22 @@ class FakeJetstream(FakeService):
             return refuse(404, "404 page not found\n")
         if refusal is not None:
             return refuse(refusal[0], refusal[1])
-        wants_zstd = record["compress"] or "zstd" in (request.headers.get("Socket-Encoding") or "")
-        if wants_zstd and "permessage-deflate" in (request.headers.get("Sec-WebSocket-Extensions") or ""):
-            return refuse(
-                400,
-                "choose one compression scheme: custom zstd (compress=true / Socket-Encoding: zstd) or "
-                "RFC 7692 permessage-deflate, not both\n",
-            )
-        if wants_zstd:
-            return refuse(400, "FakeJetstream does not implement compress=true (zstd)\n")
         try:
-            flt = _build_filter(
-                record["wantedCollections"],
-                record["wantedDids"],
-                (query.get("maxMessageSizeBytes") or [""])[0],
-            )
-        except _InvalidOptions as exc:
+            options = subscribe_options(query, request.headers)
+        except InvalidOptions as exc:
             return refuse(400, f"{exc}\n")
-        cursor: int | None = None
-        if cursor_raw:
-            if not re.fullmatch(r"-?\d+", cursor_raw) or abs(int(cursor_raw)) >= 2**63:
-                return refuse(400, f"subscribe: invalid cursor: {_go_quote(cursor_raw)}\n")
-            cursor = int(cursor_raw)
-            if cursor < 0:
-                return refuse(400, f"subscribe: invalid cursor: negative value {cursor}\n")
-        self._pending[id(connection)] = {"filter": flt, "cursor": cursor, "hello": not record["requireHello"]}
+        self._pending[id(connection)] = options
         return None
 
     async def _handler(self, ws: ServerConnection) -> None:
         options = self._pending.pop(id(ws))
-        sub = _Subscriber(ws=ws, filter=options["filter"])
-        if options["hello"]:
+        sub = _Subscriber(ws=ws, filter=options.filter)
+        if not options.require_hello:
             sub.hello.set()
         with self._cond:
-            cursor = options["cursor"]
+            cursor = options.cursor
             if cursor is not None and not self._silent:
-                for stored in self._replay(cursor):
+                for stored in self._history.replay(cursor):
                     if sub.filter.wants(stored):
                         sub.queue.put_nowait(stored.text)
             self._stream_opened(sub)
@@ -844,11 +297,6 @@ class FakeJetstream(FakeService):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reader
             self._stream_closed(sub)
-
-    def _replay(self, cursor: int) -> list[_Stored]:
-        if self._v2_cursor and cursor < CURSOR_SEQ_MAX:
-            return sorted((e for e in self._history if e.seq >= cursor), key=lambda e: e.seq)
-        return sorted((e for e in self._history if e.time_us >= cursor), key=lambda e: e.time_us)
 
     async def _send_loop(self, sub: _Subscriber) -> None:
         while True:
@@ -895,12 +343,12 @@ class FakeJetstream(FakeService):
                     continue
                 payload = envelope.get("payload") or {}
                 try:
-                    new_filter = _build_filter(
+                    new_filter = build_filter(
                         list(payload.get("wantedCollections") or ()),
                         list(payload.get("wantedDids") or ()),
                         payload.get("maxMessageSizeBytes"),
                     )
-                except (_InvalidOptions, AttributeError, TypeError) as exc:
+                except (InvalidOptions, AttributeError, TypeError) as exc:
                     await sub.ws.close(1000, f"failed to parse subscriber options: {exc}")
                     return
                 with self._cond:

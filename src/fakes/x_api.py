@@ -28,51 +28,53 @@ Choices where X's documentation is silent or contradicts itself (see the report 
 - ``backfill_minutes`` is accepted and ignored (Enterprise-only at X).
 
 Rule validation and matching are an independent, simple model documented in ``x_rules``.
+
+This module holds the fake's settings, state and routing (authentication, rate limits, latency); each endpoint
+is in a module of its own: ``x_stream_endpoint`` (the stream, its unkind controls, connections),
+``x_rules_endpoint``, ``x_search_endpoint``, ``x_oembed``, ``x_usage``; ``x_render`` renders posts and
+``x_errors`` says no.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import random
 import time
-import zlib
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import x_rules
 from .server import FakeHandler
 from .x_endpoints import Endpoints
+from .x_errors import DEFAULT_PROBLEMS, Answer, InvalidRequest, about_blank, invalid_request
 from .x_http import RateWindow, RecordedRequest, read_body, send_answer
-from .x_posts import make_post, next_snowflake
-from .x_render import (
-    DEFAULT_PROBLEMS,
-    NO_RULES_DETAIL,
-    TOO_MANY_CONNECTIONS_DETAIL,
-    Answer,
-    Fields,
-    InvalidRequest,
-    Registry,
-    about_blank,
-    build_includes,
-    connection_exception,
-    invalid_request,
-    operational_disconnect_message,
-    parse_fields,
-    render_post,
-)
-from .x_stream import Outgoing, StreamSession, encode_line
+from .x_oembed import OEMBED_PATH
+from .x_posts import make_post
+from .x_render import Registry
+from .x_stream import Outgoing, encode_line
+from .x_stream_endpoint import XStreamEndpoint
 from .x_usage import USAGE_PATH, UsageMeter
+
+__all__ = [
+    "CONNECTIONS_PATH",
+    "DEFAULT_RATE_LIMITS",
+    "OEMBED_PATH",
+    "ROUTES",
+    "RULES_PATH",
+    "SEARCH_PATH",
+    "STREAM_PATH",
+    "USAGE_PATH",
+    "FakeX",
+    "RecordedRequest",
+    "UsageMeter",
+]
 
 RULES_PATH = "/2/tweets/search/stream/rules"
 STREAM_PATH = "/2/tweets/search/stream"
 SEARCH_PATH = "/2/tweets/search/recent"
 CONNECTIONS_PATH = "/2/connections/all"
-OEMBED_PATH = "/oembed"
 
 #: X's limits per 15 minutes (x-api.md); "connections" is not documented there.
 DEFAULT_RATE_LIMITS = {
@@ -101,9 +103,10 @@ def _counter(name: str, doc: str) -> property:
     return property(read, doc=doc)
 
 
-class FakeX(Endpoints):
+class FakeX(XStreamEndpoint, Endpoints):
     """The fake X API v2 (see the module docstring). Use as a context manager or call ``start``/``stop``;
-    lifecycle, silence and waits come from ``server.FakeService``."""
+    lifecycle, silence and waits come from ``server.FakeService``, the endpoints from ``x_stream_endpoint``
+    and ``x_endpoints``."""
 
     def __init__(
         self,
@@ -174,7 +177,7 @@ class FakeX(Endpoints):
         self._windows = {name: RateWindow(limit) for name, limit in limits.items()}
         self._next_tokens: dict[str, tuple[str, str]] = {}
         self._batch_depth = 0
-        self._batched: list[_Batched] = []
+        self._batched = []
         self._requests: list[RecordedRequest] = []
         self._counts = {
             "stream_connects": 0,
@@ -188,13 +191,7 @@ class FakeX(Endpoints):
         }
         self._delivered: list[dict[str, Any]] = []
 
-    # ---- lifecycle (start, stop, ``with``, ``base_url``: FakeHTTPService)
-
-    def _end_streams(self) -> None:
-        """Open streams are cut at once (no terminating chunk); idle connections are closed by the base."""
-        for session in self._streams:
-            session.control = "stop"
-            session.wake()
+    # ---- lifecycle (start, stop, ``with``, ``base_url``: FakeHTTPService; cutting streams: x_stream_endpoint)
 
     @property
     def oembed_url(self) -> str:
@@ -218,20 +215,6 @@ class FakeX(Endpoints):
                 if time.time() >= window.reset:
                     window.reset = time.time() + self.rate_window
                 window.used = max(0, window.limit - remaining)
-
-    def add_rule(self, value: str, tag: str | None = None) -> str:
-        """Add a rule directly (one the app did not create); returns its id."""
-        with self._cond:
-            rule_id = self._store_rule(value, tag)
-            self._changed()
-            return rule_id
-
-    def delete_rule(self, rule_id: str) -> None:
-        """Remove a rule directly."""
-        with self._cond:
-            self._rules.pop(rule_id, None)
-            self._rule_trees.pop(rule_id, None)
-            self._changed()
 
     def publish(
         self,
@@ -279,115 +262,6 @@ class FakeX(Endpoints):
             self._registry.posts.pop(str(post_id), None)
             self._changed()
 
-    def send_message(self, message: Mapping[str, Any]) -> None:
-        """Write any JSON object as a stream line (unknown message types, numeric rule ids, duplicates...)."""
-        with self._cond:
-            for session in self._streams:
-                self._queue(session, Outgoing(encode_line(dict(message)), dict(message)))
-            self._changed()
-
-    def send_raw(self, data: bytes) -> None:
-        """Write raw bytes into the open streams (still split into chunks at random)."""
-        with self._cond:
-            for session in self._streams:
-                self._queue(session, Outgoing(data))
-            self._changed()
-
-    @contextlib.contextmanager
-    def batch(self) -> Iterator[None]:
-        """Messages published inside go out together at the end, in as few chunks as the splitter decides."""
-        with self._cond:
-            self._batch_depth += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._batch_depth -= 1
-                if self._batch_depth == 0:
-                    batched, self._batched = self._batched, []
-                    for item in batched:
-                        item.session.enqueue(item.outgoing)
-                self._changed()
-
-    def drop_stream(self, mid_line: bool = True, reset: bool = False) -> None:
-        """Abruptly close the open streams: no terminating chunk (FIN), or a TCP RST with ``reset``.
-
-        With ``mid_line`` the first queued message (or a made-up one) is cut in half first. Queued messages
-        are lost (their posts stay searchable)."""
-        with self._cond:
-            for session in self._streams:
-                if session.dead:
-                    continue
-                held = [item for item in self._batched if item.session is session]
-                self._batched = [item for item in self._batched if item.session is not session]
-                session.pending += [item.outgoing for item in held]
-                if mid_line and not session.pending and not session.stalled:
-                    filler = {
-                        "data": {
-                            "id": next_snowflake(),
-                            "text": "cut off \u2014 \u00e9t\u00e9 \U0001f600",
-                            "edit_history_tweet_ids": [],
-                        },
-                        "matching_rules": [],
-                    }
-                    session.pending.append(Outgoing(encode_line(filler), filler))
-                session.control = "reset" if reset else ("drop-mid-line" if mid_line else "drop")
-                session.wake()
-            self._changed()
-
-    def operational_disconnect(self, disconnect_type: str = "OperationalDisconnect") -> None:
-        """Send X's in-stream ``errors`` message (after anything already queued), then end the response."""
-        message = operational_disconnect_message(disconnect_type, self.problems)
-        with self._cond:
-            for session in self._streams:
-                if session.dead:
-                    continue
-                session.disconnect_message = b"".join(item.line for item in session.pending) + encode_line(message)
-                session.pending = []
-                session.control = f"disconnect:{disconnect_type}"
-                session.wake()
-            self._changed()
-
-    def stall(self) -> None:
-        """The open streams go silent: no data, no keep-alives (posts meant for them are lost) until
-        ``drop_stream``/``stop``; the connection stays open and keeps counting as the app's connection.
-
-        Returns once every stream's writer has noticed, so no byte is written after this returns."""
-        with self._cond:
-            for session in self._streams:
-                session.stalled = True
-                session.pending = []
-                session.wake()
-            self._changed()
-            self._wait_until_stalled()
-
-    def silence(self) -> None:
-        """Every stream, open now or opened later, goes silent as with ``stall`` until ``resume()``.
-
-        Returns once every open stream's writer has noticed."""
-        super().silence()
-        with self._cond:
-            self._wait_until_stalled()
-
-    def _on_silence(self, silent: bool) -> None:
-        for session in self._streams:
-            session.stalled = silent
-            if silent:
-                session.pending = []
-            else:
-                session.stall_seen = False
-            session.wake()
-
-    def _wait_until_stalled(self) -> None:
-        self._cond.wait_for(lambda: all(s.stall_seen or s.dead for s in self._streams), timeout=5.0)
-
-    def fail_next_connects(self, *responses: Answer) -> None:
-        """Answer the next stream connects with these ``(status, body, headers)`` (see ``x_401`` & co.);
-        body may be a dict (JSON), str/bytes (sent as is) or None. Rate-limit headers are added if absent."""
-        with self._cond:
-            self._failures.extend(responses)
-            self._changed()
-
     def set_oembed_html(self, post_id: str, html: str) -> None:
         """oEmbed answers this ``html`` for the post (e.g. hostile markup), even if the post is unknown."""
         with self._cond:
@@ -395,12 +269,6 @@ class FakeX(Endpoints):
             self._changed()
 
     # ---- observation
-
-    @property
-    def rules(self) -> dict[str, dict[str, Any]]:
-        """A copy of the rules: id -> ``{"id", "value", "tag"?}``."""
-        with self._cond:
-            return copy.deepcopy(self._rules)
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -442,77 +310,6 @@ class FakeX(Endpoints):
         with self._cond:
             self._counts[name] += increment
             self._changed()
-
-    def _queue(self, session: StreamSession, outgoing: Outgoing) -> None:
-        if self._batch_depth:
-            self._batched.append(_Batched(session, outgoing))
-        else:
-            session.enqueue(outgoing)
-
-    def _store_rule(self, value: str, tag: str | None, rule_id: str | None = None) -> str:
-        rule_id = rule_id or next_snowflake()
-        rule: dict[str, Any] = {"id": rule_id, "value": value}
-        if tag is not None:
-            rule["tag"] = tag
-        self._rules[rule_id] = rule
-        try:
-            self._rule_trees[rule_id] = x_rules.parse(value)
-        except x_rules.RuleSyntaxError:
-            self._rule_trees[rule_id] = None
-        self._rule_active_at[rule_id] = time.monotonic() + self.rule_propagation_delay
-        return rule_id
-
-    def _document(self, post: dict[str, Any], with_quoted: bool) -> x_rules.Document:
-        registry = self._registry
-        author = registry.users.get(str(post.get("author_id")))
-        keys = post.get("attachments", {}).get("media_keys", [])
-        media = [registry.media[key] for key in keys if key in registry.media]
-        referenced = {
-            str(ref["id"]): registry.posts[str(ref["id"])]
-            for ref in post.get("referenced_tweets", [])
-            if str(ref.get("id")) in registry.posts
-        }
-        quoted = [
-            referenced[str(ref["id"])].get("text", "")
-            for ref in post.get("referenced_tweets", [])
-            if with_quoted and ref.get("type") == "quoted" and str(ref["id"]) in referenced
-        ]
-        return x_rules.Document(post, author, registry.users, media, quoted, referenced)
-
-    def _matching_rules(self, post: dict[str, Any]) -> list[dict[str, Any]]:
-        doc = self._document(post, with_quoted=True)
-        now = time.monotonic()
-        matching = []
-        for rule_id, rule in self._rules.items():
-            tree = self._rule_trees.get(rule_id)
-            if tree is not None and self._rule_active_at.get(rule_id, 0) <= now and x_rules.matches(tree, doc):
-                entry: dict[str, Any] = {"id": rule_id}
-                if "tag" in rule:
-                    entry["tag"] = rule["tag"]
-                matching.append(entry)
-        return matching
-
-    def _stream_message(self, post: dict[str, Any], fields: Fields, matching: list[dict[str, Any]]) -> dict[str, Any]:
-        message: dict[str, Any] = {"data": render_post(post, fields)}
-        includes = build_includes([post], fields, self._registry)
-        if includes:
-            message["includes"] = includes
-        message["matching_rules"] = matching
-        return message
-
-    def _on_written(self, items: list[Outgoing], keepalive: bool) -> None:
-        with self._cond:
-            if keepalive:
-                self._counts["keepalives_sent"] += 1
-            for item in items:
-                if item.message is not None:
-                    self._delivered.append(item.message)
-                    if "data" in item.message:
-                        self._counts["messages_sent"] += 1
-                        self.usage.count(1)
-            self._changed()
-
-    # ---- HTTP
 
     def _dispatch(self, handler: FakeHandler) -> None:
         parts = urlsplit(handler.path)
@@ -589,76 +386,3 @@ class FakeX(Endpoints):
             return False
         scheme, _, token = header.partition(" ")
         return scheme.lower() == "bearer" and token.strip() == self.bearer_token
-
-    def _stream(
-        self, handler: FakeHandler, query: Mapping[str, list[str]], rate_headers: dict[str, str], accept_encoding: str
-    ) -> None:
-        fields = parse_fields(query)
-        gzipped = self.gzip_stream and "gzip" in accept_encoding.lower()
-        with self._cond:
-            if not self._rules:
-                answer: Answer | None = (
-                    409,
-                    connection_exception("RuleConfigurationIssue", NO_RULES_DETAIL, self.problems),
-                    {},
-                )
-            # A stream X itself is ending (drop, disconnect) no longer counts: X knows it closed it. A client
-            # that vanished still counts until noticed (see ``hold_dead_connections``).
-            elif self._open_connections() >= self.max_connections:
-                body = connection_exception("TooManyConnections", TOO_MANY_CONNECTIONS_DETAIL, self.problems)
-                answer = (429, body, {})
-            else:
-                answer = None
-                session = StreamSession(
-                    sock=handler.connection,
-                    write=handler.wfile.write,
-                    fields=fields,
-                    rng=random.Random(self._rng.random()),
-                    lock=self._cond,
-                    keepalive_interval=self.keepalive_interval,
-                    on_written=self._on_written,
-                    compressor=zlib.compressobj(wbits=31) if gzipped else None,
-                    stalled=self.silent,
-                )
-                self._stream_opened(session)
-                self._counts["max_concurrent_streams"] = max(
-                    self._counts["max_concurrent_streams"], self._open_connections()
-                )
-        if answer is not None:
-            send_answer(handler, answer[0], answer[1], rate_headers)
-            return
-        handler.close_connection = True
-        try:
-            handler.connection.settimeout(self.slow_reader_timeout)
-            handler.send_response(200)
-            handler.send_header("content-type", "application/json; charset=utf-8")
-            handler.send_header("transfer-encoding", "chunked")
-            if gzipped:
-                handler.send_header("content-encoding", "gzip")
-            handler.send_header("cache-control", "no-cache, no-store, max-age=0")
-            for name, value in rate_headers.items():
-                handler.send_header(name, value)
-            handler.end_headers()
-            ended_by = session.run()
-        except OSError:
-            ended_by = "client-gone"
-        finally:
-            session.close()
-            with self._cond:
-                session.dead = True
-                session.pending = []
-                self._changed()
-        if ended_by == "client-gone" and self.hold_dead_connections > 0:
-            self._stopping.wait(self.hold_dead_connections)
-        self._stream_closed(session)
-
-    def _open_connections(self) -> int:
-        """Streams that count against the connection limit (and ``max_concurrent_streams``): those X is
-        ending (drop, disconnect) no longer do, even while their handler thread is still winding down."""
-        return sum(1 for s in self._streams if s.control is None or s.control == "kill")
-
-
-@dataclass
-class _Batched:
-    session: StreamSession
-    outgoing: Outgoing

@@ -1,13 +1,20 @@
-"""HTTP plumbing of the fake X: request recording, rate-limit windows, answers (the server is ``server.py``'s)."""
+"""HTTP plumbing of the fake X: request recording, rate-limit windows, query parameters, page tokens and answers
+(the server is ``server.py``'s)."""
 
 from __future__ import annotations
 
 import json
+import random
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .server import FakeHandler
+from .x_errors import InvalidRequest, param_error
+
+#: A post or rule id as X accepts it in a query or a body.
+ID_PATTERN = re.compile(r"[0-9]{1,19}")
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,27 @@ def first_param(query: Mapping[str, list[str]], name: str) -> str | None:
     """The first value of a query parameter, None when absent."""
     values = query.get(name)
     return values[0] if values else None
+
+
+def int_param(query: Mapping[str, list[str]], name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter between ``low`` and ``high`` (``default`` when absent); X's 400 otherwise."""
+    raw = first_param(query, name)
+    if raw is None:
+        return default
+    if not raw.strip().lstrip("-").isdigit() or not low <= int(raw) <= high:
+        raise InvalidRequest(
+            [param_error(name, [raw], f"The `{name}` query parameter value [{raw}] is not between {low} and {high}")]
+        )
+    return int(raw)
+
+
+def page_token(tokens: dict[str, tuple[str, str]], rng: random.Random, kind: str, cursor: str, length: int = 45) -> str:
+    """A fresh ``next_token`` remembered in ``tokens`` with what it continues (``kind``, ``cursor``); the caller
+    holds the fake's lock."""
+    alphabet = "0123456789abcdefghijklmnopqrstuv"
+    token = "".join(rng.choice(alphabet) for _ in range(length))
+    tokens[token] = (kind, cursor)
+    return token
 
 
 def send_answer(

@@ -1,29 +1,76 @@
-"""What the fake X says: field selection and expansions, error bodies, and oEmbed HTML.
+"""How the fake X renders posts: the field selection of a request (``tweet.fields``, ``expansions``,
+``user.fields``, ``media.fields``, checked against X's OpenAPI enums) and the ``data`` and ``includes`` it gives.
 
-Error bodies are X's documented/recorded ones (x-api.md, X's docs, and captures quoted in public issues):
-
-- 401 ``{"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"}``;
-- 429 ``{"title":"Too Many Requests","type":"about:blank","status":429,"detail":"Too Many Requests"}``;
-- 409 / 429 ``ConnectionException``, ``connection_issue`` ``RuleConfigurationIssue`` / ``TooManyConnections``;
-- 400 ``Invalid Request`` with ``errors: [{"parameters": {...}, "message": ...}]``.
-
-The ``type`` URIs use ``https://api.x.com/2/problems/`` by default (the current docs and OpenAPI spec);
-captures from before the rename say ``https://api.twitter.com/2/problems/``, so the host is a setting of the
-fake.
+Error bodies live in ``x_errors`` and oEmbed in ``x_oembed``; their public names are re-exported here.
 """
 
 from __future__ import annotations
 
-import html
-import re
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .x_posts import parse_time
+from .x_errors import (
+    DEFAULT_PROBLEMS,
+    DISCONNECT_DETAILS,
+    NO_RULES_DETAIL,
+    TOO_MANY_CONNECTIONS_DETAIL,
+    Answer,
+    InvalidRequest,
+    about_blank,
+    connection_exception,
+    invalid_request,
+    operational_disconnect_message,
+    param_error,
+    x_401,
+    x_409_no_rules,
+    x_429_too_many_connections,
+    x_429_too_many_requests,
+    x_500,
+    x_502_html,
+    x_503,
+)
+from .x_oembed import RTL_LANGS, SCRIPT_TAG, oembed_answer, oembed_html, oembed_paragraph
 
-DEFAULT_PROBLEMS = "https://api.x.com/2/problems/"
+__all__ = [
+    "DEFAULT_MEDIA_FIELDS",
+    "DEFAULT_PROBLEMS",
+    "DEFAULT_TWEET_FIELDS",
+    "DEFAULT_USER_FIELDS",
+    "DISCONNECT_DETAILS",
+    "EXPANSIONS",
+    "MEDIA_FIELDS",
+    "NO_RULES_DETAIL",
+    "RTL_LANGS",
+    "SCRIPT_TAG",
+    "SEARCH_EXTRA_EXPANSIONS",
+    "SEARCH_EXTRA_TWEET_FIELDS",
+    "TOO_MANY_CONNECTIONS_DETAIL",
+    "TWEET_FIELDS",
+    "USER_FIELDS",
+    "Answer",
+    "Fields",
+    "InvalidRequest",
+    "Registry",
+    "about_blank",
+    "build_includes",
+    "connection_exception",
+    "invalid_request",
+    "oembed_answer",
+    "oembed_html",
+    "oembed_paragraph",
+    "operational_disconnect_message",
+    "param_error",
+    "parse_fields",
+    "render_post",
+    "x_401",
+    "x_409_no_rules",
+    "x_429_too_many_connections",
+    "x_429_too_many_requests",
+    "x_500",
+    "x_502_html",
+    "x_503",
+]
 
 # The enums of X's OpenAPI spec (v2.167) for the stream endpoint; search also accepts the 2026 names.
 TWEET_FIELDS = frozenset(
@@ -135,19 +182,6 @@ SEARCH_EXTRA_EXPANSIONS = frozenset({"edit_history_post_ids", "referenced_posts"
 DEFAULT_TWEET_FIELDS = ("id", "text", "edit_history_tweet_ids")
 DEFAULT_USER_FIELDS = ("id", "name", "username")
 DEFAULT_MEDIA_FIELDS = ("media_key", "type")
-
-
-class InvalidRequest(Exception):
-    """A 400 Invalid Request; ``errors`` are X's ``{"parameters", "message"}`` entries."""
-
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
-        super().__init__(errors[0]["message"] if errors else "invalid request")
-        self.errors = errors
-
-
-def param_error(name: str, values: list[str], message: str) -> dict[str, Any]:
-    """One entry of an Invalid Request's ``errors``."""
-    return {"parameters": {name: values}, "message": message}
 
 
 @dataclass
@@ -271,233 +305,3 @@ def build_includes(posts: Sequence[Mapping[str, Any]], fields: Fields, registry:
     if media:
         includes["media"] = list(media.values())
     return includes
-
-
-# ---- error bodies ----
-
-Answer = tuple[int, "dict[str, Any] | str | bytes | None", dict[str, str]]
-
-
-def about_blank(status: int, title: str) -> dict[str, Any]:
-    """X's generic problem body (``type: about:blank``), e.g. for 401, 429, 5xx."""
-    return {"title": title, "type": "about:blank", "status": status, "detail": title}
-
-
-def invalid_request(errors: list[dict[str, Any]], problems: str = DEFAULT_PROBLEMS) -> dict[str, Any]:
-    """X's 400 Invalid Request body."""
-    return {
-        "errors": errors,
-        "title": "Invalid Request",
-        "detail": "One or more parameters to your request was invalid.",
-        "type": problems + "invalid-request",
-    }
-
-
-def connection_exception(issue: str, detail: str, problems: str = DEFAULT_PROBLEMS) -> dict[str, Any]:
-    """X's streaming ``ConnectionException`` body."""
-    return {
-        "title": "ConnectionException",
-        "detail": detail,
-        "connection_issue": issue,
-        "type": problems + "streaming-connection",
-    }
-
-
-NO_RULES_DETAIL = (
-    "You must define rules using the POST /2/tweets/search/stream/rules endpoint before connecting to filtered stream."
-)
-TOO_MANY_CONNECTIONS_DETAIL = "This stream is currently at the maximum allowed connection limit."
-
-DISCONNECT_DETAILS = {
-    "OperationalDisconnect": "This stream has been disconnected for operational reasons.",
-    "UpstreamOperationalDisconnect": "This stream has been disconnected upstream for operational reasons.",
-    "ForceDisconnect": "Force closing this stream connection.",
-    "UpstreamUncleanDisconnect": "This stream had an unclean disconnect upstream.",
-    "SlowReader": "This stream has been disconnected because your client was unable to keep up with us.",
-    "InternalError": "This stream has been disconnected due to an internal error.",
-    "ClientApplicationStateDegraded": (
-        "This stream has been disconnected because your client application is in a degraded state."
-    ),
-    "InvalidRules": "This stream has been disconnected because your rules are invalid.",
-}
-
-
-def operational_disconnect_message(disconnect_type: str, problems: str = DEFAULT_PROBLEMS) -> dict[str, Any]:
-    """The in-stream ``errors`` message X sends before closing a stream."""
-    detail = DISCONNECT_DETAILS.get(disconnect_type, "This stream has been disconnected.")
-    return {
-        "errors": [
-            {
-                "title": "operational-disconnect",
-                "disconnect_type": disconnect_type,
-                "detail": detail,
-                "type": problems + "operational-disconnect",
-            }
-        ]
-    }
-
-
-def x_401() -> Answer:
-    """A stream connect refused for a bad token."""
-    return 401, about_blank(401, "Unauthorized"), {}
-
-
-def x_409_no_rules(problems: str = DEFAULT_PROBLEMS) -> Answer:
-    """A stream connect refused because the app has no rules."""
-    return 409, connection_exception("RuleConfigurationIssue", NO_RULES_DETAIL, problems), {}
-
-
-def x_429_too_many_connections(
-    reset_in: float = 600.0, remaining: int = 48, limit: int = 50, problems: str = DEFAULT_PROBLEMS
-) -> Answer:
-    """X's TooManyConnections 429: requests remain, the reset is minutes away (x-api.md)."""
-    headers = {
-        "x-rate-limit-limit": str(limit),
-        "x-rate-limit-remaining": str(remaining),
-        "x-rate-limit-reset": str(int(time.time() + reset_in)),
-    }
-    body = connection_exception("TooManyConnections", TOO_MANY_CONNECTIONS_DETAIL, problems)
-    return 429, body, headers
-
-
-def x_429_too_many_requests(reset_in: float = 600.0, limit: int = 50) -> Answer:
-    """A rate-limit 429 with ``x-rate-limit-remaining: 0``."""
-    headers = {
-        "x-rate-limit-limit": str(limit),
-        "x-rate-limit-remaining": "0",
-        "x-rate-limit-reset": str(int(time.time() + reset_in)),
-    }
-    return 429, about_blank(429, "Too Many Requests"), headers
-
-
-def x_500() -> Answer:
-    """An internal error."""
-    return 500, about_blank(500, "Internal Server Error"), {}
-
-
-def x_503() -> Answer:
-    """Service unavailable (X overloaded)."""
-    return 503, about_blank(503, "Service Unavailable"), {}
-
-
-def x_502_html() -> Answer:
-    """A 502 from a proxy in front of X: an HTML body, not JSON."""
-    body = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
-    return 502, body, {"content-type": "text/html"}
-
-
-# ---- oEmbed ----
-
-_MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
-RTL_LANGS = frozenset({"ar", "fa", "he", "iw", "ur", "ps", "sd", "ug", "yi", "dv", "ckb"})
-SCRIPT_TAG = '\n<script async src="https://platform.twitter.com/widgets.js" charset="utf-8"></script>\n'
-
-
-def _escape(text: str) -> str:
-    """publish.x.com's escaping: the text is unescaped first (the API's ``&amp;``), then fully escaped."""
-    return html.escape(html.unescape(text), quote=True).replace("&#x27;", "&#39;").replace("\n", "<br>")
-
-
-def oembed_paragraph(post: Mapping[str, Any]) -> str:
-    """The ``<p>`` contents: text with links for urls, hashtags, mentions and cashtags (by entity offsets)."""
-    text = str(post.get("text", ""))
-    entities = post.get("entities", {})
-    spans: list[tuple[int, int, str]] = []
-    for url in entities.get("urls", []):
-        shown = url.get("display_url", url.get("url", ""))
-        spans.append((url["start"], url["end"], f'<a href="{html.escape(url["url"])}">{html.escape(shown)}</a>'))
-    for tag in entities.get("hashtags", []):
-        name = tag["tag"]
-        link = f"https://twitter.com/hashtag/{name}?src=hash&amp;ref_src=twsrc%5Etfw"
-        spans.append((tag["start"], tag["end"], f'<a href="{link}">#{html.escape(name)}</a>'))
-    for mention in entities.get("mentions", []):
-        name = mention["username"]
-        spans.append(
-            (
-                mention["start"],
-                mention["end"],
-                f'<a href="https://twitter.com/{name}?ref_src=twsrc%5Etfw">@{name}</a>',
-            )
-        )
-    for cashtag in entities.get("cashtags", []):
-        name = cashtag["tag"]
-        link = f"https://twitter.com/search?q=%24{name}&amp;src=ctag&amp;ref_src=twsrc%5Etfw"
-        spans.append((cashtag["start"], cashtag["end"], f'<a href="{link}">${html.escape(name)}</a>'))
-    out, cursor = [], 0
-    for start, end, replacement in sorted(spans):
-        if start < cursor:
-            continue
-        out.append(_escape(text[cursor:start]))
-        out.append(replacement)
-        cursor = end
-    out.append(_escape(text[cursor:]))
-    return "".join(out)
-
-
-def _truthy(value: str | None) -> bool:
-    return value is not None and value.strip().lower() not in ("", "0", "false", "f", "no", "off")
-
-
-def oembed_html(post: Mapping[str, Any], user: Mapping[str, Any], params: Mapping[str, str]) -> str:
-    """publish.x.com's embed HTML for a post and its author under the request's options."""
-    lang = str(post.get("lang") or "en")
-    direction = "rtl" if lang in RTL_LANGS else "ltr"
-    attributes = ""
-    options = (
-        ("dnt", "data-dnt", lambda v: "true" if _truthy(v) else None),
-        ("theme", "data-theme", lambda v: v if v in ("dark",) else None),
-        ("hide_media", "data-cards", lambda v: "hidden" if _truthy(v) else None),
-        ("hide_thread", "data-conversation", lambda v: "none" if _truthy(v) else None),
-        ("lang", "data-lang", lambda v: v if re.fullmatch(r"[a-z]{2}(-[a-z]{2})?", v or "") else None),
-        ("maxwidth", "data-width", lambda v: v if (v or "").isdigit() else None),
-    )
-    for name, attribute, convert in options:
-        value = convert(params.get(name))
-        if params.get(name) is not None and value is not None:
-            attributes += f' {attribute}="{html.escape(value)}"'
-    created = post.get("created_at")
-    when = parse_time(created) if isinstance(created, str) else None
-    date = f"{_MONTHS[when.month - 1]} {when.day}, {when.year}" if when else ""
-    username = str(user.get("username", "someone"))
-    name = _escape(str(user.get("name", username)))
-    link = f"https://twitter.com/{username}/status/{post['id']}?ref_src=twsrc%5Etfw"
-    body = (
-        f'<blockquote class="twitter-tweet"{attributes}><p lang="{html.escape(lang)}" dir="{direction}">'
-        f"{oembed_paragraph(post)}</p>&mdash; {name} (@{username}) "
-        f'<a href="{link}">{date}</a></blockquote>'
-    )
-    return body if _truthy(params.get("omit_script")) else body + SCRIPT_TAG
-
-
-def oembed_answer(post_id: str, user: Mapping[str, Any], html_text: str, params: Mapping[str, str]) -> dict[str, Any]:
-    """The oEmbed JSON object (the keys and value types of samples/x/oembed.json)."""
-    username = str(user.get("username", "someone"))
-    width = 550
-    if (params.get("maxwidth") or "").isdigit():
-        width = max(220, min(550, int(params["maxwidth"])))
-    return {
-        "url": f"https://twitter.com/{username}/status/{post_id}",
-        "author_name": str(user.get("name", username)),
-        "author_url": f"https://twitter.com/{username}",
-        "html": html_text,
-        "width": width,
-        "height": None,
-        "type": "rich",
-        "cache_age": "3153600000",
-        "provider_name": "Twitter",
-        "provider_url": "https://twitter.com",
-        "version": "1.0",
-    }
