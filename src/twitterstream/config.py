@@ -210,6 +210,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
     source = sources[0] if sources else ""
 
     mastodon_urls = _urls(get("MASTODON_URL"), "MASTODON_URL")
+    jetstream_urls = tuple(u.strip() for u in get("BLUESKY_JETSTREAM_URL").split(",") if u.strip())
     public_url = _media_origins(get("TWITTERSTREAM_PUBLIC_URL"), "TWITTERSTREAM_PUBLIC_URL", "https://wall.example.org")
     settings = Settings(
         source=source or ("x" if token else "bluesky"),
@@ -218,11 +219,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         x_bearer_token=Secret(token) if token else None,
         x_api_url=url("X_API_URL", defaults.x_api_url).rstrip("/"),
         x_oembed_url=url("X_OEMBED_URL", defaults.x_oembed_url),
-        bluesky_jetstream_urls=tuple(
-            u.strip()
-            for u in url("BLUESKY_JETSTREAM_URL", ",".join(defaults.bluesky_jetstream_urls)).split(",")
-            if u.strip()
-        ),
+        bluesky_jetstream_urls=jetstream_urls or defaults.bluesky_jetstream_urls,
         bluesky_profile_url=url("BLUESKY_PROFILE_URL", defaults.bluesky_profile_url).rstrip("/"),
         bluesky_show_adult=_flag(get("BLUESKY_SHOW_ADULT"), "BLUESKY_SHOW_ADULT"),
         bluesky_watchdog_seconds=number("BLUESKY_WATCHDOG_SECONDS", defaults.bluesky_watchdog_seconds),
