@@ -7,7 +7,8 @@ import orjson
 from harness import eventually
 from helpers import make_post
 from twitterstream.store.sqlite import SQLiteStore
-from twitterstream.web.live import CLOSE, LiveHub
+from twitterstream.web.channel import CLOSE
+from twitterstream.web.live import LiveHub
 
 
 def make_hub(store: SQLiteStore) -> LiveHub:

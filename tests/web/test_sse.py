@@ -69,8 +69,9 @@ def test_the_stream_sends_the_contract_format(served: Served) -> None:
         assert data["text"] == "cats & dogs"
         assert set(data) == {
             "id", "source", "url", "text", "created_at", "author", "lang",
-            "media", "sensitive", "content_warning", "text_parts", "embed_html",
+            "media", "sensitive", "content_warning", "text_parts", "embed_html", "queries",
         }  # fmt: skip
+        assert data["queries"] == ["cats"]  # the key of the query it matched (as with several q)
         assert set(data["author"]) == {"id", "username", "name", "avatar_url"}
 
 

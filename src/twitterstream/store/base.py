@@ -188,7 +188,8 @@ class Store(ABC):
     def wait_for_events(self, cursors: Mapping[str, str], timeout: float) -> list[Event]:
         """Block up to ``timeout`` seconds until any of the queries has events after its cursor.
 
-        Returns them oldest first per query (possibly empty on timeout).
+        Returns them oldest first per query (possibly empty on timeout); what one write added to several of
+        the queries comes in one answer (a stream of several queries sends such a post once).
         """
 
     # -- moderation: what operators decided (see twitterstream.moderation) ---------------------------

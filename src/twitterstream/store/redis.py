@@ -230,11 +230,16 @@ class RedisStore(RedisModeration, RedisStats, RedisLeases, Store):
             return []
         by_stream = {_events(key): key for key in cursors}
         block_ms = max(int(min(timeout, MAX_BLOCK_SECONDS) * 1000), 1)
-        answer = self._redis.xread(
-            {stream: cursors[key] or "0" for stream, key in by_stream.items()}, count=1000, block=block_ms
-        )
+        after = {stream: cursors[key] or "0" for stream, key in by_stream.items()}
+        answer = cast(list[Any], self._redis.xread(after, count=1000, block=block_ms) or [])
+        if answer and len(after) > 1:
+            # Redis before 7.2 wakes a blocked XREAD with the one stream that woke it: read the others now, so
+            # that what one write added to several queries comes in one answer (streams of several queries)
+            for stream, entries in answer:
+                after[stream.decode()] = entries[-1][0].decode()
+            answer += cast(list[Any], self._redis.xread(after, count=1000) or [])
         events: list[Event] = []
-        for stream, entries in cast(list[Any], answer or []):
+        for stream, entries in answer:
             events += self._events_from(by_stream[stream.decode()], entries)
         return events
 

@@ -25,9 +25,10 @@ from twitterstream.web.context import (
     this_app,
     wake_ingester,
 )
+from twitterstream.web.merged_stream import open_merged_stream
 from twitterstream.web.moderated import get_query_feed, get_screen
 from twitterstream.web.params import post_id, whole_number
-from twitterstream.web.queries import read_query
+from twitterstream.web.queries import QueryListError, read_queries, read_query
 from twitterstream.web.sse import format_event_or_skip
 from twitterstream.web.streaming import event_stream
 
@@ -37,17 +38,22 @@ MAX_LIMIT = 100
 
 
 class BadRequest(Exception):
-    """A request the API answers with 400 and ``{"error": {"message", "position"}}``."""
+    """A request the API answers with 400 and ``{"error": {"message", "position"}}`` (and ``q_index``, which
+    of several ``q`` is wrong)."""
 
-    def __init__(self, message: str, position: int | None = None) -> None:
+    def __init__(self, message: str, position: int | None = None, q_index: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.position = position
+        self.q_index = q_index
 
 
 @bp.errorhandler(BadRequest)
 def bad_request(error: BadRequest) -> tuple[Response, int]:
-    return jsonify(error={"message": error.message, "position": error.position}), 400
+    body: dict[str, Any] = {"message": error.message, "position": error.position}
+    if error.q_index is not None:
+        body["q_index"] = error.q_index
+    return jsonify(error=body), 400
 
 
 def _query() -> Query:
@@ -57,6 +63,17 @@ def _query() -> Query:
         return read_query(request.args["q"], running_sources(this_app()))
     except QueryError as exc:
         raise BadRequest(exc.message, exc.position) from None
+
+
+def _queries() -> list[Query]:
+    """Every ``q`` of the request (at most ``MAX_STREAM_QUERIES``; the same query twice counts once)."""
+    texts = request.args.getlist("q")
+    if len(texts) <= 1:
+        return [_query()]  # as every other route says it
+    try:
+        return read_queries(texts, running_sources(this_app()))
+    except QueryListError as exc:
+        raise BadRequest(exc.message, exc.position, exc.index) from None
 
 
 def _limit(default: int = 10) -> int:
@@ -111,11 +128,15 @@ def stream() -> Response:
     """Live events of a query: ``post`` (id = post id), ``embed``, ``delete``, ``status``; keep-alives.
 
     Without ``Last-Event-ID`` the stream starts with the latest ``limit`` posts (oldest first); with it,
-    with exactly what came after that post. Either way nothing is missed and nothing sent twice.
+    with exactly what came after that post. Either way nothing is missed and nothing sent twice. With several
+    ``q``, one stream of them all (``merged_stream``): each post once, its ``id`` a resume token.
     """
-    query = _query()
+    queries = _queries()
     limit = _limit()
     last_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
+    if len(queries) > 1:
+        return open_merged_stream(queries, limit, last_id)
+    [query] = queries
     store = get_store()
     hub = get_hub()
     limits = get_limits()

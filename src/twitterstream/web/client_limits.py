@@ -98,13 +98,24 @@ class ClientLimits:
         started ``new_queries_per_minute`` new ones within the minute; else count it for ``client``."""
         if self.store.watched_since(query_key) is not None:
             return True
-        if self.store.watched_count() >= self.settings.max_queries:
+        self._admit_new(self.store.watched_count(), client)
+        return False
+
+    def admit_queries(self, query_keys: list[str], client: str) -> None:
+        """:meth:`admit_query` for each of several queries (one stream of several): each new one counts
+        against ``client``'s new queries per minute, and the new ones before it count as watched."""
+        new = [key for key in query_keys if self.store.watched_since(key) is None]
+        watching = self.store.watched_count() if new else 0
+        for before in range(len(new)):
+            self._admit_new(watching + before, client)
+
+    def _admit_new(self, watching: int, client: str) -> None:
+        if watching >= self.settings.max_queries:
             raise InstanceFull(self.settings.max_queries)
         with _store_errors():
             if not self._rates.hit(self._new_queries, NEW_QUERIES, client):
                 reset_at = self._rates.get_window_stats(self._new_queries, NEW_QUERIES, client).reset_time
                 raise TooManyNewQueries(self._new_queries.amount, max(math.ceil(reset_at - time.time()), 1))
-        return False
 
     def take_stream_place(self, client: str) -> str:
         """A place for one more open live stream of ``client`` (give it back with :meth:`release_stream_place`);

@@ -15,29 +15,16 @@ import threading
 import time
 import uuid
 import weakref
-from collections import defaultdict, deque
-from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple, Protocol
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
 
 from twitterstream.store import Event, StoreUnavailable, cursor_order
+from twitterstream.web.channel import KEEPALIVE, STATUS_ORDER, Channel, Message, Subscription
 from twitterstream.web.connection import connection_closed
 from twitterstream.web.sse import format_event_or_skip, format_status
 
 log = logging.getLogger(__name__)
-
-
-class Message(NamedTuple):
-    """What a stream reads from its query's channel: the event's order and its SSE bytes, as sent."""
-
-    order: tuple[int, int]
-    text: bytes
-
-
-#: Ends the stream (the hub stops, or the reader was overtaken and must resume by Last-Event-ID).
-CLOSE = Message((-1, -1), b"")
-STATUS_ORDER = (-2, -2)  # status messages are not ordered with the events
-#: Sent to every open stream each heartbeat: proxies keep the connection, and a gone reader is noticed.
-KEEPALIVE = Message((-3, -3), b": keep-alive\n\n")
 
 
 class LiveSource(Protocol):
@@ -55,97 +42,6 @@ def stop_all_hubs() -> None:
     """End every open live stream of this process (it is shutting down)."""
     for hub in list(_HUBS):
         hub.stop()
-
-
-class Channel:
-    """The recent messages of one query in this process, shared by all its open streams.
-
-    Publishing appends once and wakes every reader with one event (a thousand readers cost one ``set``,
-    not a thousand queue puts); each reader keeps only its position. A reader that falls ``max_pending``
-    messages behind is cut off: its browser reconnects with Last-Event-ID and resumes from the store.
-    """
-
-    __slots__ = ("closed", "first", "lock", "max_pending", "messages", "ready")
-
-    def __init__(self, max_pending: int) -> None:
-        self.max_pending = max_pending
-        self.messages: deque[Message] = deque()
-        self.first = 0  # the sequence number of messages[0]
-        self.lock = threading.Lock()
-        self.ready = threading.Event()
-        self.closed = False
-
-    @property
-    def end(self) -> int:
-        """The sequence number the next message will have."""
-        return self.first + len(self.messages)
-
-    def publish(self, message: Message) -> None:
-        with self.lock:
-            self.messages.append(message)
-            if len(self.messages) > self.max_pending:
-                self.messages.popleft()
-                self.first += 1
-            woken = self._next_round()
-        woken.set()
-
-    def close(self) -> None:
-        with self.lock:
-            self.closed = True
-            woken = self._next_round()
-        woken.set()
-
-    def wake(self) -> None:
-        """Wake every reader without a message (one of them is gone: it notices and ends)."""
-        with self.lock:
-            woken = self._next_round()
-        woken.set()
-
-    def read(self, position: int) -> Message | None:
-        """The message at ``position``; CLOSE when it is gone (overtaken) or the channel closed; None when
-        it is not published yet."""
-        with self.lock:
-            if self.closed or position < self.first:
-                return CLOSE
-            if position < self.first + len(self.messages):
-                return self.messages[position - self.first]
-            return None
-
-    def _next_round(self) -> threading.Event:
-        """Swap in a fresh event (under the lock) and return the one readers are waiting on: they took it
-        before they last looked, so whatever was just published wakes them (see Subscription.get)."""
-        woken, self.ready = self.ready, threading.Event()
-        return woken
-
-
-class Subscription:
-    """One open live stream: its query's channel and the position of the next message it reads."""
-
-    __slots__ = ("channel", "client_fd", "dropped", "gone", "position", "query_key")
-
-    def __init__(self, query_key: str, channel: Channel, client_fd: int | None = None) -> None:
-        self.query_key = query_key
-        self.channel = channel
-        self.position = channel.end  # only what is published from now on
-        self.dropped = False
-        self.client_fd = client_fd  # the viewer's connection, to notice at once when it closes
-        self.gone = False  # the viewer closed the connection
-
-    def get(self, timeout: float | None = None) -> Message | None:
-        """The next message (keep-alives included), or None after ``timeout`` seconds."""
-        while True:
-            ready = self.channel.ready  # before reading: a publish after the read sets this one
-            if self.gone:
-                return CLOSE
-            message = self.channel.read(self.position)
-            if message is CLOSE:
-                self.dropped = not self.channel.closed  # overtaken, not shut down
-                return CLOSE
-            if message is not None:
-                self.position += 1
-                return message
-            if not ready.wait(timeout):
-                return None
 
 
 class LiveHub:
@@ -182,14 +78,18 @@ class LiveHub:
         self._stopped = threading.Event()
         self._status_text = b""
         self.status: dict[str, Any] = {}
+        self._round = threading.Event()  # set when a round of publishing is over (streams of several queries)
         _HUBS.add(self)
 
     # -- subscribers ------------------------------------------------------------------------------
-    def subscribe(self, query_key: str, query_text: str, client_fd: int | None = None) -> Subscription:
+    def subscribe(
+        self, query_key: str, query_text: str, client_fd: int | None = None, *, group: object | None = None
+    ) -> Subscription:
         """Start receiving a query's events (from the store's head at this moment on).
 
         ``client_fd``, the viewer's socket, lets the hub notice within a second that the viewer left
-        (otherwise only the next keep-alive written to a closed connection tells).
+        (otherwise only the next keep-alive written to a closed connection tells). ``group``: the stream of several
+        queries this is one of (it reads with :meth:`Subscription.take` of settled messages, see :attr:`round_ready`).
         """
         with self._lock:
             first = not self._subscribers.get(query_key)
@@ -199,7 +99,7 @@ class LiveHub:
                 self._channels[query_key] = Channel(self.max_pending)
                 if self._stopped.is_set():
                     self._channels[query_key].close()  # shutting down: the browser goes to another replica
-            subscription = Subscription(query_key, self._channels[query_key], client_fd)
+            subscription = Subscription(query_key, self._channels[query_key], client_fd, group)
             self._subscribers[query_key].add(subscription)
         self._renew(query_key, query_text)
         if first and self.on_new_query is not None:
@@ -214,6 +114,7 @@ class LiveHub:
             if not subscribers or subscription not in subscribers:
                 return
             subscribers.discard(subscription)
+            subscription.channel.leave(subscription.merged)
             text = self._texts.get(key, key)
             if not subscribers:
                 del self._subscribers[key]
@@ -222,9 +123,23 @@ class LiveHub:
                 self._texts.pop(key, None)
         self._renew(key, text)
 
-    def open_streams(self) -> int:
+    @property
+    def round_ready(self) -> threading.Event:
+        """Set when the current round of publishing is over: take it *before* reading the settled messages."""
+        return self._round
+
+    def _end_round(self, channels: Iterable[Channel]) -> None:
+        """Settle what was just published on ``channels`` and wake the streams of several queries."""
+        for channel in channels:
+            channel.settle()
         with self._lock:
-            return sum(len(s) for s in self._subscribers.values())
+            woken, self._round = self._round, threading.Event()
+        woken.set()
+
+    def open_streams(self) -> int:
+        """Open live streams (a stream of several queries counts once)."""
+        with self._lock:
+            return len({id(s.group or s) for subs in self._subscribers.values() for s in subs})
 
     def stop(self, timeout: float = 5.0) -> None:
         """End every open stream and the follower (before the store is closed)."""
@@ -234,6 +149,7 @@ class LiveHub:
             thread = self._thread
         for channel in channels:
             channel.close()
+        self._end_round(())
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
 
@@ -286,6 +202,9 @@ class LiveHub:
                 self._stopped.wait(1.0)
 
     def _dispatch(self, events: list[Event]) -> None:
+        """Publish a batch of the store's events, then settle it as one round: the matches a writer stored
+        together reach a stream of several queries together."""
+        published: dict[int, Channel] = {}
         for event in events:
             text = self.formatter(event)
             order = event.order
@@ -294,7 +213,10 @@ class LiveHub:
                     self._cursors[event.query_key] = event.cursor
                 channel = self._channels.get(event.query_key)
             if text is not None and channel is not None:
-                channel.publish(Message(order, text))
+                channel.publish(Message(order, text), event)
+                published[id(channel)] = channel
+        if published:
+            self._end_round(published.values())
 
     def _heartbeat(self) -> None:
         """Keep-alives to every open stream, and this process's leases renewed."""
@@ -303,6 +225,7 @@ class LiveHub:
             channels = list(self._channels.values())
         for channel in channels:
             channel.publish(KEEPALIVE)
+        self._end_round(channels)
         if self.on_heartbeat is not None:
             self.on_heartbeat()
         for key, text in texts.items():
@@ -335,6 +258,7 @@ class LiveHub:
                 subscription.gone = True
                 self.unsubscribe(subscription)
                 subscription.channel.wake()
+                self._end_round(())
 
     def _refresh_status(self) -> None:
         try:
@@ -352,3 +276,4 @@ class LiveHub:
             channels = list(self._channels.values())
         for channel in channels:
             channel.publish(Message(STATUS_ORDER, text))
+        self._end_round(channels)

@@ -11,6 +11,16 @@ from twitterstream.query.networks import covers, only_on
 from twitterstream.web.context import get_settings, unsupported_reason
 
 EMPTY_QUERY = 'Type something to watch: a word, a #hashtag, an @name or an "exact phrase".'
+#: The most queries one live stream (and one columns page) follows.
+MAX_STREAM_QUERIES = 6
+
+
+class QueryListError(QueryError):
+    """One query of several is wrong: ``index`` (1-based) says which, ``position`` where in it."""
+
+    def __init__(self, message: str, position: int | None, index: int | None) -> None:
+        super().__init__(message, position)
+        self.index = index
 
 
 def read_query(text: str | None, source: str | tuple[str, ...]) -> Query:
@@ -62,3 +72,20 @@ def narrow_to_networks(query: Query, checked: list[str], running: tuple[str, ...
     if error is not None:
         raise QueryError(error.message, None)
     return narrowed
+
+
+def read_queries(texts: list[str], source: str | tuple[str, ...]) -> list[Query]:
+    """Several queries (``q`` given several times), each read as :func:`read_query`, duplicates (the same
+    canonical form) once, in the order given; :class:`QueryListError` naming the first that is wrong, or
+    when there are more than ``MAX_STREAM_QUERIES``."""
+    if len(texts) > MAX_STREAM_QUERIES:
+        raise QueryListError(f"at most {MAX_STREAM_QUERIES} queries at once: q is given {len(texts)} times", None, None)
+    queries: dict[str, Query] = {}
+    for index, text in enumerate(texts, 1):
+        try:
+            query = read_query(text, source)
+        except QueryError as exc:
+            shown = text.strip() if len(text.strip()) <= 40 else text.strip()[:40] + "…"
+            raise QueryListError(f"query {index} ({shown!r}): {exc.message}", exc.position, index) from None
+        queries.setdefault(query.key, query)
+    return list(queries.values())

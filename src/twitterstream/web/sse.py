@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from twitterstream.models import Post
 from twitterstream.store import Event, EventKind
 
 log = logging.getLogger(__name__)
@@ -28,14 +29,15 @@ def sse_message(event: str, data: bytes, event_id: str | None = None) -> bytes:
 
 
 def format_event(event: Event) -> bytes | None:
-    """The SSE message of a store event, encoded (None when there is nothing to send).
+    """The SSE message of a store event of a query, encoded (None when there is nothing to send): a post's
+    data is its Post JSON with ``queries``, the query's key (as in a stream of several queries).
 
     Raises ``ValueError`` when the post id cannot be framed (see :func:`sse_message`).
     """
     if event.kind == EventKind.POST:
         if event.post is None:  # deleted or expired before we read it
             return None
-        return sse_message("post", orjson.dumps(event.post.to_json()), event.post.id)
+        return sse_message("post", post_data(event.post, [event.query_key]), event.post.id)
     post_id = event.post_key.partition(":")[2]
     if event.kind == EventKind.EMBED:
         if event.post is None or not event.post.embed_html:
@@ -44,6 +46,11 @@ def format_event(event: Event) -> bytes | None:
     if event.kind == EventKind.DELETE:
         return sse_message("delete", orjson.dumps({"id": post_id}))
     return None
+
+
+def post_data(post: Post, query_keys: list[str]) -> bytes:
+    """A ``post`` event's data: the Post JSON and ``queries``, the keys of the stream's queries it matched."""
+    return orjson.dumps({**post.to_json(), "queries": query_keys})
 
 
 def format_event_or_skip(event: Event) -> bytes | None:

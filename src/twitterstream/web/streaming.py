@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Response
 
-from twitterstream.web.live import CLOSE, Subscription
+from twitterstream.web.channel import CLOSE, Subscription
 from twitterstream.web.sse import format_status
 
 
@@ -33,14 +33,19 @@ def event_stream(
                 message = subscription.get()  # the hub sends keep-alives every sse_keepalive_seconds
                 if message is None or message is CLOSE:  # shut down, or overtaken (reconnects and resumes)
                     return
-                order, text = message
+                order, text = message.order, message.text
                 if order[0] >= 0 and order <= boundary:
                     continue  # already in the backlog
                 yield text
         finally:
             close()
 
-    response = Response(generate(), mimetype="text/event-stream", direct_passthrough=True)
+    return sse_response(generate(), close)
+
+
+def sse_response(body: Iterator[bytes], close: Callable[[], None]) -> Response:
+    """The ``text/event-stream`` response around a stream's generator; ``close`` runs once it ends."""
+    response = Response(body, mimetype="text/event-stream", direct_passthrough=True)
     response.call_on_close(close)
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # nginx and friends: do not buffer
