@@ -27,6 +27,7 @@ from typing import Any, TypeVar, cast
 
 import orjson
 from limits.storage import RedisStorage, Storage
+from redis.typing import KeyT, StreamIdT
 
 from twitterstream.models import Post
 from twitterstream.store import redis_limits
@@ -230,7 +231,7 @@ class RedisStore(RedisModeration, RedisStats, RedisLeases, Store):
             return []
         by_stream = {_events(key): key for key in cursors}
         block_ms = max(int(min(timeout, MAX_BLOCK_SECONDS) * 1000), 1)
-        after = {stream: cursors[key] or "0" for stream, key in by_stream.items()}
+        after: dict[KeyT, StreamIdT] = {stream: cursors[key] or "0" for stream, key in by_stream.items()}
         answer = cast(list[Any], self._redis.xread(after, count=1000, block=block_ms) or [])
         if answer and len(after) > 1:
             # Redis before 7.2 wakes a blocked XREAD with the one stream that woke it: read the others now, so
