@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import orjson
 import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
@@ -65,6 +66,8 @@ def test_real_answers_match_the_described_schemas(store_site: Harness) -> None:
         ("/api/v1/feed", "q=cats&format=pdf", 400),
         ("/api/v1/export", "q=cats&since=soon", 400),
         ("/api/v1/stream", "q=cats&limit=0", 400),
+        ("/api/v1/stream", "q=cats&q=(dogs", 400),  # which q is wrong: q_index
+        ("/api/v1/stream", "&".join(f"q=w{n}" for n in range(7)), 400),
     ]
     for path, params, status in cases:
         answer = client.get(f"{path}?{params}")
@@ -72,6 +75,23 @@ def test_real_answers_match_the_described_schemas(store_site: Harness) -> None:
         _check(doc, path, status, answer.get_json())
     posts = client.get("/api/v1/results?q=cats").get_json()["posts"]
     assert [p["id"] for p in posts] == ["2", "1"]
+
+
+def test_a_stream_post_event_matches_the_described_stream_post(store_site: Harness) -> None:
+    store_site.store.save_post(make_post(1, "cats and dogs"), ["cats", "dogs"])
+    doc = _doc(store_site)
+    for query in ("q=cats", "q=cats&q=dogs"):
+        answer = store_site.client.get(f"/api/v1/stream?{query}", buffered=False)
+        chunks = iter(answer.response)
+        try:
+            next(chunks)  # the status
+            backlog = next(chunks).decode()
+        finally:
+            answer.close()
+        data = orjson.loads(backlog.split("data: ", 1)[1].split("\n", 1)[0])
+        registry: Registry[Any] = Registry().with_resource("urn:api", Resource(contents=doc, specification=DRAFT202012))
+        Draft202012Validator({"$ref": "urn:api#/components/schemas/StreamPost"}, registry=registry).validate(data)
+        assert data["queries"] == query.replace("q=", "").split("&")
 
 
 def test_described_content_types_are_the_ones_answered(store_site: Harness) -> None:

@@ -10,162 +10,15 @@ import copy
 from typing import Any
 
 from twitterstream.web.api import MAX_LIMIT
+from twitterstream.web.openapi_schemas import SCHEMAS, ref
 from twitterstream.web.params import MAX_POST_ID
+from twitterstream.web.queries import MAX_STREAM_QUERIES
 from twitterstream.web.stats import DEFAULT_MINUTES, MAX_MINUTES
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
-
-_NULLABLE_STRING = {"type": ["string", "null"]}
-
-
-def _top(name: str, meaning: str) -> dict[str, Any]:
-    return {
-        "type": "array",
-        "description": "Most counted first (equal counts by name).",
-        "items": {
-            "type": "object",
-            "required": [name, "count"],
-            "properties": {
-                name: {"type": "string", "description": meaning},
-                "count": {"type": "integer", "minimum": 1},
-            },
-        },
-    }
-
-
-_SCHEMAS: dict[str, Any] = {
-    "Post": {
-        "type": "object",
-        "description": "One public post, normalised, whatever service it came from.",
-        "required": ["id", "source", "url", "text", "created_at", "author", "lang", "embed_html"],
-        "properties": {
-            "id": {"type": "string", "description": "The service's id of the post (paging cursor for `before`)."},
-            "source": {"type": "string", "examples": ["x", "bluesky", "mastodon"]},
-            "url": {"type": "string", "description": "The post on its service."},
-            "text": {"type": "string"},
-            "created_at": {"type": "string", "format": "date-time", "description": "RFC 3339, UTC, milliseconds."},
-            "author": {
-                "type": "object",
-                "required": ["id", "username", "name"],
-                "properties": {"id": {"type": "string"}, "username": _NULLABLE_STRING, "name": _NULLABLE_STRING},
-            },
-            "lang": _NULLABLE_STRING,
-            "embed_html": {**_NULLABLE_STRING, "description": "Sanitised embed HTML, or null until fetched."},
-        },
-    },
-    "Walls": {
-        "type": "object",
-        "required": ["walls"],
-        "properties": {
-            "walls": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["slug", "title", "query"],
-                    "properties": {
-                        "slug": {"type": "string"},
-                        "title": {"type": "string"},
-                        "query": {"type": "string"},
-                    },
-                },
-            }
-        },
-    },
-    "WallPosts": {
-        "type": "object",
-        "required": ["wall", "title", "posts"],
-        "properties": {
-            "wall": {"type": "string"},
-            "title": {"type": "string"},
-            "posts": {
-                "type": "array",
-                "items": {"allOf": [_ref("Post"), {"type": "object", "properties": {"pinned": {"type": "boolean"}}}]},
-            },
-        },
-    },
-    "Error": {
-        "type": "object",
-        "required": ["error"],
-        "properties": {
-            "error": {
-                "type": "object",
-                "required": ["message", "position"],
-                "properties": {
-                    "message": {"type": "string", "description": "What is wrong, in words."},
-                    "position": {
-                        "type": ["integer", "null"],
-                        "description": "1-based position of the problem in the query, when there is one.",
-                    },
-                },
-            }
-        },
-    },
-    "Results": {
-        "type": "object",
-        "required": ["query", "source", "watching_since", "posts"],
-        "properties": {
-            "query": {"type": "string", "description": "The query in canonical form."},
-            "source": {"type": "string", "description": "The source the ingester runs."},
-            "watching_since": {
-                "type": "string",
-                "format": "date-time",
-                "description": "When the query began to be watched (RFC 3339, UTC): an empty page of a query "
-                "watched for a moment means wait, or open the stream.",
-            },
-            "posts": {"type": "array", "items": _ref("Post"), "description": "Newest first."},
-        },
-    },
-    "Pace": {
-        "type": "object",
-        "required": ["query", "per_minute", "last_minute"],
-        "properties": {
-            "query": {"type": "string"},
-            "per_minute": {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 30},
-            "last_minute": {"type": "integer", "minimum": 0},
-        },
-    },
-    "Stats": {
-        "type": "object",
-        "required": [
-            "query",
-            "minutes",
-            "posts",
-            "per_minute",
-            "top_hashtags",
-            "top_authors",
-            "languages",
-            "media_share",
-        ],
-        "properties": {
-            "query": {"type": "string", "description": "The query in canonical form."},
-            "minutes": {"type": "integer", "minimum": 1, "maximum": MAX_MINUTES},
-            "posts": {"type": "integer", "minimum": 0, "description": "Posts that arrived in the window."},
-            "per_minute": {
-                "type": "array",
-                "items": {"type": "integer", "minimum": 0},
-                "minItems": 1,
-                "maxItems": MAX_MINUTES,
-                "description": "Arrivals per minute, oldest first; the last is the current minute.",
-            },
-            "top_hashtags": _top("tag", "A hashtag in lower case, without '#'."),
-            "top_authors": _top("username", "The author's username (or id when the service gives none)."),
-            "languages": _top("lang", "The post's language as the service says it; `und` when it says none."),
-            "media_share": {
-                "type": "number",
-                "minimum": 0,
-                "maximum": 1,
-                "description": "The share of the posts with pictures or videos (0 when there are none).",
-            },
-        },
-    },
-}
 
 _QUERY = {
     "name": "q",
@@ -175,6 +28,17 @@ _QUERY = {
     "`source:` (`#nyc source:bluesky`: the networks a post may come from).",
     "schema": {"type": "string"},
     "example": "#nyc -is:retweet",
+}
+_QUERIES = {
+    "name": "q",
+    "in": "query",
+    "required": True,
+    "description": f"The query; up to {MAX_STREAM_QUERIES} times for one stream of several queries "
+    "(`?q=%23nyc&q=%23paris`; the same query twice counts once). More, or an invalid one, answers 400 "
+    "(`q_index` says which).",
+    "schema": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": MAX_STREAM_QUERIES},
+    "style": "form",
+    "explode": True,
 }
 _LIMIT = {
     "name": "limit",
@@ -210,8 +74,8 @@ _SLUG = {
     "schema": {"type": "string"},
     "description": "The wall's name.",
 }
-_BAD_REQUEST = _json(_ref("Error"), "Bad input: a missing or invalid query or parameter, with the reason.")
-_UNAVAILABLE = _json(_ref("Error"), "The store does not answer right now; retry in a moment.")
+_BAD_REQUEST = _json(ref("Error"), "Bad input: a missing or invalid query or parameter, with the reason.")
+_UNAVAILABLE = _json(ref("Error"), "The store does not answer right now; retry in a moment.")
 _ERRORS = {"400": _BAD_REQUEST, "503": _UNAVAILABLE}
 
 _PATHS: dict[str, Any] = {
@@ -230,7 +94,7 @@ _PATHS: dict[str, Any] = {
                     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_POST_ID},
                 },
             ],
-            "responses": {"200": _json(_ref("Results"), "The posts, newest first."), **_ERRORS},
+            "responses": {"200": _json(ref("Results"), "The posts, newest first."), **_ERRORS},
         }
     },
     "/api/v1/pace": {
@@ -238,7 +102,7 @@ _PATHS: dict[str, Any] = {
             "operationId": "pace",
             "summary": "Arrivals per minute over the last 30 minutes (oldest first) and in the last minute",
             "parameters": [_QUERY],
-            "responses": {"200": _json(_ref("Pace"), "Counts of arrived posts."), **_ERRORS},
+            "responses": {"200": _json(ref("Pace"), "Counts of arrived posts."), **_ERRORS},
         }
     },
     "/api/v1/stats": {
@@ -258,17 +122,24 @@ _PATHS: dict[str, Any] = {
                     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_MINUTES, "default": DEFAULT_MINUTES},
                 },
             ],
-            "responses": {"200": _json(_ref("Stats"), "The window's counts."), **_ERRORS},
+            "responses": {"200": _json(ref("Stats"), "The window's counts."), **_ERRORS},
         }
     },
     "/api/v1/stream": {
         "get": {
             "operationId": "stream",
-            "summary": "Live events of a query as Server-Sent Events (asking starts watching it)",
-            "description": "`event: post` (`id:` the post id, `data:` Post JSON), `event: embed`, `event: delete`, "
-            "`event: status`; `: keep-alive` comments. With `Last-Event-ID`, resumes after that post.",
+            "summary": "Live events of one or several queries as Server-Sent Events (asking starts watching them)",
+            "description": "`event: post` (`id:` the post id, `data:` StreamPost: Post JSON with `queries`), "
+            "`event: embed`, `event: delete`, `event: status`; `: keep-alive` comments. The stream starts with the "
+            "latest `limit` posts, oldest first; with `Last-Event-ID`, it resumes after that post. "
+            "With several `q`: one stream of them all; a post that matched several is sent once, `queries` "
+            "listing them; each query starts with its latest `limit` posts (one backlog, oldest first). A post "
+            "event's `id:` is then a resume token (`tag:cursor`, comma-separated: where each query's event log "
+            "was sent up to); with it as `Last-Event-ID` every query it names resumes exactly there, and a query "
+            "it does not name starts with its latest posts. One stream takes one of the client's stream places; "
+            "each query not watched yet counts as a new query.",
             "parameters": [
-                _QUERY,
+                _QUERIES,
                 _LIMIT,
                 {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}},
                 {"name": "last_event_id", "in": "query", "schema": {"type": "string"}},
@@ -331,7 +202,7 @@ _PATHS: dict[str, Any] = {
         "get": {
             "operationId": "walls",
             "summary": "The walls: an operator's named, moderated queries",
-            "responses": {"200": _json(_ref("Walls"), "Every wall's slug, title and query.")},
+            "responses": {"200": _json(ref("Walls"), "Every wall's slug, title and query.")},
         }
     },
     "/api/v1/walls/{slug}/posts": {
@@ -351,8 +222,8 @@ _PATHS: dict[str, Any] = {
                 },
             ],
             "responses": {
-                "200": _json(_ref("WallPosts"), "The wall's posts (Post JSON with `pinned`)."),
-                "404": _json(_ref("Error"), "No wall has that slug."),
+                "200": _json(ref("WallPosts"), "The wall's posts (Post JSON with `pinned`)."),
+                "404": _json(ref("Error"), "No wall has that slug."),
                 **_ERRORS,
             },
         }
@@ -371,7 +242,7 @@ _PATHS: dict[str, Any] = {
             ],
             "responses": {
                 "200": {"description": "An endless event stream.", "content": {"text/event-stream": {}}},
-                "404": _json(_ref("Error"), "No wall has that slug."),
+                "404": _json(ref("Error"), "No wall has that slug."),
                 **_ERRORS,
             },
         }
@@ -398,6 +269,6 @@ def document() -> dict[str, Any]:
                 "Every route answers cross-origin reads (`Access-Control-Allow-Origin: *`).",
             },
             "paths": _PATHS,
-            "components": {"schemas": _SCHEMAS},
+            "components": {"schemas": SCHEMAS},
         }
     )
