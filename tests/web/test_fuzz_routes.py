@@ -90,6 +90,9 @@ def test_no_input_on_any_route_gets_a_5xx_or_a_traceback(site: Harness, data: st
             st.dictionaries(st.sampled_from(["q", "limit"]), st.text(max_size=30), max_size=2).map(
                 lambda args: "&".join(f"{k}={v}" for k, v in args.items())
             ),
+            st.lists(st.one_of(good_query, hostile_text), max_size=8).map(  # several q: streams, columns
+                lambda qs: "&".join(f"q={v.replace('&', '%26').replace('#', '%23')}" for v in qs)
+            ),
         ),
         label="query string",
     )

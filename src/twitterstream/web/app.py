@@ -16,7 +16,20 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from twitterstream.config import Settings, load_settings, mastodon_media_origins
 from twitterstream.store import Store, StoreUnavailable, open_store
-from twitterstream.web import access, admin, admin_api, api, embed_wall, feeds, openapi, ops, stats, views, walls
+from twitterstream.web import (
+    access,
+    admin,
+    admin_api,
+    api,
+    columns,
+    embed_wall,
+    feeds,
+    openapi,
+    ops,
+    stats,
+    views,
+    walls,
+)
 from twitterstream.web.client_limits import ClientLimits
 from twitterstream.web.context import (
     get_settings,
@@ -107,6 +120,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(views.bp)
         app.register_blueprint(api.bp)
         app.register_blueprint(stats.bp)
+        app.register_blueprint(columns.bp)  # several queries side by side
         for blueprint in (feeds.bp, embed_wall.bp, openapi.bp):  # posts going out: feeds, export, embed, docs
             app.register_blueprint(blueprint)
         for blueprint in (walls.bp, admin.bp, admin_api.bp):  # walls and their moderation
