@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import NamedTuple
 
 from twitterstream.store import Event
@@ -17,11 +18,17 @@ from twitterstream.store import Event
 
 class Message(NamedTuple):
     """What a stream reads from its query's channel: the event's order and its SSE bytes, as sent; the event
-    itself only on a channel that a stream of several queries reads (it formats its own messages)."""
+    itself (and a post's JSON, encoded once for all of them) only on a channel that a stream of several
+    queries reads: it formats its own messages."""
 
     order: tuple[int, int]
     text: bytes
     event: Event | None = None
+    body: bytes | None = None
+
+
+def _nothing(event: Event) -> None:
+    return None
 
 
 #: Ends the stream (the hub stops, or the reader was overtaken and must resume by Last-Event-ID).
@@ -56,11 +63,14 @@ class Channel:
         """The sequence number the next message will have."""
         return self.first + len(self.messages)
 
-    def publish(self, message: Message, event: Event | None = None) -> None:
-        """Append ``message`` (with ``event`` attached when a stream of several queries reads this channel)."""
+    def publish(
+        self, message: Message, event: Event | None = None, encode: Callable[[Event], bytes | None] = _nothing
+    ) -> None:
+        """Append ``message``; with ``event`` and its post's JSON (``encode``, called only then) attached when a
+        stream of several queries reads this channel."""
         with self.lock:
             if event is not None and self.merged:
-                message = Message(message.order, message.text, event)
+                message = Message(message.order, message.text, event, encode(event))
             self.messages.append(message)
             if len(self.messages) > self.max_pending:
                 self.messages.popleft()

@@ -19,10 +19,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
-from twitterstream.store import Event, StoreUnavailable, cursor_order
+from twitterstream.store import Event, EventKind, StoreUnavailable, cursor_order
 from twitterstream.web.channel import KEEPALIVE, STATUS_ORDER, Channel, Message, Subscription
 from twitterstream.web.connection import connection_closed
-from twitterstream.web.sse import format_event_or_skip, format_status
+from twitterstream.web.sse import format_event_or_skip, format_status, post_body
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +205,15 @@ class LiveHub:
         """Publish a batch of the store's events, then settle it as one round: the matches a writer stored
         together reach a stream of several queries together."""
         published: dict[int, Channel] = {}
+        bodies: dict[str, bytes] = {}  # each post's JSON encoded once, for streams of several queries
+
+        def encode(event: Event) -> bytes | None:
+            if event.kind != EventKind.POST or event.post is None:
+                return None
+            if event.post_key not in bodies:
+                bodies[event.post_key] = post_body(event.post)
+            return bodies[event.post_key]
+
         for event in events:
             text = self.formatter(event)
             order = event.order
@@ -213,7 +222,7 @@ class LiveHub:
                     self._cursors[event.query_key] = event.cursor
                 channel = self._channels.get(event.query_key)
             if text is not None and channel is not None:
-                channel.publish(Message(order, text), event)
+                channel.publish(Message(order, text), event, encode)
                 published[id(channel)] = channel
         if published:
             self._end_round(published.values())

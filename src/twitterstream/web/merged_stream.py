@@ -34,7 +34,7 @@ from twitterstream.web.connection import client_fd
 from twitterstream.web.context import get_hub, get_limits, get_store, source_status, this_app
 from twitterstream.web.live import LiveHub
 from twitterstream.web.moderated import get_query_feed, get_screen
-from twitterstream.web.sse import format_event, format_status, post_data, sse_message
+from twitterstream.web.sse import format_event, format_status, post_body, post_data, sse_message, with_queries
 from twitterstream.web.streaming import sse_response
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,7 @@ class Part:
     index: int  # which of the stream's queries
     event: Event
     sent: bool = True
+    body: bytes | None = None  # the post's JSON, when the hub encoded it (once for every such stream)
 
 
 @dataclass(slots=True)
@@ -87,6 +88,7 @@ class _Run:
     parts: list[int] = field(default_factory=list)  # their places in the round
     indices: list[int] = field(default_factory=list)  # their queries
     post: Post | None = None
+    body: bytes | None = None
 
 
 class Merger:
@@ -118,7 +120,8 @@ class Merger:
                 open_runs[(event.post_key, event.kind)] = run
             run.parts.append(place)
             run.indices.append(part.index)
-            run.post = event.post or run.post  # the newest version read
+            if event.post is not None:  # the newest version read
+                run.post, run.body = event.post, part.body
         lanes: list[list[int]] = [[] for _ in self.keys]  # each query's places, in order
         for place, part in enumerate(parts):
             lanes[part.index].append(place)
@@ -152,7 +155,8 @@ class Merger:
             if run.post is None:  # gone before it was read
                 return None
             queries = [self.keys[i] for i in sorted(set(run.indices))]
-            return sse_message("post", post_data(run.post, queries), self.token())
+            data = with_queries(run.body or post_body(run.post), queries)
+            return sse_message("post", data, self.token())
         except ValueError as exc:  # an id that cannot be framed: skipped, as on a stream of one query
             log.warning("live stream: skipping %s event of %.80r: %s", run.kind, run.post_key, exc)
             return None
@@ -271,7 +275,8 @@ def _follow(
                     if message is CLOSE:  # shut down, overtaken (the client resumes by its token), or gone
                         return
                     if message.event is not None:
-                        parts.append(Part(index, message.event, message.order > boundaries[index]))
+                        sent = message.order > boundaries[index]
+                        parts.append(Part(index, message.event, sent, message.body))
                     elif message.order == KEEPALIVE.order:
                         keepalive = True
                     elif message.text not in texts:  # a status, published to every channel

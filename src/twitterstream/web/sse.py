@@ -50,7 +50,18 @@ def format_event(event: Event) -> bytes | None:
 
 def post_data(post: Post, query_keys: list[str]) -> bytes:
     """A ``post`` event's data: the Post JSON and ``queries``, the keys of the stream's queries it matched."""
-    return orjson.dumps({**post.to_json(), "queries": query_keys})
+    return with_queries(post_body(post), query_keys)
+
+
+def post_body(post: Post) -> bytes:
+    """The Post JSON, encoded (a stream of several queries adds ``queries`` with :func:`with_queries`)."""
+    return orjson.dumps(post.to_json())
+
+
+def with_queries(body: bytes, query_keys: list[str]) -> bytes:
+    """``body`` (a JSON object from :func:`post_body`) with ``queries`` added as its last member: the bytes
+    ``orjson.dumps`` gives for the Post JSON with it, made without encoding the post again."""
+    return b'%s,"queries":%s}' % (body[:-1], orjson.dumps(query_keys))
 
 
 def format_event_or_skip(event: Event) -> bytes | None:
