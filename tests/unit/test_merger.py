@@ -11,6 +11,7 @@ from twitterstream.store.sqlite import SQLiteStore
 from twitterstream.web.channel import CLOSE, Channel, Message, Subscription
 from twitterstream.web.live import LiveHub
 from twitterstream.web.merged_stream import Merger, Part, decode_token, encode_token, query_tag
+from twitterstream.web.sse import post_body, with_queries
 
 KEYS = ["cats", "dogs"]
 
@@ -115,3 +116,9 @@ def test_a_channel_holds_back_what_is_published_until_the_round_is_settled() -> 
     channel.settle()
     message = merged.take(settled_only=True)
     assert message is not None and message.event is not None and message.event.post_key == "x:1"
+
+
+def test_queries_added_to_the_encoded_post_are_the_bytes_of_the_whole_object() -> None:
+    post = make_post(1, 'quotes " and \\ and {braces} 🐈', embed_html="<p>x</p>")
+    for keys in (["cats"], ["#nyc", '"new york"', "dogs OR birds"]):
+        assert with_queries(post_body(post), keys) == orjson.dumps({**post.to_json(), "queries": keys})
