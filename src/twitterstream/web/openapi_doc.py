@@ -33,9 +33,9 @@ _QUERIES = {
     "name": "q",
     "in": "query",
     "required": True,
-    "description": f"The query; up to {MAX_STREAM_QUERIES} times for one stream of several queries "
-    "(`?q=%23nyc&q=%23paris`; the same query twice counts once). More, or an invalid one, answers 400 "
-    "(`q_index` says which).",
+    "description": f"The query, as on the other routes; up to {MAX_STREAM_QUERIES} times for one stream of "
+    "several queries (`?q=%23nyc&q=%23paris`; the same query twice counts once). More, or an invalid one, "
+    "answers 400 (`q_index` says which).",
     "schema": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": MAX_STREAM_QUERIES},
     "style": "form",
     "explode": True,
