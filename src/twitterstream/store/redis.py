@@ -27,6 +27,7 @@ from typing import Any, TypeVar, cast
 
 import orjson
 from limits.storage import RedisStorage, Storage
+from redis.client import Pipeline
 from redis.typing import KeyT, StreamIdT
 
 from twitterstream.models import Post
@@ -112,28 +113,31 @@ class RedisStore(RedisModeration, RedisStats, RedisLeases, Store):
         record = orjson.loads(raw)
         record["embed_html"] = embed_html
         self._redis.set(f"ts:post:{post_key}", orjson.dumps(record), keepttl=True)
-        return self._publish_for_post(post_key, record["id"], EventKind.EMBED)
+        keys, pipe = self._publish_for_post(post_key, record["id"], EventKind.EMBED)
+        pipe.execute()
+        return keys
 
     @guard
     def delete_post(self, post_key: str) -> list[str]:
         raw = self._redis.get(f"ts:post:{post_key}")
         if raw is None:
             return []
-        keys = self._publish_for_post(post_key, orjson.loads(raw)["id"], EventKind.DELETE)
-        pipe = self._redis.pipeline()
+        # one transaction: a reader of the delete events finds the post gone (a live stream sends a delete
+        # only for a post that is gone or withheld: one still stored would look like a withheld post unhidden)
+        keys, pipe = self._publish_for_post(post_key, orjson.loads(raw)["id"], EventKind.DELETE)
         for key in keys:
             pipe.zrem(_latest(key), post_key)
         pipe.delete(f"ts:post:{post_key}", f"ts:postq:{post_key}")
         pipe.execute()
         return keys
 
-    def _publish_for_post(self, post_key: str, post_id: str, kind: EventKind) -> list[str]:
+    def _publish_for_post(self, post_key: str, post_id: str, kind: EventKind) -> tuple[list[str], Pipeline]:
+        """The post's queries, and a transaction that announces ``kind`` on each (the caller executes it)."""
         keys = sorted(k.decode() for k in cast(set[bytes], self._redis.smembers(f"ts:postq:{post_key}")))
         pipe = self._redis.pipeline()
         for key in keys:
             pipe.xadd(_events(key), {"k": kind, "p": post_key, "i": post_id}, maxlen=EVENTS_MAXLEN, approximate=True)
-        pipe.execute()
-        return keys
+        return keys, pipe
 
     @guard
     def get_post(self, post_key: str) -> Post | None:

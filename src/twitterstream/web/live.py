@@ -180,6 +180,13 @@ class LiveHub:
                     self._end_gone_streams()
                 try:
                     events = self.store.wait_for_events(cursors, timeout=wait) if cursors else []
+                    with self._lock:
+                        grown = {key: cursor for key, cursor in self._cursors.items() if key not in cursors}
+                    if grown and events:
+                        # queries subscribed during the wait: read again with them, so that what one write stored
+                        # for several queries comes in one batch (a stream of several queries sends it once)
+                        cursors.update(grown)
+                        events = self.store.wait_for_events(cursors, timeout=0)
                 except (StoreUnavailable, OSError) as exc:
                     failures += 1
                     if failures == 1:  # once per outage; open streams stay open and keep getting keep-alives
