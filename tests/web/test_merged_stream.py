@@ -25,11 +25,8 @@ from twitterstream.web.merged_stream import decode_token, query_tag
 @pytest.fixture
 def served(settings: Settings, tmp_path: Path, any_store: Store) -> Iterator[Served]:
     settings = settings.with_overrides(sse_keepalive_seconds=0.2)
-    with running_app(settings, tmp_path, start_ingester=False, store=any_store) as harness:
-        served = Served(harness)
-        yield served
-        harness.app.extensions["hub"].stop()  # ends open streams before the server stops
-        served.stop()
+    with running_app(settings, tmp_path, start_ingester=False, store=any_store) as harness, harness.served() as url:
+        yield Served(harness, url)
 
 
 def read_events(lines: Iterator[str], count: int, seconds: float = 5.0) -> list[dict[str, Any]]:
