@@ -13,7 +13,7 @@ LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet --cust
 SERVE_ARGS := $(if $(filter command line,$(origin HOST)),--host $(HOST)) \
 	$(if $(filter command line,$(origin PORT)),--port $(PORT))
 
-.PHONY: venv run demo test system-packages lock upgrade bench clean
+.PHONY: venv run demo test system-packages lock upgrade bench screenshots clean
 
 # Two steps, so that `make lock` works while pyproject.toml names a dependency the lock does not have yet.
 $(LOCKED): requirements/dev.txt
@@ -59,6 +59,10 @@ upgrade: lock
 
 bench: $(STAMP)
 	for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+# The README's pictures, taken from the bundled demo in Chromium (docs/screenshots/*.png).
+screenshots: system-packages $(STAMP)
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
