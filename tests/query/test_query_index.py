@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from query_posts import post
-
 from twitterstream.query import PostFeatures, QueryIndex, parse
 
 

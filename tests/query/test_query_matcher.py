@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from query_posts import post
 
+from query_posts import post
 from twitterstream.models import Post
 from twitterstream.query import PostFeatures, parse
 
