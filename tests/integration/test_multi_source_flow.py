@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
+import orjson
+
 from fakes.jetstream import FakeJetstream, fake_did
 from fakes.mastodon import FakeMastodon
 from fakes.x_api import FakeX
@@ -78,6 +81,41 @@ def test_bluesky_keeps_delivering_when_x_refuses_the_token(fake_jetstream: FakeJ
         page = app.client.get("/results/cats").get_data(as_text=True)
         assert 'class="source-state state-stopped" data-source="x"' in page
         assert 'class="source-state state-connected" data-source="bluesky"' in page
+
+
+def first_status(url: str, query: str) -> dict[str, Any]:
+    """The first ``status`` event of the query's live stream."""
+    with httpx.stream("GET", f"{url}/api/v1/stream", params={"q": query}, timeout=10) as response:
+        lines = response.iter_lines()
+        assert next(lines) == "retry: 2000" and next(lines) == "event: status"
+        status: dict[str, Any] = orjson.loads(next(lines).removeprefix("data: "))
+        return status
+
+
+def test_while_x_refuses_the_token_a_bluesky_query_reports_only_bluesky(
+    fake_jetstream: FakeJetstream, tmp_path: Path
+) -> None:
+    with (
+        FakeX(bearer_token="another-token", keepalive_interval=0.5) as fake_x,
+        running_app(settings_for(x=fake_x, jetstream=fake_jetstream), tmp_path) as app,
+        app.served() as url,
+    ):
+        fake_jetstream.wait_for_connections(1)
+        eventually(lambda: readyz(app)["sources"]["x"]["state"] == "stopped")
+        eventually(lambda: readyz(app)["sources"]["bluesky"]["state"] == "connected")
+
+        on_bluesky = first_status(url, "cats source:bluesky")
+        assert on_bluesky["networks"] == ["bluesky"]
+        assert on_bluesky["sources"]["bluesky"]["state"] == "connected"
+        assert on_bluesky["state"] == "stopped"  # the first source's words, as before, for readers of one source
+        everywhere = first_status(url, "cats")
+        assert everywhere["networks"] == ["x", "bluesky"] and everywhere["sources"]["x"]["state"] == "stopped"
+
+        page = app.client.get("/results/cats%20source%3Abluesky").get_data(as_text=True)
+        assert '<span class="live-text" id="live-text">Connecting…</span>' in page  # live once its stream opens
+        assert 'class="source-state state-stopped" data-source="x"' in page  # the header: every network
+        page = app.client.get("/results/cats").get_data(as_text=True)
+        assert '<span class="live-text" id="live-text">X is down</span>' in page
 
 
 def test_x_keeps_delivering_while_jetstream_is_gone(fake_x: FakeX, tmp_path: Path) -> None:

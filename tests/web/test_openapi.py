@@ -94,6 +94,20 @@ def test_a_stream_post_event_matches_the_described_stream_post(store_site: Harne
         assert data["queries"] == query.replace("q=", "").split("&")
 
 
+def test_a_stream_status_event_matches_the_described_stream_status(store_site: Harness) -> None:
+    doc = _doc(store_site)
+    answer = store_site.client.get("/api/v1/stream?q=cats&q=dogs", buffered=False)
+    try:
+        first = next(iter(answer.response)).decode()
+    finally:
+        answer.close()
+    assert first.startswith("retry: 2000\nevent: status\ndata: ")
+    data = orjson.loads(first.split("data: ", 1)[1].split("\n", 1)[0])
+    registry: Registry[Any] = Registry().with_resource("urn:api", Resource(contents=doc, specification=DRAFT202012))
+    Draft202012Validator({"$ref": "urn:api#/components/schemas/StreamStatus"}, registry=registry).validate(data)
+    assert data["networks"] == ["replay"] and list(data["sources"]) == ["replay"]
+
+
 def test_described_content_types_are_the_ones_answered(store_site: Harness) -> None:
     doc = _doc(store_site)
     for path, params in [

@@ -31,6 +31,11 @@ def unsupported_on(query: Query, source: str) -> list[str]:
     return [] if capabilities is None or seen is None else seen.unsupported(capabilities)
 
 
+def follows(query: Query, source: str) -> bool:
+    """Whether ``source`` follows ``query``: its ``source:`` filter keeps it, and it can evaluate the rest."""
+    return covers(query, source) and not unsupported_on(query, source)
+
+
 def names(sources: list[str] | tuple[str, ...]) -> str:
     """Sources as people write them, joined: "X", "X and Bluesky", "X, Bluesky and Mastodon"."""
     labels = [SOURCE_LABELS.get(name, name) for name in sources]

@@ -29,6 +29,7 @@ from twitterstream.web.merged_stream import open_merged_stream
 from twitterstream.web.moderated import get_query_feed, get_screen
 from twitterstream.web.params import post_id, whole_number
 from twitterstream.web.queries import QueryListError, read_queries, read_query
+from twitterstream.web.query_status import StatusScope
 from twitterstream.web.sse import format_event_or_skip
 from twitterstream.web.streaming import event_stream
 
@@ -161,7 +162,7 @@ def stream() -> Response:
         raise
     status = hub.status or {k: v for k, v in source_status(this_app()).items() if k != "counters"}
 
-    return event_stream(subscription, backlog, boundary, status, close)
+    return event_stream(subscription, backlog, boundary, status, close, scope=StatusScope([query]))
 
 
 def _backlog(store: Store, key: str, last_id: str | None, limit: int) -> tuple[list[bytes], tuple[int, int]]:

@@ -43,6 +43,7 @@ from twitterstream.web.cors import init_cors
 from twitterstream.web.live import LiveHub
 from twitterstream.web.moderated import init_moderation
 from twitterstream.web.operator import init_operator
+from twitterstream.web.query_status import own_status
 
 log = logging.getLogger(__name__)
 #: Where the generated secret key is kept when SECRET_KEY is not set (the store's small state).
@@ -138,6 +139,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["source_status"] = lambda: source_status(app)
     app.jinja_env.globals["source_hint"] = lambda: _source_hint(settings, running_source(app))
     app.jinja_env.globals["x_usage"] = x_usage
+    app.jinja_env.globals["own_status"] = own_status  # a query's status line: its own networks only
     app.jinja_env.globals["public_url_for"] = public_url_for
     return app
 

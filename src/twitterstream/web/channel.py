@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from twitterstream.store import Event
 
@@ -19,12 +19,14 @@ from twitterstream.store import Event
 class Message(NamedTuple):
     """What a stream reads from its query's channel: the event's order and its SSE bytes, as sent; the event
     itself (and a post's JSON, encoded once for all of them) only on a channel that a stream of several
-    queries reads: it formats its own messages."""
+    queries reads: it formats its own messages. A status message keeps its ``status``: each stream sends it
+    with the networks of its own queries (``query_status.StatusScope``)."""
 
     order: tuple[int, int]
     text: bytes
     event: Event | None = None
     body: bytes | None = None
+    status: dict[str, Any] | None = None
 
 
 def _nothing(event: Event) -> None:

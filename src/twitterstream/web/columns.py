@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from flask import Blueprint, render_template, request
 
 from twitterstream.query import Query, QueryError
-from twitterstream.web.context import running_sources, source_status, this_app
+from twitterstream.web.context import running_sources, this_app
 from twitterstream.web.params import limit_choice
 from twitterstream.web.queries import MAX_STREAM_QUERIES, read_query
+from twitterstream.web.query_status import page_status
 
 bp = Blueprint("columns", __name__)
 
@@ -55,7 +56,7 @@ def page() -> tuple[str, int]:
             refused=refused,
             limit=limit_choice(request.args.get("limit")),
             most=MAX_STREAM_QUERIES,
-            status=source_status(this_app()),
+            status=page_status(columns),
         ),
         400 if refused and not columns else 200,
     )

@@ -291,5 +291,5 @@ class LiveHub:
         with self._lock:
             channels = list(self._channels.values())
         for channel in channels:
-            channel.publish(Message(STATUS_ORDER, text))
+            channel.publish(Message(STATUS_ORDER, text, status=status))
         self._end_round(channels)

@@ -22,19 +22,21 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import Response, request
 
 from twitterstream.models import Post
 from twitterstream.query import Query
 from twitterstream.store import Event, EventKind, Store, cursor_order
-from twitterstream.web.channel import CLOSE, KEEPALIVE, Subscription
+from twitterstream.web.channel import CLOSE, KEEPALIVE, Message, Subscription
 from twitterstream.web.client_limits import client_address
 from twitterstream.web.connection import client_fd
 from twitterstream.web.context import get_hub, get_limits, get_store, source_status, this_app
 from twitterstream.web.live import LiveHub
 from twitterstream.web.moderated import get_query_feed, get_screen
-from twitterstream.web.sse import format_event, format_status, post_body, post_data, sse_message, with_queries
+from twitterstream.web.query_status import StatusScope
+from twitterstream.web.sse import format_event, post_body, post_data, sse_message, with_queries
 from twitterstream.web.streaming import sse_response
 
 log = logging.getLogger(__name__)
@@ -207,7 +209,8 @@ def open_merged_stream(queries: list[Query], limit: int, last_id: str | None) ->
         close()
         raise
     status = hub.status or {k: v for k, v in source_status(this_app()).items() if k != "counters"}
-    return sse_response(_follow(hub, subscriptions, merger, backlog, boundaries, status, close), close)
+    scope = StatusScope(queries)  # the networks of any of them: the page has one status line
+    return sse_response(_follow(hub, subscriptions, merger, backlog, boundaries, status, scope, close), close)
 
 
 def _backlog(
@@ -257,18 +260,19 @@ def _follow(
     merger: Merger,
     backlog: list[bytes],
     boundaries: list[tuple[int, int]],
-    status: dict[str, object],
+    status: dict[str, Any],
+    scope: StatusScope,
     close: Callable[[], None],
 ) -> Iterator[bytes]:
     """The stream's bytes: status, backlog, then each round the hub settled, merged."""
     try:
-        yield b"retry: 2000\n" + format_status(status)
+        yield b"retry: 2000\n" + scope.first(status)
         yield b"".join(backlog)
         backlog.clear()
         while True:
             ready = hub.round_ready  # before reading: a round ending after the reads sets this one
             parts: list[Part] = []
-            texts: list[bytes] = []
+            statuses: dict[bytes, Message] = {}
             keepalive = False
             for index, subscription in enumerate(subscriptions):
                 while (message := subscription.take(settled_only=True)) is not None:
@@ -279,9 +283,9 @@ def _follow(
                         parts.append(Part(index, message.event, sent, message.body))
                     elif message.order == KEEPALIVE.order:
                         keepalive = True
-                    elif message.text not in texts:  # a status, published to every channel
-                        texts.append(message.text)
-            out = texts + merger.messages(parts)
+                    else:  # a status, published to every channel: sent once
+                        statuses.setdefault(message.text, message)
+            out = [scope.message(message) for message in statuses.values()] + merger.messages(parts)
             if out:
                 yield b"".join(out)
             elif keepalive:

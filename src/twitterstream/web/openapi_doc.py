@@ -130,8 +130,9 @@ _PATHS: dict[str, Any] = {
             "operationId": "stream",
             "summary": "Live events of one or several queries as Server-Sent Events (asking starts watching them)",
             "description": "`event: post` (`id:` the post id, `data:` StreamPost: Post JSON with `queries`), "
-            "`event: embed`, `event: delete`, `event: status`; `: keep-alive` comments. The stream starts with the "
-            "latest `limit` posts, oldest first; with `Last-Event-ID`, it resumes after that post. "
+            "`event: embed`, `event: delete`, `event: status` (`data:` StreamStatus: the sources' state, and "
+            "`networks`, the ones the queries run on); `: keep-alive` comments. The stream starts with its status, "
+            "then the latest `limit` posts, oldest first; with `Last-Event-ID`, it resumes after that post. "
             "With several `q`: one stream of them all; a post that matched several is sent once, `queries` "
             "listing them; each query starts with its latest `limit` posts (one backlog, oldest first). A post "
             "event's `id:` is then a resume token (`tag:cursor`, comma-separated: where each query's event log "

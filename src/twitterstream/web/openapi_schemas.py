@@ -30,6 +30,23 @@ def _top(name: str, meaning: str) -> dict[str, Any]:
     }
 
 
+#: One source's status, in words (``SourceStatus``).
+_SOURCE_STATUS: dict[str, Any] = {
+    "type": "object",
+    "required": ["source", "state", "reason", "retry_at", "warning", "since"],
+    "properties": {
+        "source": {**_NULLABLE_STRING, "examples": ["x", "bluesky", "mastodon", "replay"]},
+        "state": {
+            "type": ["string", "null"],
+            "examples": ["starting", "connected", "idle", "reconnecting", "standby", "stopped", "paused", "unknown"],
+        },
+        "reason": {"type": "string", "description": "Why it is not connected, in words (empty when it is)."},
+        "retry_at": {"type": ["number", "null"], "description": "When it tries again (Unix time), if it waits."},
+        "warning": {"type": "string", "description": "What a person should know while it works (or empty)."},
+        "since": {"type": ["number", "null"], "description": "Since when it is in this state (Unix time)."},
+    },
+}
+
 SCHEMAS: dict[str, Any] = {
     "Post": {
         "type": "object",
@@ -64,6 +81,30 @@ SCHEMAS: dict[str, Any] = {
                 "description": "The canonical keys of the asked queries the post matched, in the order asked "
                 "(with one `q`, that query's key).",
             }
+        },
+    },
+    "StreamStatus": {
+        "type": "object",
+        "description": "The data of an `event: status` of a live stream: sent first, then whenever a source's "
+        "state changes. `source`, `state`, `reason`... are the first running source's; `sources` has each "
+        "running source by name (what the pages' header shows); `networks` names those the stream's queries "
+        "run on, whose states alone concern its posts.",
+        "allOf": [_SOURCE_STATUS],
+        "required": ["ingester", "sources", "networks"],
+        "properties": {
+            "ingester": {
+                "type": "string",
+                "examples": ["running", "standby", "absent", "stopped", "silent", "unknown"],
+                "description": "Whether an ingester runs (`absent`, `stopped`, `silent`: no posts can arrive).",
+            },
+            "sources": {"type": "object", "additionalProperties": _SOURCE_STATUS},
+            "networks": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "The running sources (keys of `sources`, in their order) that follow the stream's "
+                "query (any of its queries, with several `q`): its `source:` filter keeps them and they can "
+                "evaluate it. `#a source:bluesky` with X down: only Bluesky, whose state alone concerns it.",
+            },
         },
     },
     "Walls": {

@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import Response
 
-from twitterstream.web.channel import CLOSE, Subscription
-from twitterstream.web.sse import format_status
+from twitterstream.web.channel import CLOSE, STATUS_ORDER, Subscription
+from twitterstream.web.query_status import StatusScope
 
 
 def event_stream(
@@ -17,26 +17,29 @@ def event_stream(
     boundary: tuple[int, int],
     status: dict[str, Any],
     close: Callable[[], None],
+    scope: StatusScope,
 ) -> Response:
     """A ``text/event-stream`` response: the source's ``status``, the ``backlog``, then the live events after
-    ``boundary`` (those at or before it are in the backlog). ``close`` (idempotent) runs once it ends, whether
-    the generator finishes or the server closes a response it never started."""
+    ``boundary`` (those at or before it are in the backlog). Every ``status`` event carries the networks of
+    ``scope``'s query. ``close`` (idempotent) runs once it ends, whether the generator finishes or the server
+    closes a response it never started."""
 
     def generate() -> Iterator[bytes]:
         # Runs after the request context is gone (nothing here needs it): an idle stream keeps only
         # its subscription and this generator, and the bytes go to the server as they are.
         try:
-            yield b"retry: 2000\n" + format_status(status)
+            yield b"retry: 2000\n" + scope.first(status)
             yield b"".join(backlog)
             backlog.clear()  # an idle stream should not hold its backlog for its whole life
             while True:
                 message = subscription.get()  # the hub sends keep-alives every sse_keepalive_seconds
                 if message is None or message is CLOSE:  # shut down, or overtaken (reconnects and resumes)
                     return
-                order, text = message.order, message.text
-                if order[0] >= 0 and order <= boundary:
-                    continue  # already in the backlog
-                yield text
+                order = message.order
+                if order == STATUS_ORDER:
+                    yield scope.message(message)
+                elif order[0] < 0 or order > boundary:  # at or before it: already in the backlog
+                    yield message.text
         finally:
             close()
 

@@ -19,7 +19,6 @@ from twitterstream.web.context import (
     query_problem,
     running_sources,
     source_label,
-    source_status,
     this_app,
     wake_ingester,
 )
@@ -27,6 +26,7 @@ from twitterstream.web.forms import SearchForm
 from twitterstream.web.moderated import get_screen
 from twitterstream.web.params import limit_choice
 from twitterstream.web.queries import narrow_to_networks, read_query
+from twitterstream.web.query_status import page_status
 from twitterstream.web.screen_view import SCREEN_POSTS, render_screen, screen_options
 
 bp = Blueprint("main", __name__)
@@ -151,6 +151,7 @@ def results(query: str) -> Any:
             stream_url=url_for("api.stream", q=parsed.text, limit=SCREEN_POSTS),
             pace_url=url_for("api.pace", q=parsed.text),
             posts=posts,
+            status=page_status([parsed]),
         )
     since = store.watched_since(parsed.key)
     return render_template(
@@ -160,6 +161,6 @@ def results(query: str) -> Any:
         limit=limit,
         watch_since=since,
         problem=query_problem(this_app(), parsed.key),
-        status=source_status(this_app()),
+        status=page_status([parsed]),
         **query_coverage(parsed, running_sources(this_app())),
     )

@@ -15,6 +15,7 @@ from twitterstream.web.client_limits import client_address
 from twitterstream.web.context import get_limits, get_store, public_url_for, query_problem, source_status, this_app
 from twitterstream.web.moderated import find_wall, get_screen, get_wall_feed, get_wall_hub
 from twitterstream.web.params import limit_choice, post_id, whole_number
+from twitterstream.web.query_status import StatusScope, page_status
 from twitterstream.web.screen_view import SCREEN_POSTS, render_screen, screen_options
 from twitterstream.web.screened import format_wall_post
 from twitterstream.web.streaming import event_stream
@@ -87,6 +88,7 @@ def page(slug: str) -> Any:
     screen_mode = screen_options(request.args, wall=True)  # 400 for a view or option that is not one
     limit = SCREEN_POSTS if screen_mode else limit_choice(request.args.get("limit"))
     shown = get_screen().wall_latest(wall, limit)
+    query = parse(wall.query)
     if screen_mode:
         return render_screen(
             options=screen_mode,
@@ -96,10 +98,11 @@ def page(slug: str) -> Any:
             stream_url=url_for("walls.stream", slug=wall.slug, limit=SCREEN_POSTS),
             posts=[p for p, _ in shown],
             pinned={p.key for p, pinned in shown if pinned},
+            status=page_status([query]),
         )
     return render_template(
         "results.html",
-        query=parse(wall.query),
+        query=query,
         heading=wall.title,
         wall=wall,
         posts=[p for p, _ in shown],
@@ -107,7 +110,7 @@ def page(slug: str) -> Any:
         limit=limit,
         watch_since=None,
         problem=query_problem(this_app(), wall.query_key),
-        status=source_status(this_app()),
+        status=page_status([query]),
     )
 
 
@@ -151,4 +154,4 @@ def stream(slug: str) -> Response:
         raise
     status = hub.status or {k: v for k, v in source_status(this_app()).items() if k != "counters"}
 
-    return event_stream(subscription, backlog, boundary, status, close)
+    return event_stream(subscription, backlog, boundary, status, close, scope=StatusScope([parse(wall.query)]))

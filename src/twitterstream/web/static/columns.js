@@ -12,6 +12,7 @@
   if (!page) return;
 
   const cards = window.TwitterStream.cards;
+  const ownStatus = window.TwitterStream.status.own; // the status line reads the columns' own networks only
   const embedMode = page.dataset.embeds === "original" ? "original" : "card";
   const LIMITS = [10, 25, 100];
   const limit = LIMITS.includes(Number(page.dataset.limit)) ? Number(page.dataset.limit) : 10;
@@ -414,7 +415,7 @@
     if (!state.streamOpen) {
       return state.everOpened ? { kind: "offline", text: "Connection lost; reconnecting…" } : { kind: "pending", text: "Connecting…" };
     }
-    const s = state.source || {};
+    const s = ownStatus(state.source);
     const name = SOURCE_NAMES[s.source] || s.source || "the source";
     const reason = typeof s.reason === "string" && s.reason ? " — " + s.reason : "";
     if (s.ingester === "absent" || s.ingester === "silent") return { kind: "down", text: "No ingester is running" };

@@ -11,6 +11,7 @@
 
   const time = window.TwitterStream.time;
   const cards = window.TwitterStream.cards;
+  const ownStatus = window.TwitterStream.status.own; // the status line reads the query's own networks only
   const embedMode = wall.dataset.embeds === "original" ? "original" : "card";
   const list = document.getElementById("posts");
   const empty = document.getElementById("empty");
@@ -441,7 +442,7 @@
   let countdown = null;
 
   function describeStatus() {
-    const s = state.source || {};
+    const s = ownStatus(state.source);
     const name = SOURCE_NAMES[s.source] || s.source || "the source";
     const reason = typeof s.reason === "string" ? s.reason : "";
     if (!state.streamOpen && state.everOpened) {
@@ -478,12 +479,12 @@
     }
   }
 
-  // several sources: live while any one delivers, naming the networks that do not (their badges say why)
+  // several of the query's networks: live while any one delivers, naming those that do not (badges say why)
   function severalSources(s) {
     const sources = s.sources && typeof s.sources === "object" ? Object.entries(s.sources) : [];
     if (sources.length < 2) return null;
     const working = sources.filter(([, one]) => one && ["connected", "standby"].includes(one.state));
-    if (!working.length) return null; // none delivers: the first source's words say why
+    if (!working.length) return null; // none delivers: the first network's words say why
     if (!state.streamOpen) return { kind: "pending", text: "Connecting…" };
     const quiet = sources
       .filter(([, one]) => !one || !["connected", "standby", "idle"].includes(one.state))
@@ -497,13 +498,13 @@
     const status = describeStatus();
     statusLine.className = "live-status is-" + status.kind;
     if (statusText.textContent !== status.text) statusText.textContent = status.text;
-    statusLine.title = (state.source && state.source.reason) || "";
+    const s = ownStatus(state.source);
+    statusLine.title = s.reason || "";
     if (status.kind !== lastKind) {
-      const reason = status.kind === "down" && state.source.reason ? ": " + state.source.reason : "";
+      const reason = status.kind === "down" && s.reason ? ": " + s.reason : "";
       if (lastKind !== null || status.kind === "down") announce(status.text + reason);
       lastKind = status.kind;
     }
-    const s = state.source || {};
     const ticking = s.state === "reconnecting" && typeof s.retry_at === "number";
     if (ticking && !countdown) countdown = setInterval(renderStatus, 1000);
     if (!ticking && countdown) {
@@ -538,7 +539,7 @@
         banner.replaceChildren(text("strong", "", name + ":"), " " + status.warning + ".");
       }
     }
-    renderEmptyWhy(status);
+    renderEmptyWhy(ownStatus(status));
     renderStatus();
   }
 

@@ -16,6 +16,7 @@
   if (!screen) return;
 
   const cards = window.TwitterStream.cards;
+  const ownStatus = window.TwitterStream.status.own; // the status line reads the query's own networks only
   const list = document.getElementById("posts");
   const empty = document.getElementById("empty");
   const announcer = document.getElementById("announcer");
@@ -296,11 +297,12 @@
   })();
 
   // -- status: live, reconnecting, down ---------------------------------------------------------------------------
-  let source = readJson(screen.dataset.status) || {};
+  let status = readJson(screen.dataset.status) || {};
   let streamOpen = false;
   let everOpened = false;
 
   function describe() {
+    const source = ownStatus(status);
     const name = SOURCE_NAMES[source.source] || source.source || "the source";
     if (!streamOpen) return everOpened ? ["offline", "Reconnecting…"] : ["pending", "Connecting…"];
     if (source.ingester === "absent" || source.ingester === "silent") return ["down", "No ingester is running"];
@@ -364,8 +366,8 @@
       if (data && typeof data.id === "string") remove(data.id);
     });
     stream.addEventListener("status", (event) => {
-      const status = readJson(event.data);
-      if (status && typeof status === "object") source = status;
+      const data = readJson(event.data);
+      if (data && typeof data === "object") status = data;
       renderStatus();
     });
   }
