@@ -3,6 +3,7 @@ and the stats in a sidebar beside them, the first posts above the fold; on a pho
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,25 @@ def test_the_sidebar_stays_in_view_while_the_reader_scrolls_the_posts(server: Se
     assert boxes["stats"]["top"] < 900  # ...the stats did not leave
     assert not any(overlaps(card, boxes["side"]) for card in boxes["cards"])
     expect(page.get_by_role("button", name="25", exact=True)).to_be_in_viewport()
+
+
+def test_on_a_wide_screen_new_posts_wait_in_view_over_the_posts(server: Server, page: Any, replay_file: Path) -> None:
+    open_results(page, server, 1920, 1080, "/results/%23nyc?limit=25")
+    expect(page.locator("#posts .post")).to_have_count(25)
+    page.mouse.move(600, 500)
+    page.mouse.wheel(0, 1200)
+    page.wait_for_function("() => scrollY > 1000")
+    append_lines(replay_file, varied_line(59))
+    waiting = page.get_by_role("button", name=re.compile(r"1 new post"))
+    expect(waiting).to_be_in_viewport()  # it sticks while the reader is down the list
+    button, boxes = waiting.bounding_box(), page.evaluate(BOXES)
+    middle = button["x"] + button["width"] / 2
+    assert abs(middle - (boxes["posts"]["left"] + boxes["posts"]["right"]) / 2) <= 1  # over the post column
+    assert not overlaps(
+        {"left": button["x"], "right": button["x"] + button["width"], "top": button["y"],
+         "bottom": button["y"] + button["height"]},
+        boxes["side"],
+    )  # fmt: skip
 
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
