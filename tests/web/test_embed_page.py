@@ -112,3 +112,7 @@ def test_an_operators_wall_embeds_with_its_title_its_shown_posts_and_its_stream(
         assert "frame-ancestors https://news.example" in answer.headers["Content-Security-Policy"]
         assert "X-Frame-Options" not in answer.headers
         assert site.client.get("/embed/wall/nope").status_code == 404
+        # The wall's own page offers the wall's embed, never its query's feed, export or embed (past approval).
+        page = site.client.get("/wall/cats").get_data(as_text=True)
+        assert "http://localhost/embed/wall/cats" in page
+        assert "/embed?q=" not in page and "/api/v1/feed" not in page and "/api/v1/export" not in page
