@@ -68,6 +68,16 @@ def test_the_page_lists_the_queue_oldest_first_as_a_listbox_with_its_count_and_k
     assert 'href="/admin/walls/cats"' in home
 
 
+def test_a_wall_without_approval_has_an_empty_queue(harness: Harness) -> None:
+    make_wall(harness, approval=False)
+    harness.store.save_post(make_post(1, "cats"), ["cats"])
+    log_in(harness)
+    page = harness.client.get("/admin/walls/cats").get_data(as_text=True)
+    assert "the queue stays empty" in page and '<span id="waiting-count">0</span>' in page
+    queue = harness.client.get("/api/v1/admin/walls/cats/queue", headers=AUTH)
+    assert queue.status_code == 200 and queue.get_json()["posts"] == []
+
+
 def test_the_pages_csrf_token_lets_the_session_decide(harness: Harness) -> None:
     make_wall(harness)
     harness.store.save_post(make_post(1, "cats"), ["cats"])

@@ -98,7 +98,10 @@ class Screen:
         return shown + [(p, False) for p in rest]
 
     def queue(self, wall: Wall, limit: int = 500) -> list[Post]:
-        """An approval wall's waiting posts, oldest first: matched, visible, neither approved nor rejected."""
+        """An approval wall's waiting posts, oldest first: matched, visible, neither approved nor rejected
+        (none on a wall without approval: its matches show at once)."""
+        if not wall.approval:
+            return []
         posts = [p for p in self.store.latest(wall.query_key, MAX_SCAN) if wall.shows(p)]
         keys = [p.key for p in posts]
         decided = (
