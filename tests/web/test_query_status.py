@@ -189,6 +189,22 @@ def test_the_results_page_of_a_bluesky_query_does_not_say_x_is_down(site: Site) 
     assert live_text(everywhere) == "X is down"
 
 
+def banner(page: str) -> str:
+    """The source banner's words, or "" when it is hidden."""
+    found = re.search(
+        r'<p class="banner banner-source[^"]*" id="source-banner"\s+role="alert" ?(hidden)?>(.*?)</p>', page, re.S
+    )
+    assert found, "no source banner"
+    return "" if found[1] else re.sub(r"<[^>]+>", "", found[2]).strip()
+
+
+def test_the_banner_of_a_bluesky_query_is_silent_about_x(site: Site) -> None:
+    publish(site.harness.store, x="stopped", bluesky="connected", mastodon="connected")
+    assert banner(site.page(results("#a source:bluesky"))) == ""
+    assert banner(site.page(results("#a"))).startswith("X is not delivering posts.")
+    assert banner(site.page("/")).startswith("X is not delivering posts.")  # no query: every network
+
+
 def test_the_results_page_of_a_bluesky_query_says_when_bluesky_reconnects(site: Site) -> None:
     publish(site.harness.store, x="connected", bluesky="reconnecting", mastodon="connected")
     page = site.page(results("#a source:bluesky"))

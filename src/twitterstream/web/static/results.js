@@ -513,10 +513,28 @@
     }
   }
 
+  /** The source banner: why no posts arrive (down), a pause or a warning, in full; hidden otherwise. */
+  function renderBanner(status) {
+    if (!banner) return;
+    const name = SOURCE_NAMES[status.source] || status.source || "The source";
+    const kind = status.state === "stopped" ? "down" : status.state === "paused" ? "paused" : status.warning ? "warning" : "";
+    banner.hidden = !kind;
+    banner.className = "banner banner-source" + (kind ? " banner-" + kind : "");
+    if (kind === "down") {
+      const subject = status.source === "replay" ? "The replay file" : name.charAt(0).toUpperCase() + name.slice(1);
+      const words = INGESTER_WORDS[status.ingester] ? "No posts are arriving." : subject + " is not delivering posts.";
+      banner.replaceChildren(text("strong", "", words), status.reason ? " " + status.reason : "");
+    } else if (kind === "paused") {
+      banner.replaceChildren(text("strong", "", (status.reason || name + " reading is paused") + "."),
+        " Posts already stored are still shown.");
+    } else if (kind === "warning") {
+      banner.replaceChildren(text("strong", "", name + ":"), " " + status.warning + ".");
+    }
+  }
+
   function setSource(status) {
     if (!status || typeof status !== "object") return;
     state.source = status;
-    const name = SOURCE_NAMES[status.source] || status.source || "The source";
     if (badge) {
       badge.className = "source-state state-" + String(status.state || "unknown").replace(/[^a-z]/g, "");
       badge.title = status.warning || status.reason || status.state || "";
@@ -524,21 +542,7 @@
       if (word) word.textContent = INGESTER_WORDS[status.ingester] || BADGE_WORDS[status.state] || status.state || "";
     }
     renderSourceBadges(status);
-    if (banner) {
-      const kind = status.state === "stopped" ? "down" : status.state === "paused" ? "paused" : status.warning ? "warning" : "";
-      banner.hidden = !kind;
-      banner.className = "banner banner-source" + (kind ? " banner-" + kind : "");
-      if (kind === "down") {
-        const subject = status.source === "replay" ? "The replay file" : name.charAt(0).toUpperCase() + name.slice(1);
-        const words = INGESTER_WORDS[status.ingester] ? "No posts are arriving." : subject + " is not delivering posts.";
-        banner.replaceChildren(text("strong", "", words), status.reason ? " " + status.reason : "");
-      } else if (kind === "paused") {
-        banner.replaceChildren(text("strong", "", (status.reason || name + " reading is paused") + "."),
-          " Posts already stored are still shown.");
-      } else if (kind === "warning") {
-        banner.replaceChildren(text("strong", "", name + ":"), " " + status.warning + ".");
-      }
-    }
+    renderBanner(ownStatus(status)); // on a query's page, the banner speaks of the query's own networks
     renderEmptyWhy(ownStatus(status));
     renderStatus();
   }
