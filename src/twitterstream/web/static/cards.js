@@ -254,7 +254,16 @@
     true // load errors do not bubble: catch them on the way down
   );
 
+  /** `text` parsed as JSON (a post, a status: what the pages hand their scripts and the streams send), or null. */
+  function readJson(text) {
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      return null;
+    }
+  }
+
   window.TwitterStream = window.TwitterStream || {};
-  window.TwitterStream.cards = { render, embedBox, setOriginal, showOriginal, checkPictures };
+  window.TwitterStream.cards = { render, embedBox, setOriginal, showOriginal, checkPictures, readJson };
   checkPictures(document);
 })();

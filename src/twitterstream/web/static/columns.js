@@ -12,6 +12,7 @@
   if (!page) return;
 
   const cards = window.TwitterStream.cards;
+  const readJson = cards.readJson;
   const ownStatus = window.TwitterStream.status.own; // the status line reads the columns' own networks only
   const embedMode = page.dataset.embeds === "original" ? "original" : "card";
   const LIMITS = [10, 25, 100];
@@ -42,14 +43,6 @@
     lastEventId: "",
   };
   let made = container.children.length;
-
-  function readJson(text) {
-    try {
-      return JSON.parse(text);
-    } catch (error) {
-      return null;
-    }
-  }
 
   // -- a column --------------------------------------------------------------------------------------------
   function setup(section) {

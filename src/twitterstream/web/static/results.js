@@ -11,6 +11,7 @@
 
   const time = window.TwitterStream.time;
   const cards = window.TwitterStream.cards;
+  const readJson = cards.readJson;
   const ownStatus = window.TwitterStream.status.own; // the status line reads the query's own networks only
   const embedMode = wall.dataset.embeds === "original" ? "original" : "card";
   const list = document.getElementById("posts");
@@ -47,14 +48,6 @@
     lastEventId: "",
     pace: null, // {perMinute: [30 counts], lastMinute}
   };
-
-  function readJson(text) {
-    try {
-      return JSON.parse(text);
-    } catch (error) {
-      return null;
-    }
-  }
 
   // -- rendering a post: cards.js draws it; the service's embed instead only when TWITTERSTREAM_EMBEDS=original
   function httpsUrl(url) {

@@ -16,6 +16,7 @@
   if (!screen) return;
 
   const cards = window.TwitterStream.cards;
+  const readJson = cards.readJson;
   const ownStatus = window.TwitterStream.status.own; // the status line reads the query's own networks only
   const list = document.getElementById("posts");
   const empty = document.getElementById("empty");
@@ -34,14 +35,6 @@
   const PACE_REFRESH_MS = 20000;
   const SOURCE_NAMES = { x: "X", bluesky: "Bluesky", mastodon: "Mastodon", replay: "the replay file" };
   const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
-
-  function readJson(text) {
-    try {
-      return JSON.parse(text);
-    } catch (error) {
-      return null;
-    }
-  }
 
   // -- cards ----------------------------------------------------------------------------------------------
   /** What the screen changes on a card, drawn here or by the server: no "Show original", short text larger. */
