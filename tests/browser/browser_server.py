@@ -10,6 +10,14 @@ from fakes.x_api import FakeX
 from harness import X_TOKEN
 from processes import AppProcess
 
+#: An init script that records the page's Content-Security-Policy violations in ``window.cspViolations``.
+WATCH_CSP = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => window.cspViolations.push(e.violatedDirective + " " + e.blockedURI));
+"""
+#: A phone's browser context (Playwright's ``new_context`` options).
+PHONE = {"viewport": {"width": 375, "height": 740}, "is_mobile": True, "has_touch": True}
+
 
 class Server(AppProcess):
     """``twitterstream serve`` on a free port (``port`` 0), or on the port of a server being restarted."""

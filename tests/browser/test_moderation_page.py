@@ -10,17 +10,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from browser_server import Server, append_lines, stream_line
+from browser_server import WATCH_CSP, Server, append_lines, stream_line
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = "browser operator password"
 
 # Every CSP violation a page meets, kept where the test can read it.
-WATCH_CSP = """
-window.cspViolations = [];
-document.addEventListener("securitypolicyviolation", (e) => window.cspViolations.push(e.violatedDirective + " " + e.blockedURI));
-"""
 
 # Controls and roles without an accessible name (a basic check of what axe would flag first).
 UNNAMED = """

@@ -9,11 +9,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from browser_server import Server, append_lines, stream_line
+from browser_server import PHONE, Server, append_lines, stream_line
 
 pytestmark = pytest.mark.browser
-
-PHONE = {"viewport": {"width": 375, "height": 740}, "is_mobile": True, "has_touch": True}
 
 
 @pytest.fixture

@@ -13,15 +13,11 @@ import orjson
 import pytest
 from playwright.sync_api import expect
 
-from browser_server import Server, append_lines, stream_line
+from browser_server import WATCH_CSP, Server, append_lines, stream_line
 from fakes.jetstream import fake_did, images_embed, make_post_event, new_tid
 
 pytestmark = pytest.mark.browser
 
-WATCH_CSP = """
-window.cspViolations = [];
-document.addEventListener("securitypolicyviolation", (e) => window.cspViolations.push(e.violatedDirective + " " + e.blockedURI));
-"""
 #: What the page's images look like: every <img> in a card either shows a picture or is gone.
 NO_BROKEN_IMAGES = "() => [...document.querySelectorAll('#posts img')].every(i => i.complete && i.naturalWidth > 0)"
 #: A card as a list of what a reader meets: elements with their links, pictures and words.

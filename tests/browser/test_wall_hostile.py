@@ -9,16 +9,12 @@ import orjson
 import pytest
 from playwright.sync_api import expect
 
-from browser_server import Server, append_lines, stream_line
+from browser_server import WATCH_CSP, Server, append_lines, stream_line
 from fakes.hostile import SSE_INJECTION
 
 pytestmark = pytest.mark.browser
 
 # Every CSP violation the page meets, kept where the test can read it.
-WATCH_CSP = """
-window.cspViolations = [];
-document.addEventListener("securitypolicyviolation", (e) => window.cspViolations.push(e.violatedDirective + " " + e.blockedURI));
-"""
 
 
 def hostile_line(post_id: str, seconds: int) -> bytes:
